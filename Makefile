@@ -1,0 +1,55 @@
+# energy: PGXS build.  The version comes from energy.control so that the
+# two can never disagree.
+EXTENSION = energy
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" energy.control)
+
+MODULE_big = energy
+OBJS = \
+	src/energy.o \
+	src/parser.o \
+	src/dictionary.o \
+	src/aggregate.o \
+	src/sink.o \
+	src/loader.o \
+	src/lookup.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# pg_regress (PG 15) reads test/sql/*.sql and compares with expected/*.out.
+REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+# pg_isolation_regress reads test/specs/*.spec, expected/*.out likewise.
+ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
+
+PG_CPPFLAGS = -I$(srcdir)/src
+EXTRA_CLEAN = test/unit/test_parser test/fuzz/fuzz_parser results output_iso
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The parser has no server dependency: its unit tests and fuzzer build with
+# the plain compiler, no cluster needed.
+UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
+
+test/unit/test_parser: test/unit/test_parser.c src/parser.c src/parser.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c src/parser.c -lm
+
+.PHONY: unittest fuzz
+unittest: test/unit/test_parser
+	test/unit/test_parser
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+test/fuzz/fuzz_parser: test/fuzz/fuzz_parser.c src/parser.c src/parser.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c src/parser.c
+
+# Fuzz for FUZZ_SECONDS seconds; any crash, leak or sanitizer report fails.
+fuzz: test/fuzz/fuzz_parser
+	test/fuzz/run $(FUZZ_SECONDS)
+
+# The version this tree builds, for scripts and the README.
+.PHONY: print-version
+print-version:
+	@echo $(EXTVERSION)

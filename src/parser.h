@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * parser.h
+ *	  Streaming parser for LP (load profile) and TOU (time of use) meter
+ *	  exports.
+ *
+ * The parser is deliberately free of PostgreSQL headers: it is the one part
+ * of the extension that touches hostile bytes, so it must be testable and
+ * fuzzable as a plain C library, outside any server.  It therefore reports
+ * problems as values (EpError) and never longjmps; the backend glue turns
+ * those into ereport()s with SQLSTATEs.
+ *
+ * Contract, in short:
+ *	- The caller pushes bytes in chunks of any size (ep_push) and pulls
+ *	  records (ep_next).  A record split across chunks parses exactly as if
+ *	  it had arrived in one piece.
+ *	- The first non-blank record is the header; it alone decides the format
+ *	  (LP or TOU), compared field by field, case-insensitively, trimmed.
+ *	- Fields handed out point into parser-owned memory and stay valid until
+ *	  the next ep_next() or ep_push() call.
+ *	- All memory comes from the caller's allocator, so that in the backend
+ *	  it lives in a memory context and is released on error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENERGY_PARSER_H
+#define ENERGY_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum EpFormat
+{
+	EP_FORMAT_NONE = 0,			/* header not seen yet */
+	EP_FORMAT_LP,
+	EP_FORMAT_TOU
+} EpFormat;
+
+/* Number of fields of each format, and their 0-based positions. */
+#define EP_LP_NFIELDS	8
+#define EP_TOU_NFIELDS	15
+
+enum
+{
+	EP_LP_METER = 0,
+	EP_LP_SERIAL,
+	EP_LP_PLANT,
+	EP_LP_DATETIME,
+	EP_LP_DATA_TYPE,
+	EP_LP_VALUE,
+	EP_LP_UNITS,
+	EP_LP_STATUS
+};
+
+enum
+{
+	EP_TOU_METER = 0,
+	EP_TOU_SERIAL,
+	EP_TOU_PLANT,
+	EP_TOU_DATETIME,
+	EP_TOU_DATA_TYPE,
+	EP_TOU_ENERGY,
+	EP_TOU_MAX_DEMAND,
+	EP_TOU_MAX_DEMAND_AT,
+	EP_TOU_UNITS,
+	EP_TOU_STATUS,
+	EP_TOU_PERIOD,
+	EP_TOU_DLS_ACTIVE,
+	EP_TOU_RESET_COUNT,
+	EP_TOU_RESET_AT,
+	EP_TOU_RATE
+};
+
+typedef enum EpStatus
+{
+	EP_ROW,						/* *row holds a record */
+	EP_NEED_MORE,				/* push more bytes, or call ep_finish() */
+	EP_END,						/* input exhausted after ep_finish() */
+	EP_ERROR					/* *err describes a bad record or file */
+} EpStatus;
+
+/*
+ * Error codes.  The comment names the SQLSTATE the backend maps each to.
+ * "Record" errors concern one record: the parser has already stepped past
+ * it, so the caller may record a reject and call ep_next() again.  "File"
+ * errors (EP_ERR_EMPTY, EP_ERR_HEADER) end the file: every later ep_next()
+ * returns the same error again.
+ */
+typedef enum EpErrorCode
+{
+	EP_ERR_NONE = 0,
+	EP_ERR_EMPTY,				/* file: no header at all; 22P04 */
+	EP_ERR_HEADER,				/* file: header is neither LP nor TOU; 22P04 */
+	EP_ERR_COLUMNS,				/* wrong number of fields; 22P04 */
+	EP_ERR_QUOTE,				/* unterminated quote, or text after a
+								 * closing quote; 22P04 */
+	EP_ERR_TOO_LONG,			/* record longer than max_record; 54000 */
+	EP_ERR_ENCODING,			/* invalid UTF-8, or a NUL byte; 22021 */
+	EP_ERR_REQUIRED,			/* required field empty (or OLE zero date in
+								 * the reading's own Date/Time); 23502 */
+	EP_ERR_DATETIME,			/* not dd/mm/yyyy hh:mm:ss; 22007 */
+	EP_ERR_DATETIME_RANGE,		/* a date/time field out of range; 22008 */
+	EP_ERR_NUMBER,				/* not a decimal, or NaN/Infinity; 22P02 */
+	EP_ERR_NUMBER_RANGE,		/* decimal overflows double; 22003 */
+	EP_ERR_BOOLEAN,				/* DLS Active not a boolean; 22P02 */
+	EP_ERR_INTEGER,				/* Billing Reset Count not an integer;
+								 * 22P02 */
+	EP_ERR_INTEGER_RANGE		/* Billing Reset Count overflows int64; 22003 */
+} EpErrorCode;
+
+/* A field's text: not NUL-terminated; quotes removed, "" unescaped. */
+typedef struct EpText
+{
+	const char *ptr;
+	size_t		len;
+} EpText;
+
+/*
+ * A wall-clock date and time as written in the file (no time zone).  The
+ * parser validates every field against the calendar; the backend turns it
+ * into a timestamp with date2j().  is_null is set for an empty optional
+ * field and for the OLE zero date 30/12/1899 00:00:00 ("no time").
+ */
+typedef struct EpTimestamp
+{
+	bool		is_null;
+	int			year;			/* 1 .. 9999 */
+	int			month;			/* 1 .. 12 */
+	int			day;			/* 1 .. days in that month */
+	int			hour;			/* 0 .. 23 */
+	int			minute;			/* 0 .. 59 */
+	int			second;			/* 0 .. 59 */
+	int			usec;			/* 0 .. 999999, from an optional fraction */
+} EpTimestamp;
+
+/*
+ * A decimal value.  "value" is the correctly rounded double (identical to
+ * what strtod() gives).  When the text has at most 18 significant digits and
+ * no exponent, it is also given exactly as digits * 10^-scale, so that sums
+ * can be kept exact; otherwise exact is false.
+ */
+typedef struct EpDecimal
+{
+	bool		is_null;		/* empty optional field */
+	double		value;
+	bool		exact;
+	int64_t		digits;			/* signed */
+	int			scale;			/* number of decimals, 0 .. 18 */
+} EpDecimal;
+
+typedef struct EpRow
+{
+	uint64_t	line;			/* first physical line of the record, 1-based */
+	const char *raw;			/* the record as in the file, without its line
+								 * end */
+	size_t		raw_len;
+
+	/* common to LP and TOU; meter, serial and data_type are never empty */
+	EpText		meter;
+	EpText		serial;
+	EpText		plant;			/* may be empty */
+	EpTimestamp at;				/* never null */
+	EpText		data_type;
+	EpDecimal	value;			/* LP Data Value or TOU Energy; never null */
+	EpText		units;			/* may be empty */
+	EpText		status;			/* may be empty */
+
+	/* TOU only; all optional */
+	EpDecimal	max_demand;
+	EpTimestamp max_demand_at;
+	EpText		period;
+	int			dls_active;		/* -1 empty, 0 false, 1 true */
+	bool		has_reset_count;
+	int64_t		reset_count;
+	EpTimestamp reset_at;
+	EpText		rate;
+} EpRow;
+
+typedef struct EpError
+{
+	EpErrorCode code;
+	uint64_t	line;			/* line where the record starts; 0 if none */
+	int			column;			/* 1-based column, 0 when not about one */
+	const char *column_name;	/* canonical header name of that column, or
+								 * NULL */
+	char		value[128];		/* offending text (or the header found), cut
+								 * to at most 100 bytes at a character
+								 * boundary, bytes that are not printable
+								 * UTF-8 written as \xNN; always
+								 * NUL-terminated */
+	char		detail[160];	/* one sentence on what is wrong, e.g. "Month
+								 * 13 is out of range." */
+	const char *raw;			/* the bad record's raw bytes, for rejects;
+								 * valid until the next call */
+	size_t		raw_len;
+} EpError;
+
+/*
+ * Allocation callbacks.  Each must return memory or not return at all
+ * (palloc ereports; the unit tests abort), so the parser never checks for
+ * NULL.
+ */
+typedef struct EpAllocator
+{
+	void	   *(*alloc) (size_t size, void *arg);
+	void	   *(*realloc) (void *ptr, size_t size, void *arg);
+	void		(*free) (void *ptr, void *arg);
+	void	   *arg;
+} EpAllocator;
+
+typedef struct EpParser EpParser;
+
+/* max_record: a record (or a run of bytes with no line end) longer than
+ * this many bytes is EP_ERR_TOO_LONG; 0 means the default of 1 MiB. */
+extern EpParser *ep_create(const EpAllocator *allocator, size_t max_record);
+extern void ep_destroy(EpParser *p);
+
+/* Append bytes.  Invalidates every EpText handed out so far. */
+extern void ep_push(EpParser *p, const char *data, size_t len);
+
+/* No more bytes will come: a last record without a line end is complete. */
+extern void ep_finish(EpParser *p);
+
+extern EpStatus ep_next(EpParser *p, EpRow *row, EpError *err);
+
+extern EpFormat ep_format(const EpParser *p);
+
+/* Bytes of input consumed by records returned so far (for progress). */
+extern uint64_t ep_bytes_consumed(const EpParser *p);
+
+/* The SQLSTATE (five characters) that an error code maps to. */
+extern const char *ep_sqlstate(EpErrorCode code);
+
+/* A short English name for an error code, for messages and tests. */
+extern const char *ep_error_name(EpErrorCode code);
+
+#endif							/* ENERGY_PARSER_H */
