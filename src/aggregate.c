@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * aggregate.c
+ *	  Per-day partial aggregates, accumulated while a file is parsed, and the
+ *	  refresh of the materialized view built over them.
+ *
+ * The seed computed MIN/MAX/AVG over every raw reading each time its view
+ * was populated: cost in proportion to all readings ever loaded.  Here each
+ * load leaves one row per (meter, day, channel, file) with count, sum, min
+ * and max, so energy_data_view is an aggregate over partials and its refresh
+ * costs meter-days, not readings.
+ *
+ * Sums are exact.  Meter values are decimals with a few places; each one the
+ * parser could represent exactly (digits * 10^-scale, scale <= 9) is added
+ * into a 128-bit integer at scale 9, so a sum of any number of them is the
+ * exact decimal sum.  Values with more places or an exponent (not seen in
+ * real exports) go into a compensated long double sum beside it.  The sum is
+ * stored as numeric, so avg_energy equals avg(energy::numeric) over the raw
+ * rows, rounded once to float8.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/syscache.h"
+
+#include "energy.h"
+
+#define FIXED_SCALE 9
+
+typedef struct DailyKey
+{
+	int64		meter_id;
+	int64		channel_id;
+	int32		day;
+} DailyKey;
+
+typedef struct DailyEntry
+{
+	DailyKey	key;
+	uint32		hash;
+	char		status;
+	int64		count;
+	int128		fixed_sum;		/* exact values, in units of 10^-9 */
+	long double float_sum;		/* the rest: Neumaier-compensated */
+	long double float_comp;
+	bool		has_float;
+	double		min;
+	double		max;
+} DailyEntry;
+
+static inline uint32
+daily_key_hash(DailyKey k)
+{
+	uint64		h = hash_bytes_uint32((uint32) k.day);
+
+	h = hash_combine64(h, (uint64) k.meter_id);
+	h = hash_combine64(h, (uint64) k.channel_id);
+	return (uint32) (h ^ (h >> 32));
+}
+
+#define SH_PREFIX		daily
+#define SH_ELEMENT_TYPE DailyEntry
+#define SH_KEY_TYPE		DailyKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) daily_key_hash(k)
+#define SH_EQUAL(tb, a, b) ((a).meter_id == (b).meter_id && (a).channel_id == (b).channel_id && (a).day == (b).day)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct EnergyDaily
+{
+	MemoryContext cxt;
+	daily_hash *hash;
+	DailyEntry *last;			/* consecutive rows share their day */
+};
+
+static const int64 pow10_table[FIXED_SCALE + 1] = {
+	INT64CONST(1000000000), INT64CONST(100000000), INT64CONST(10000000),
+	INT64CONST(1000000), INT64CONST(100000), INT64CONST(10000),
+	INT64CONST(1000), INT64CONST(100), INT64CONST(10), INT64CONST(1)
+};
+
+EnergyDaily *
+energy_daily_create(MemoryContext cxt)
+{
+	EnergyDaily *d = MemoryContextAllocZero(cxt, sizeof(EnergyDaily));
+
+	d->cxt = cxt;
+	d->hash = daily_create(cxt, 256, NULL);
+	return d;
+}
+
+void
+energy_daily_reset(EnergyDaily *daily)
+{
+	daily_reset(daily->hash);
+	daily->last = NULL;
+}
+
+/*
+ * Called once per row: the last entry is tried first, since a file runs
+ * through one channel's day before the next.
+ */
+void
+energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
+				 int32 day, const EpDecimal *value)
+{
+	DailyEntry *e = daily->last;
+	double		v = value->value;
+
+	if (e == NULL || e->key.day != day || e->key.meter_id != meter_id ||
+		e->key.channel_id != channel_id)
+	{
+		DailyKey	k;
+		bool		found;
+
+		k.meter_id = meter_id;
+		k.channel_id = channel_id;
+		k.day = day;
+		e = daily_insert(daily->hash, k, &found);
+		if (!found)
+		{
+			e->count = 0;
+			e->fixed_sum = 0;
+			e->float_sum = 0;
+			e->float_comp = 0;
+			e->has_float = false;
+			e->min = v;
+			e->max = v;
+		}
+		daily->last = e;
+	}
+
+	e->count++;
+	if (v < e->min)
+		e->min = v;
+	if (v > e->max)
+		e->max = v;
+	if (value->exact && value->scale <= FIXED_SCALE)
+		e->fixed_sum += (int128) value->digits * pow10_table[value->scale];
+	else
+	{
+		/* Neumaier's variant of Kahan summation, in extended precision */
+		long double x = (long double) v;
+		long double t = e->float_sum + x;
+
+		if (fabsl(e->float_sum) >= fabsl(x))
+			e->float_comp += (e->float_sum - t) + x;
+		else
+			e->float_comp += (x - t) + e->float_sum;
+		e->float_sum = t;
+		e->has_float = true;
+	}
+}
+
+/* The exact part as a numeric: the 128-bit integer printed at scale 9. */
+static Datum
+fixed_to_numeric(int128 v)
+{
+	char		digits[64];
+	char		out[72];
+	int			n = 0;
+	bool		neg = v < 0;
+	uint128		u = neg ? -(uint128) v : (uint128) v;
+	int			pos = 0;
+
+	do
+	{
+		digits[n++] = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n <= FIXED_SCALE)
+		digits[n++] = '0';
+	if (neg)
+		out[pos++] = '-';
+	for (int i = n - 1; i >= 0; i--)
+	{
+		out[pos++] = digits[i];
+		if (i == FIXED_SCALE)
+			out[pos++] = '.';
+	}
+	out[pos] = '\0';
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(out),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+static Datum
+entry_sum(const DailyEntry *e)
+{
+	Datum		sum = fixed_to_numeric(e->fixed_sum);
+
+	if (e->has_float)
+	{
+		char		buf[64];
+
+		snprintf(buf, sizeof(buf), "%.21Lg", e->float_sum + e->float_comp);
+		sum = DirectFunctionCall2(numeric_add, sum,
+								  DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+													  ObjectIdGetDatum(InvalidOid),
+													  Int32GetDatum(-1)));
+	}
+	return sum;
+}
+
+/*
+ * Write every partial of one file in a single statement: one array per
+ * column, unnested.  The number of rows is meter-days times channels, far
+ * fewer than readings, so SQL is the right tool here.
+ */
+uint64
+energy_daily_write(EnergyDaily *daily, const EnergySchema *schema, int64 file_id)
+{
+	uint32		n = daily->hash->members;
+	Datum	   *meter,
+			   *day,
+			   *channel,
+			   *count,
+			   *sum,
+			   *min,
+			   *max;
+	daily_iterator it;
+	DailyEntry *e;
+	uint32		i = 0;
+	Datum		values[8];
+	Oid			argtypes[8] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8OID,
+	INT8ARRAYOID, NUMERICARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+	int			rc;
+	char	   *sql;
+
+	if (n == 0)
+		return 0;
+
+	meter = palloc(sizeof(Datum) * n);
+	day = palloc(sizeof(Datum) * n);
+	channel = palloc(sizeof(Datum) * n);
+	count = palloc(sizeof(Datum) * n);
+	sum = palloc(sizeof(Datum) * n);
+	min = palloc(sizeof(Datum) * n);
+	max = palloc(sizeof(Datum) * n);
+
+	daily_start_iterate(daily->hash, &it);
+	while ((e = daily_iterate(daily->hash, &it)) != NULL)
+	{
+		meter[i] = Int64GetDatum(e->key.meter_id);
+		day[i] = DateADTGetDatum(e->key.day);
+		channel[i] = Int64GetDatum(e->key.channel_id);
+		count[i] = Int64GetDatum(e->count);
+		sum[i] = entry_sum(e);
+		min[i] = Float8GetDatum(e->min);
+		max[i] = Float8GetDatum(e->max);
+		i++;
+	}
+
+	values[0] = PointerGetDatum(construct_array(meter, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(day, n, DATEOID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(channel, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[3] = Int64GetDatum(file_id);
+	values[4] = PointerGetDatum(construct_array(count, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[5] = PointerGetDatum(construct_array(sum, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	values[6] = PointerGetDatum(construct_array(min, n, FLOAT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[7] = PointerGetDatum(construct_array(max, n, FLOAT8OID, 8, true, TYPALIGN_DOUBLE));
+
+	sql = psprintf("INSERT INTO %s.energy_daily "
+				   "(meter_id, day, channel_id, file_id, readings, sum_value, min_value, max_value) "
+				   "SELECT u.m, u.d, u.c, $4, u.n, u.s, u.lo, u.hi "
+				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+				   "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+				   "pg_catalog.unnest($8)) AS u(m, d, c, n, s, lo, hi)",
+				   schema->nspname);
+	rc = SPI_execute_with_args(sql, 8, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "writing daily partials failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+PG_FUNCTION_INFO_V1(energy_populate_view);
+
+/*
+ * Refresh energy_data_view.  The first refresh of an empty view cannot be
+ * CONCURRENTLY; every later one is, so readers are never blocked.  The
+ * snapshot recorded is taken before the refresh, so any load it does not
+ * show is counted as unseen: energy_get may call the view stale when it is
+ * not, never fresh when it is not.
+ */
+Datum
+energy_populate_view(PG_FUNCTION_ARGS)
+{
+	EnergySchema schema;
+	Oid			viewid;
+	bool		populated;
+	Datum		snapshot;
+	int64		rows;
+	bool		isnull;
+	int			rc;
+	Datum		args[2];
+	Oid			argtypes[2] = {InvalidOid, INT8OID};
+
+	energy_schema_lookup(&schema, fcinfo);
+	viewid = energy_relation(&schema, "energy_data_view");
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", viewid);
+		populated = ((Form_pg_class) GETSTRUCT(tup))->relispopulated;
+		ReleaseSysCache(tup);
+	}
+
+	SPI_connect();
+
+	rc = SPI_execute("SELECT pg_catalog.pg_current_snapshot()", false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the current snapshot");
+	argtypes[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	snapshot = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	snapshot = PointerGetDatum(PG_DETOAST_DATUM_COPY(snapshot));
+
+	rc = SPI_execute(psprintf("REFRESH MATERIALIZED VIEW %s%s.energy_data_view",
+							  populated ? "CONCURRENTLY " : "", schema.nspname),
+					 false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "refreshing energy_data_view failed: %s", SPI_result_code_string(rc));
+
+	rc = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s.energy_data_view",
+							  schema.nspname), false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not count energy_data_view");
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	args[0] = snapshot;
+	args[1] = Int64GetDatum(rows);
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_view_state AS s "
+										"(populated_at, populated_by, snapshot, view_rows) "
+										"VALUES (pg_catalog.now(), SESSION_USER, $1, $2) "
+										"ON CONFLICT (singleton) DO UPDATE SET "
+										"populated_at = excluded.populated_at, "
+										"populated_by = excluded.populated_by, "
+										"snapshot = excluded.snapshot, view_rows = excluded.view_rows",
+										schema.nspname),
+							   2, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "recording the refresh failed: %s", SPI_result_code_string(rc));
+
+	SPI_finish();
+	PG_RETURN_INT64(rows);
+}

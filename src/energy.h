@@ -1,0 +1,111 @@
+/*-------------------------------------------------------------------------
+ *
+ * energy.h
+ *	  Declarations shared by the backend side of the energy extension.
+ *
+ * The backend side is split one file per job: settings (energy.c), the
+ * dictionaries of meters and channels (dictionary.c), the per-day partial
+ * aggregates and the view refresh (aggregate.c), the bulk-insert sink
+ * (sink.c), the load driver (loader.c) and the lookups (lookup.c).  This
+ * header is the seam between them; the parser (parser.h) stays server-free.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENERGY_H
+#define ENERGY_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+#include "utils/rel.h"
+
+#include "parser.h"
+
+/* Settings (energy.c) */
+extern int	energy_batch_rows;
+extern int	energy_max_record_bytes;
+extern int	energy_read_buffer_kb;
+
+/*
+ * Where the extension lives.  Resolved once per call, since the extension
+ * may be dropped and created again (in another schema) between calls.
+ */
+typedef struct EnergySchema
+{
+	Oid			nspid;
+	const char *nspname;		/* quoted, ready to paste into SQL */
+} EnergySchema;
+
+extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
+extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
+
+/* Dictionaries (dictionary.c) */
+typedef struct EnergyDictionary EnergyDictionary;
+
+extern EnergyDictionary *energy_dictionary_create(const EnergySchema *schema,
+												  MemoryContext cxt);
+extern int64 energy_meter_id(EnergyDictionary *dict, const EpText *meter,
+							 const EpText *serial, const EpText *plant);
+extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
+							   const EpText *units);
+
+/* Per-day partial aggregates (aggregate.c) */
+typedef struct EnergyDaily EnergyDaily;
+
+extern EnergyDaily *energy_daily_create(MemoryContext cxt);
+extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
+							 int64 channel_id, int32 day,
+							 const EpDecimal *value);
+extern uint64 energy_daily_write(EnergyDaily *daily, const EnergySchema *schema,
+								 int64 file_id);
+extern void energy_daily_reset(EnergyDaily *daily);
+
+/*
+ * The sink: where parsed rows go.  One interface, so that a batched SQL path
+ * (for partitioned, foreign or distributed tables) can sit beside the direct
+ * bulk-insert path without the loader knowing which it writes through.
+ */
+typedef struct EnergySink EnergySink;
+
+typedef struct EnergyReading
+{
+	int64		meter_id;
+	int64		segment_id;
+	Timestamp	at;
+	double		value;
+	const EpText *status;
+} EnergyReading;
+
+typedef struct EnergyRegister
+{
+	int64		meter_id;
+	int64		segment_id;
+	const EpRow *row;			/* the TOU fields, as parsed */
+	Timestamp	at;
+	bool		max_demand_at_null;
+	Timestamp	max_demand_at;
+	bool		reset_at_null;
+	Timestamp	reset_at;
+} EnergyRegister;
+
+extern EnergySink *energy_sink_open(const EnergySchema *schema);
+extern void energy_sink_reading(EnergySink *sink, const EnergyReading *r);
+extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
+extern void energy_sink_flush(EnergySink *sink);
+extern void energy_sink_close(EnergySink *sink);
+extern uint64 energy_sink_rows(EnergySink *sink);
+
+/* Lookups (lookup.c) */
+extern bool energy_parse_day(const char *text, DateADT *day);
+
+/* Helpers for parser text (loader.c) */
+extern text *energy_text(const EpText *t);
+extern char *energy_cstring(const EpText *t);
+extern Timestamp energy_timestamp(const EpTimestamp *ts);
+extern int32 energy_day(const EpTimestamp *ts);
+
+#endif							/* ENERGY_H */
