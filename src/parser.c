@@ -1,0 +1,1804 @@
+/*-------------------------------------------------------------------------
+ *
+ * parser.c
+ *	  Streaming parser for LP and TOU meter exports (see parser.h).
+ *
+ * This file is the only code in the extension that reads hostile bytes, so
+ * it is written to be driven and fuzzed outside the server: plain C11 and
+ * libc, no PostgreSQL headers, every problem reported as a value.
+ *
+ * Design notes (the "why"):
+ *
+ *	- Records are found by a small state machine whose whole state lives in
+ *	  the parser, as offsets relative to the first unconsumed byte.  When a
+ *	  chunk ends in the middle of a record the scan stops and later resumes
+ *	  exactly where it was, so each byte is classified once no matter how the
+ *	  input was cut, and a record split at any byte (inside CRLF, quotes, a
+ *	  UTF-8 sequence) parses as if it had come in one piece.  A CR that is
+ *	  the last buffered byte is not taken as a line end until we know whether
+ *	  an LF follows, for the same reason.
+ *	- The hot loops classify bytes with 256-entry tables; ordinary ASCII
+ *	  bytes cost one load and one compare.  Bytes >= 0x80 and NUL only set a
+ *	  flag; the record is validated as UTF-8 afterwards, and only then.
+ *	- Fields are handed out as pointers into the input buffer.  Only quoted
+ *	  fields containing "" need a copy (into one scratch buffer).
+ *	- Numbers take an exact fast path (integer mantissa < 2^53 scaled by a
+ *	  power of ten <= 10^22: one correctly rounded IEEE operation) and fall
+ *	  back to strtod() otherwise, so results are bit-identical to strtod().
+ *	- Memory is bounded by max_record plus the caller's chunk: a record that
+ *	  grows past max_record is reported at once and the rest of its line is
+ *	  discarded as it arrives.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "parser.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EP_DEFAULT_MAX_RECORD	((size_t) 1024 * 1024)
+#define EP_MAX_FIELDS			16	/* fields remembered; more are only
+									 * counted */
+#define EP_VALUE_MAX			100 /* bytes of EpError.value text */
+#define EP_NUMBER_MAX			400 /* longest decimal we accept */
+
+/* field flags */
+#define FF_QUOTED		0x01
+#define FF_DQ			0x02	/* quoted and contains "" */
+
+/* scanner states */
+enum
+{
+	S_FSTART,					/* before a field, skipping blanks */
+	S_UNQ,						/* inside an unquoted field */
+	S_QUOTED,					/* inside quotes */
+	S_QSEEN,					/* just after a quote inside quotes */
+	S_AFTERQ,					/* blanks after a closing quote */
+	S_JUNK						/* text after a closing quote */
+};
+
+/* scanner results */
+enum
+{
+	SCAN_RECORD,
+	SCAN_NEED_MORE,
+	SCAN_END,
+	SCAN_TOO_LONG,
+	SCAN_EOF_QUOTE
+};
+
+/* byte classes for the scanner tables */
+#define C_PLAIN		0
+#define C_STOP		1			/* delimiter, quote or line end */
+#define C_SPECIAL	2			/* NUL or >= 0x80: needs UTF-8 validation */
+
+struct EpParser
+{
+	EpAllocator alloc;
+	size_t		max_record;
+
+	char	   *buf;
+	size_t		cap;
+	size_t		start;			/* first unconsumed byte */
+	size_t		end;			/* one past the last buffered byte */
+	bool		finished;
+	bool		bom_done;
+	bool		discarding;		/* dropping the rest of a too-long line */
+	EpFormat	format;
+	uint64_t	line;			/* physical line of buf[start] */
+	uint64_t	consumed;
+
+	bool		has_file_err;
+	EpError		file_err;
+
+	/* resumable scan state, offsets relative to start */
+	bool		scanning;
+	int			st;
+	size_t		pos;
+	size_t		nf;
+	size_t		fbeg;
+	size_t		fend;
+	size_t		rawbeg;
+	unsigned char fflags;
+	bool		special;
+	size_t		quote_col;
+	uint64_t	nlines;
+
+	/* result of the last completed scan */
+	size_t		rec_len;
+	size_t		eol_len;
+	size_t		f_start[EP_MAX_FIELDS];
+	size_t		f_end[EP_MAX_FIELDS];
+	size_t		f_raw[EP_MAX_FIELDS];
+	unsigned char f_flags[EP_MAX_FIELDS];
+
+	char	   *scratch;
+	size_t		scratch_cap;
+	EpText		fields[EP_MAX_FIELDS];
+};
+
+static const char *const lp_names[EP_LP_NFIELDS] = {
+	"MeterPoint Code", "Serial Number", "Plant Code", "Date/Time",
+	"Data Type", "Data Value", "Units", "Status"
+};
+
+static const char *const tou_names[EP_TOU_NFIELDS] = {
+	"MeterPoint Code", "Serial Number", "Plant Code", "Date/Time",
+	"Data Type", "Energy", "Maximum Demand", "Time of Max Demand",
+	"Units", "Status", "Period", "DLS Active", "Billing Reset Count",
+	"Billing Reset Date/Time", "Rate"
+};
+
+static const double pow10_tab[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * Byte class tables.  They are built at compile time with designated
+ * initialisers so that there is no init-once race and no per-call setup.
+ */
+static const unsigned char cls_unq[256] = {
+	[0] = C_SPECIAL,
+	[','] = C_STOP,
+	['\r'] = C_STOP,
+	['\n'] = C_STOP,
+};
+
+static const unsigned char cls_quo[256] = {
+	[0] = C_SPECIAL,
+	['"'] = C_STOP,
+	['\r'] = C_STOP,
+	['\n'] = C_STOP,
+};
+
+/*
+ * Range initialisers are a GNU extension, so the high half is marked by
+ * looking at the byte instead: the compiler folds "c >= 0x80" into the
+ * table test cheaply, and the tables stay standard C11.
+ */
+#define UNQ_CLASS(c)	((c) >= 0x80 ? C_SPECIAL : cls_unq[(c)])
+#define QUO_CLASS(c)	((c) >= 0x80 ? C_SPECIAL : cls_quo[(c)])
+
+/*
+ * SWAR helpers for the unquoted scan: HASZERO flags (in bit 7) each zero
+ * byte of a word; the lowest flag is always exact, which is all we need
+ * since we only want the first interesting byte.  Little-endian only is
+ * not assumed: on big-endian machines the first byte is the highest.
+ */
+#define BCAST(c)	((uint64_t) 0x0101010101010101ULL * (uint8_t) (c))
+#define HASZERO(v)	(((v) - BCAST(1)) & ~(v) & BCAST(0x80))
+
+static inline size_t
+first_flagged_byte(uint64_t t)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (size_t) __builtin_clzll(t) / 8;
+#else
+	return (size_t) __builtin_ctzll(t) / 8;
+#endif
+}
+
+static void *
+ep_alloc(EpParser *p, size_t size)
+{
+	return p->alloc.alloc(size, p->alloc.arg);
+}
+
+/*
+ * The allocators are callbacks so that the backend can use palloc in a
+ * memory context; wrap them to keep call sites short.
+ */
+static void *
+ep_realloc(EpParser *p, void *ptr, size_t size)
+{
+	return p->alloc.realloc(ptr, size, p->alloc.arg);
+}
+
+EpParser *
+ep_create(const EpAllocator *allocator, size_t max_record)
+{
+	EpParser   *p;
+
+	p = allocator->alloc(sizeof(EpParser), allocator->arg);
+	memset(p, 0, sizeof(EpParser));
+	p->alloc = *allocator;
+	if (max_record == 0)
+		max_record = EP_DEFAULT_MAX_RECORD;
+	/* keep offset arithmetic (max_record + 2) far from overflow */
+	if (max_record > SIZE_MAX / 4)
+		max_record = SIZE_MAX / 4;
+	p->max_record = max_record;
+	/* a buffer from the start keeps "buf + start" defined on empty input */
+	p->cap = 4096;
+	p->buf = ep_alloc(p, p->cap);
+	p->line = 1;
+	p->format = EP_FORMAT_NONE;
+	return p;
+}
+
+void
+ep_destroy(EpParser *p)
+{
+	if (p == NULL)
+		return;
+	if (p->buf)
+		p->alloc.free(p->buf, p->alloc.arg);
+	if (p->scratch)
+		p->alloc.free(p->scratch, p->alloc.arg);
+	p->alloc.free(p, p->alloc.arg);
+}
+
+/*
+ * Compaction is done only when the consumed prefix is at least as large as
+ * what remains (or when we must grow anyway), so that feeding tiny chunks
+ * into a long pending record does not cost a memmove per byte: the bytes
+ * moved are paid for by bytes consumed.
+ */
+void
+ep_push(EpParser *p, const char *data, size_t len)
+{
+	size_t		pending;
+
+	/* after a file error the buffer is frozen so that err->raw stays valid */
+	if (p->has_file_err || p->finished || len == 0)
+		return;
+
+	pending = p->end - p->start;
+	if (p->start > 0 && (p->start >= pending || p->end + len > p->cap))
+	{
+		if (pending > 0)
+			memmove(p->buf, p->buf + p->start, pending);
+		p->start = 0;
+		p->end = pending;
+	}
+	if (p->end + len > p->cap)
+	{
+		size_t		ncap = p->cap < 65536 ? 65536 : p->cap * 2;
+
+		while (ncap < p->end + len)
+			ncap *= 2;
+		p->buf = ep_realloc(p, p->buf, ncap);
+		p->cap = ncap;
+	}
+	memcpy(p->buf + p->end, data, len);
+	p->end += len;
+}
+
+void
+ep_finish(EpParser *p)
+{
+	p->finished = true;
+}
+
+EpFormat
+ep_format(const EpParser *p)
+{
+	return p->format;
+}
+
+uint64_t
+ep_bytes_consumed(const EpParser *p)
+{
+	return p->consumed;
+}
+
+const char *
+ep_sqlstate(EpErrorCode code)
+{
+	switch (code)
+	{
+		case EP_ERR_NONE:
+			return "00000";
+		case EP_ERR_EMPTY:
+		case EP_ERR_HEADER:
+		case EP_ERR_COLUMNS:
+		case EP_ERR_QUOTE:
+			return "22P04";
+		case EP_ERR_TOO_LONG:
+			return "54000";
+		case EP_ERR_ENCODING:
+			return "22021";
+		case EP_ERR_REQUIRED:
+			return "23502";
+		case EP_ERR_DATETIME:
+			return "22007";
+		case EP_ERR_DATETIME_RANGE:
+			return "22008";
+		case EP_ERR_NUMBER:
+		case EP_ERR_BOOLEAN:
+		case EP_ERR_INTEGER:
+			return "22P02";
+		case EP_ERR_NUMBER_RANGE:
+		case EP_ERR_INTEGER_RANGE:
+			return "22003";
+	}
+	return "XX000";
+}
+
+const char *
+ep_error_name(EpErrorCode code)
+{
+	switch (code)
+	{
+		case EP_ERR_NONE:
+			return "none";
+		case EP_ERR_EMPTY:
+			return "empty";
+		case EP_ERR_HEADER:
+			return "header";
+		case EP_ERR_COLUMNS:
+			return "columns";
+		case EP_ERR_QUOTE:
+			return "quote";
+		case EP_ERR_TOO_LONG:
+			return "too_long";
+		case EP_ERR_ENCODING:
+			return "encoding";
+		case EP_ERR_REQUIRED:
+			return "required";
+		case EP_ERR_DATETIME:
+			return "datetime";
+		case EP_ERR_DATETIME_RANGE:
+			return "datetime_range";
+		case EP_ERR_NUMBER:
+			return "number";
+		case EP_ERR_NUMBER_RANGE:
+			return "number_range";
+		case EP_ERR_BOOLEAN:
+			return "boolean";
+		case EP_ERR_INTEGER:
+			return "integer";
+		case EP_ERR_INTEGER_RANGE:
+			return "integer_range";
+	}
+	return "unknown";
+}
+
+/*
+ * Length of the valid UTF-8 character at s (1..4), or 0 if the bytes there
+ * are not one (NUL counts as invalid: PostgreSQL text cannot hold it).
+ * Overlongs, surrogates, code points above U+10FFFF and truncated sequences
+ * are all rejected, as PostgreSQL's pg_utf8_islegal() does.
+ */
+static int
+utf8_char_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+	{
+		if (n < 2 || (s[1] & 0xC0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c >= 0xE0 && c <= 0xEF)
+	{
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0;			/* overlong */
+		if (c == 0xED && s[1] > 0x9F)
+			return 0;			/* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4)
+	{
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+			(s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0;			/* overlong */
+		if (c == 0xF4 && s[1] > 0x8F)
+			return 0;			/* > U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Offset of the first byte that does not start a valid character, or
+ * (size_t) -1 when the whole text is valid.  Only called for records in
+ * which the scanner saw NUL or a high byte.
+ */
+static size_t
+utf8_first_bad(const unsigned char *s, size_t n)
+{
+	size_t		i = 0;
+
+	while (i < n)
+	{
+		int			l;
+
+		if (s[i] != 0 && s[i] < 0x80)
+		{
+			i++;
+			continue;
+		}
+		l = utf8_char_len(s + i, n - i);
+		if (l == 0)
+			return i;
+		i += l;
+	}
+	return (size_t) -1;
+}
+
+/*
+ * Write text into an EpError.value: printable, never more than
+ * EP_VALUE_MAX bytes, never cutting a character or an escape in half.
+ * Bytes that are not printable UTF-8 become \xNN so that logs and reject
+ * tables never receive raw control or invalid bytes.
+ */
+static void
+escape_value(char *dst, const char *src, size_t n)
+{
+	const unsigned char *s = (const unsigned char *) src;
+	size_t		o = 0;
+	size_t		i = 0;
+	static const char hex[] = "0123456789ABCDEF";
+
+	while (i < n)
+	{
+		unsigned char c = s[i];
+		int			l;
+
+		if (c >= 0x20 && c < 0x7F)
+		{
+			if (o + 1 > EP_VALUE_MAX)
+				break;
+			dst[o++] = (char) c;
+			i++;
+			continue;
+		}
+		l = (c >= 0x80) ? utf8_char_len(s + i, n - i) : 0;
+		/* C1 controls (U+0080..U+009F) are valid but not printable */
+		if (l == 2 && c == 0xC2 && s[i + 1] < 0xA0)
+			l = 0;
+		if (l > 0)
+		{
+			if (o + l > EP_VALUE_MAX)
+				break;
+			memcpy(dst + o, s + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		if (o + 4 > EP_VALUE_MAX)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[c >> 4];
+		dst[o++] = hex[c & 15];
+		i++;
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * Fill an EpError.  Every error goes through here so that no field is ever
+ * left stale from an earlier error.
+ */
+static void
+set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
+		  int column, const char *val, size_t vlen,
+		  const char *raw, size_t raw_len, const char *fmt,...)
+			__attribute__((format(printf, 10, 11)));
+
+static void
+set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
+		  int column, const char *val, size_t vlen,
+		  const char *raw, size_t raw_len, const char *fmt,...)
+{
+	va_list		ap;
+
+	err->code = code;
+	err->line = line;
+	err->column = column;
+	err->column_name = NULL;
+	if (column > 0)
+	{
+		if (p->format == EP_FORMAT_LP && column <= EP_LP_NFIELDS)
+			err->column_name = lp_names[column - 1];
+		else if (p->format == EP_FORMAT_TOU && column <= EP_TOU_NFIELDS)
+			err->column_name = tou_names[column - 1];
+	}
+	if (val != NULL)
+		escape_value(err->value, val, vlen);
+	else
+		err->value[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	err->raw = raw;
+	err->raw_len = raw_len;
+}
+
+/* Cheap trim of blanks; used on both ends of typed fields. */
+static inline void
+trim(const char **s, size_t *n)
+{
+	const char *p = *s;
+	size_t		l = *n;
+
+	while (l > 0 && (*p == ' ' || *p == '\t'))
+	{
+		p++;
+		l--;
+	}
+	while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+		l--;
+	*s = p;
+	*n = l;
+}
+
+/*
+ * Find the end of the record at buf[start].  Returns one of SCAN_*.  On
+ * SCAN_NEED_MORE the state is saved in the parser and the next call resumes
+ * at the same byte.  The loop keeps its state in locals: the buffer is
+ * char data, which may alias anything, so working through p-> would force
+ * the compiler to reload state after every store.
+ */
+static int
+scan_record(EpParser *p)
+{
+	const unsigned char *b = (const unsigned char *) p->buf + p->start;
+	size_t		avail = p->end - p->start;
+	size_t		lim = avail;
+	bool		capped = false;
+	size_t		i,
+				nf,
+				fbeg,
+				fend,
+				rawbeg,
+				quote_col;
+	int			st;
+	unsigned char fflags;
+	bool		special;
+	uint64_t	nlines;
+	size_t		eol = 0;
+	unsigned char c;
+	int			k;
+
+	if (!p->scanning)
+	{
+		p->scanning = true;
+		p->st = S_FSTART;
+		p->pos = 0;
+		p->nf = 0;
+		p->fbeg = p->fend = p->rawbeg = 0;
+		p->fflags = 0;
+		p->special = false;
+		p->quote_col = 0;
+		p->nlines = 0;
+	}
+	i = p->pos;
+	st = p->st;
+	nf = p->nf;
+	fbeg = p->fbeg;
+	fend = p->fend;
+	rawbeg = p->rawbeg;
+	fflags = p->fflags;
+	special = p->special;
+	quote_col = p->quote_col;
+	nlines = p->nlines;
+
+	if (avail > p->max_record)
+	{
+		lim = p->max_record + 1;
+		capped = true;
+	}
+
+#define STORE_FIELD(s_, e_, fl_) \
+	do { \
+		if (nf < EP_MAX_FIELDS) \
+		{ \
+			p->f_start[nf] = (s_); \
+			p->f_end[nf] = (e_); \
+			p->f_flags[nf] = (fl_); \
+			p->f_raw[nf] = rawbeg; \
+		} \
+		nf++; \
+	} while (0)
+
+	for (;;)
+	{
+		if (i >= lim)
+			goto out;
+		c = b[i];
+		switch (st)
+		{
+			case S_FSTART:
+				if (c == ' ' || c == '\t')
+				{
+					i++;
+					continue;
+				}
+				if (c == '"')
+				{
+					fflags = FF_QUOTED;
+					i++;
+					fbeg = i;
+					st = S_QUOTED;
+					continue;
+				}
+				fbeg = i;
+				fflags = 0;
+				st = S_UNQ;
+				goto unq;
+
+			case S_UNQ:
+		unq:
+				/* eight bytes at a time while they are all ordinary */
+				while (i + 8 <= lim)
+				{
+					uint64_t	x;
+					uint64_t	t;
+
+					memcpy(&x, b + i, 8);
+					t = HASZERO(x ^ BCAST(',')) | HASZERO(x ^ BCAST('\r')) |
+						HASZERO(x ^ BCAST('\n')) | HASZERO(x) |
+						(x & BCAST(0x80));
+					if (t != 0)
+					{
+						i += first_flagged_byte(t);
+						break;
+					}
+					i += 8;
+				}
+				if (i >= lim)
+					goto out;
+				c = b[i];
+				while ((k = UNQ_CLASS(c)) == C_PLAIN)
+				{
+					if (++i >= lim)
+						goto out;
+					c = b[i];
+				}
+				if (k == C_SPECIAL)
+				{
+					special = true;
+					i++;
+					continue;
+				}
+				if (c == ',')
+				{
+					size_t		e = i;
+
+					while (e > fbeg && (b[e - 1] == ' ' || b[e - 1] == '\t'))
+						e--;
+					STORE_FIELD(fbeg, e, 0);
+					i++;
+					rawbeg = i;
+					/* the common next field: unquoted, no leading blank */
+					if (i < lim && b[i] != ' ' && b[i] != '\t' && b[i] != '"')
+					{
+						fbeg = i;
+						goto unq;
+					}
+					st = S_FSTART;
+					continue;
+				}
+				goto line_end;
+
+			case S_QUOTED:
+				while ((k = QUO_CLASS(c)) == C_PLAIN)
+				{
+					if (++i >= lim)
+						goto out;
+					c = b[i];
+				}
+				if (k == C_SPECIAL)
+				{
+					special = true;
+					i++;
+					continue;
+				}
+				if (c == '"')
+				{
+					fend = i;
+					i++;
+					st = S_QSEEN;
+					continue;
+				}
+				/* line end inside quotes: data, but it is a new line */
+				if (c == '\r' || b[i - 1] != '\r')
+					nlines++;
+				i++;
+				continue;
+
+			case S_QSEEN:
+				if (c == '"')
+				{
+					fflags |= FF_DQ;
+					i++;
+					st = S_QUOTED;
+					continue;
+				}
+				if (c == ',')
+				{
+					STORE_FIELD(fbeg, fend, fflags);
+					i++;
+					rawbeg = i;
+					st = S_FSTART;
+					continue;
+				}
+				if (c == ' ' || c == '\t')
+				{
+					i++;
+					st = S_AFTERQ;
+					continue;
+				}
+				if (c == '\r' || c == '\n')
+					goto line_end;
+				if (quote_col == 0)
+					quote_col = nf + 1;
+				st = S_JUNK;
+				continue;
+
+			case S_AFTERQ:
+				if (c == ' ' || c == '\t')
+				{
+					i++;
+					continue;
+				}
+				if (c == ',')
+				{
+					STORE_FIELD(fbeg, fend, fflags);
+					i++;
+					rawbeg = i;
+					st = S_FSTART;
+					continue;
+				}
+				if (c == '\r' || c == '\n')
+					goto line_end;
+				if (quote_col == 0)
+					quote_col = nf + 1;
+				st = S_JUNK;
+				continue;
+
+			case S_JUNK:
+				k = UNQ_CLASS(c);
+				if (k == C_PLAIN)
+				{
+					i++;
+					continue;
+				}
+				if (k == C_SPECIAL)
+				{
+					special = true;
+					i++;
+					continue;
+				}
+				if (c == ',')
+				{
+					STORE_FIELD(fbeg, fend, fflags);
+					i++;
+					rawbeg = i;
+					st = S_FSTART;
+					continue;
+				}
+				goto line_end;
+		}
+	}
+
+line_end:
+	/* b[i] is CR or LF in a state where it ends the record */
+	if (c == '\n')
+		eol = 1;
+	else if (i + 1 < avail)
+		eol = (b[i + 1] == '\n') ? 2 : 1;
+	else if (p->finished)
+		eol = 1;
+	else
+		goto need_more;
+	goto record;
+
+out:
+	if (capped && i >= lim)
+	{
+		p->nlines = nlines;
+		p->pos = i;
+		return SCAN_TOO_LONG;
+	}
+	if (!p->finished)
+		goto need_more;
+	if (st == S_QUOTED)
+	{
+		p->nf = nf;
+		p->nlines = nlines;
+		p->rec_len = avail;
+		return SCAN_EOF_QUOTE;
+	}
+	if (avail == 0)
+	{
+		p->scanning = false;
+		return SCAN_END;
+	}
+	eol = 0;
+	/* FALLTHROUGH */
+
+record:
+	switch (st)
+	{
+		case S_FSTART:
+			STORE_FIELD(i, i, 0);
+			break;
+		case S_UNQ:
+			{
+				size_t		e = i;
+
+				while (e > fbeg && (b[e - 1] == ' ' || b[e - 1] == '\t'))
+					e--;
+				STORE_FIELD(fbeg, e, 0);
+			}
+			break;
+		default:
+			STORE_FIELD(fbeg, fend, fflags);
+			break;
+	}
+	p->nf = nf;
+	p->special = special;
+	p->quote_col = quote_col;
+	p->nlines = nlines;
+	p->rec_len = i;
+	p->eol_len = eol;
+	p->scanning = false;
+	return SCAN_RECORD;
+
+need_more:
+	p->pos = i;
+	p->st = st;
+	p->nf = nf;
+	p->fbeg = fbeg;
+	p->fend = fend;
+	p->rawbeg = rawbeg;
+	p->fflags = fflags;
+	p->special = special;
+	p->quote_col = quote_col;
+	p->nlines = nlines;
+	return SCAN_NEED_MORE;
+#undef STORE_FIELD
+}
+
+/* Consume n bytes that belonged to a record (or were discarded). */
+static inline void
+consume(EpParser *p, size_t n, uint64_t lines)
+{
+	p->start += n;
+	p->consumed += n;
+	p->line += lines;
+}
+
+/*
+ * Turn the scanned field offsets into EpTexts.  Only fields with "" inside
+ * quotes are copied (unescaped) into the scratch buffer, which is sized to
+ * the record so that it never needs to grow while filling.
+ */
+static void
+build_fields(EpParser *p, const char *base, size_t rec_len)
+{
+	size_t		n = p->nf < EP_MAX_FIELDS ? p->nf : EP_MAX_FIELDS;
+	size_t		k;
+	size_t		so = 0;
+	bool		scratch_ready = false;
+
+	for (k = 0; k < n; k++)
+	{
+		const char *s = base + p->f_start[k];
+		size_t		l = p->f_end[k] - p->f_start[k];
+
+		if (p->f_flags[k] & FF_DQ)
+		{
+			size_t		j;
+			char	   *d;
+
+			if (!scratch_ready)
+			{
+				if (p->scratch_cap < rec_len + 1)
+				{
+					size_t		ncap = rec_len + 1 < 256 ? 256 : rec_len + 1;
+
+					if (p->scratch)
+						p->alloc.free(p->scratch, p->alloc.arg);
+					p->scratch = ep_alloc(p, ncap);
+					p->scratch_cap = ncap;
+				}
+				scratch_ready = true;
+			}
+			d = p->scratch + so;
+			/* unescape: every "" becomes " */
+			{
+				size_t		o = 0;
+
+				for (j = 0; j < l; j++)
+				{
+					d[o++] = s[j];
+					if (s[j] == '"' && j + 1 < l && s[j + 1] == '"')
+						j++;
+				}
+				p->fields[k].ptr = d;
+				p->fields[k].len = o;
+				so += o;
+			}
+		}
+		else
+		{
+			p->fields[k].ptr = s;
+			p->fields[k].len = l;
+		}
+	}
+}
+
+/* ASCII case-insensitive comparison of a trimmed field with a name. */
+static bool
+field_is(const EpText *t, const char *name)
+{
+	const char *s = t->ptr;
+	size_t		n = t->len;
+	size_t		k;
+
+	trim(&s, &n);
+	if (strlen(name) != n)
+		return false;
+	for (k = 0; k < n; k++)
+	{
+		unsigned char a = (unsigned char) s[k];
+		unsigned char b = (unsigned char) name[k];
+
+		if (a >= 'A' && a <= 'Z')
+			a += 'a' - 'A';
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Index of the first field that differs from names[], or -1 when the
+ * record is exactly that header.
+ */
+static int
+header_mismatch(EpParser *p, const char *const *names, size_t nnames)
+{
+	size_t		k;
+
+	if (p->nf != nnames)
+		return 0;
+	for (k = 0; k < nnames; k++)
+		if (!field_is(&p->fields[k], names[k]))
+			return (int) k;
+	return -1;
+}
+
+/*
+ * Parse d/m/yyyy [h:mm[:ss[.ffffff]]].  Syntax is checked completely before
+ * ranges so that "2015-09-01" is a format error, not a range error.
+ * Returns EP_ERR_NONE, EP_ERR_DATETIME or EP_ERR_DATETIME_RANGE (with
+ * detail).  An empty text gives is_null; the caller decides whether that
+ * is allowed.
+ */
+static EpErrorCode
+parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
+{
+	size_t		i = 0;
+	int			day = 0,
+				month = 0,
+				year = 0,
+				hour = 0,
+				minute = 0,
+				second = 0,
+				usec = 0;
+	int			nd;
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			dim;
+
+	trim(&s, &n);
+	memset(ts, 0, sizeof(*ts));
+	if (n == 0)
+	{
+		ts->is_null = true;
+		return EP_ERR_NONE;
+	}
+
+#define DIGIT(c) ((unsigned char) ((c) - '0') <= 9)
+#define D2(o) ((s[(o)] - '0') * 10 + (s[(o) + 1] - '0'))
+
+	/* fast path: the shape every real export uses, dd/mm/yyyy hh:mm:ss */
+	if (n == 19 && s[2] == '/' && s[5] == '/' && s[10] == ' ' &&
+		s[13] == ':' && s[16] == ':')
+	{
+		static const unsigned char dpos[14] = {0, 1, 3, 4, 6, 7, 8, 9,
+		11, 12, 14, 15, 17, 18};
+		int			k;
+
+		for (k = 0; k < 14; k++)
+			if (!DIGIT(s[dpos[k]]))
+				goto syntax;
+		day = D2(0);
+		month = D2(3);
+		year = D2(6) * 100 + D2(8);
+		hour = D2(11);
+		minute = D2(14);
+		second = D2(17);
+		goto ranges;
+	}
+#undef D2
+
+#define READ_NUM(var, minl, maxl) \
+	do { \
+		nd = 0; \
+		while (i < n && DIGIT(s[i]) && nd < (maxl)) \
+		{ \
+			(var) = (var) * 10 + (s[i] - '0'); \
+			i++; \
+			nd++; \
+		} \
+		if (nd < (minl) || (i < n && DIGIT(s[i]))) \
+			goto syntax; \
+	} while (0)
+
+	READ_NUM(day, 1, 2);
+	if (i >= n || s[i] != '/')
+		goto syntax;
+	i++;
+	READ_NUM(month, 1, 2);
+	if (i >= n || s[i] != '/')
+		goto syntax;
+	i++;
+	READ_NUM(year, 4, 4);
+	if (i < n)
+	{
+		if (s[i] != ' ')
+			goto syntax;
+		while (i < n && s[i] == ' ')
+			i++;
+		READ_NUM(hour, 1, 2);
+		if (i >= n || s[i] != ':')
+			goto syntax;
+		i++;
+		READ_NUM(minute, 2, 2);
+		if (i < n)
+		{
+			if (s[i] != ':')
+				goto syntax;
+			i++;
+			READ_NUM(second, 2, 2);
+			if (i < n)
+			{
+				int			f = 0;
+
+				if (s[i] != '.')
+					goto syntax;
+				i++;
+				READ_NUM(f, 1, 6);
+				usec = f;
+				for (; nd < 6; nd++)
+					usec *= 10;
+				if (i < n)
+					goto syntax;
+			}
+		}
+	}
+#undef READ_NUM
+
+ranges:
+	if (year == 0)
+	{
+		snprintf(detail, 160, "Year 0 is out of range.");
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (month < 1 || month > 12)
+	{
+		snprintf(detail, 160, "Month %d is out of range.", month);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	dim = mdays[month - 1];
+	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		dim = 29;
+	if (day < 1 || day > dim)
+	{
+		snprintf(detail, 160, "Day %d is out of range for month %d of year %d.",
+				 day, month, year);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (hour > 23)
+	{
+		snprintf(detail, 160, "Hour %d is out of range.", hour);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (minute > 59)
+	{
+		snprintf(detail, 160, "Minute %d is out of range.", minute);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (second > 59)
+	{
+		snprintf(detail, 160, "Second %d is out of range.", second);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (year == 1899 && month == 12 && day == 30 &&
+		hour == 0 && minute == 0 && second == 0 && usec == 0)
+	{
+		/* OLE zero date: "no time"; callers treat it as null */
+		ts->is_null = true;
+		return EP_ERR_NONE;
+	}
+	ts->year = year;
+	ts->month = month;
+	ts->day = day;
+	ts->hour = hour;
+	ts->minute = minute;
+	ts->second = second;
+	ts->usec = usec;
+	return EP_ERR_NONE;
+
+syntax:
+	snprintf(detail, 160,
+			 "Date/time must be written as dd/mm/yyyy hh:mm:ss.");
+	return EP_ERR_DATETIME;
+}
+
+/*
+ * Parse a decimal.  One pass checks the grammar and accumulates the
+ * mantissa; the value then comes from the exact fast path or from strtod()
+ * on a bounded copy, so it always equals strtod()'s correctly rounded
+ * result.  n must be > 0 after trimming (callers handle empty).
+ */
+static EpErrorCode
+parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
+{
+	size_t		i = 0;
+	bool		neg = false;
+	uint64_t	m = 0;
+	int			sig = 0;		/* significant digits seen */
+	int			scale = 0;		/* digits after the point */
+	int			ndig = 0;
+	bool		nonzero = false;
+	bool		has_exp = false;
+	bool		exp_neg = false;
+	long		exp = 0;
+	double		v;
+
+	d->is_null = false;
+	d->exact = false;
+	d->digits = 0;
+	d->scale = 0;
+
+	if (n > EP_NUMBER_MAX)
+	{
+		snprintf(detail, 160, "Number is longer than %d characters.",
+				 EP_NUMBER_MAX);
+		return EP_ERR_NUMBER;
+	}
+	if (s[0] == '+' || s[0] == '-')
+	{
+		neg = (s[0] == '-');
+		i++;
+	}
+	while (i < n && DIGIT(s[i]))
+	{
+		int			dg = s[i] - '0';
+
+		if (dg != 0 || sig > 0)
+		{
+			if (sig < 19)
+				m = m * 10 + dg;
+			sig++;
+			if (dg)
+				nonzero = true;
+		}
+		ndig++;
+		i++;
+	}
+	if (i < n && s[i] == '.')
+	{
+		i++;
+		while (i < n && DIGIT(s[i]))
+		{
+			int			dg = s[i] - '0';
+
+			if (dg != 0 || sig > 0)
+			{
+				if (sig < 19)
+					m = m * 10 + dg;
+				sig++;
+				if (dg)
+					nonzero = true;
+			}
+			scale++;
+			ndig++;
+			i++;
+		}
+	}
+	if (ndig == 0)
+		goto syntax;
+	if (i < n && (s[i] == 'e' || s[i] == 'E'))
+	{
+		int			edig = 0;
+
+		has_exp = true;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+		{
+			exp_neg = (s[i] == '-');
+			i++;
+		}
+		while (i < n && DIGIT(s[i]))
+		{
+			if (exp < 100000)
+				exp = exp * 10 + (s[i] - '0');
+			edig++;
+			i++;
+		}
+		if (edig == 0)
+			goto syntax;
+		if (exp_neg)
+			exp = -exp;
+	}
+	if (i != n)
+		goto syntax;
+
+	if (!has_exp && sig <= 18 && scale <= 18)
+	{
+		d->exact = true;
+		d->digits = neg ? -(int64_t) m : (int64_t) m;
+		d->scale = scale;
+	}
+
+	if (!nonzero)
+		v = 0.0;
+	else if (sig <= 19 && m < ((uint64_t) 1 << 53) &&
+			 exp - scale >= -22 && exp - scale <= 22)
+	{
+		long		e10 = exp - scale;
+
+		if (e10 >= 0)
+			v = (double) m * pow10_tab[e10];
+		else
+			v = (double) m / pow10_tab[-e10];
+	}
+	else
+	{
+		char		tmp[EP_NUMBER_MAX + 1];
+
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		/* the text carries its own sign, so strtod's result is final */
+		v = strtod(tmp, NULL);
+		if (isinf(v) || v == 0.0 || fabs(v) < DBL_MIN)
+		{
+			snprintf(detail, 160,
+					 "Value is out of range for type double precision.");
+			return EP_ERR_NUMBER_RANGE;
+		}
+		d->value = v;
+		return EP_ERR_NONE;
+	}
+	d->value = neg ? -v : v;
+	return EP_ERR_NONE;
+
+syntax:
+	snprintf(detail, 160, "Value is not a valid decimal number.");
+	return EP_ERR_NUMBER;
+}
+
+/* DLS Active: the spellings PostgreSQL's boolin accepts, minus prefixes. */
+static int
+parse_bool(const char *s, size_t n)
+{
+	static const char *const yes[] = {"true", "yes", "on", "t", "y", "1"};
+	static const char *const no[] = {"false", "no", "off", "f", "n", "0"};
+	char		low[8];
+	size_t		k;
+
+	if (n == 0)
+		return -1;
+	if (n > 5)
+		return -2;
+	for (k = 0; k < n; k++)
+	{
+		char		c = s[k];
+
+		low[k] = (c >= 'A' && c <= 'Z') ? (char) (c + 'a' - 'A') : c;
+	}
+	low[n] = '\0';
+	for (k = 0; k < 6; k++)
+	{
+		if (strcmp(low, yes[k]) == 0)
+			return 1;
+		if (strcmp(low, no[k]) == 0)
+			return 0;
+	}
+	return -2;
+}
+
+/* Billing Reset Count into int64, with overflow detected exactly. */
+static EpErrorCode
+parse_int64(const char *s, size_t n, int64_t *out)
+{
+	size_t		i = 0;
+	bool		neg = false;
+	uint64_t	v = 0;
+	uint64_t	limit;
+
+	if (s[0] == '+' || s[0] == '-')
+	{
+		neg = (s[0] == '-');
+		i++;
+	}
+	if (i >= n)
+		return EP_ERR_INTEGER;
+	limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+	for (; i < n; i++)
+	{
+		if (!DIGIT(s[i]))
+			return EP_ERR_INTEGER;
+	}
+	for (i = (s[0] == '+' || s[0] == '-') ? 1 : 0; i < n; i++)
+	{
+		unsigned	dg = (unsigned) (s[i] - '0');
+
+		if (v > (limit - dg) / 10)
+			return EP_ERR_INTEGER_RANGE;
+		v = v * 10 + dg;
+	}
+	if (neg)
+		*out = (v == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) v;
+	else
+		*out = (int64_t) v;
+	return EP_ERR_NONE;
+}
+#undef DIGIT
+
+/*
+ * Convert the fields of a data record into *row.  Returns EP_ERR_NONE or
+ * fills *err for the first bad column (columns are checked left to right so
+ * that the reported column is deterministic).
+ */
+static EpErrorCode
+convert_row(EpParser *p, EpRow *row, EpError *err,
+			const char *raw, size_t raw_len, uint64_t line)
+{
+	const EpText *f = p->fields;
+	bool		tou = (p->format == EP_FORMAT_TOU);
+	char		detail[160];
+	EpErrorCode rc;
+	const char *s;
+	size_t		n;
+	int			col;
+
+	row->line = line;
+	row->raw = raw;
+	row->raw_len = raw_len;
+	row->meter = f[EP_LP_METER];
+	row->serial = f[EP_LP_SERIAL];
+	row->plant = f[EP_LP_PLANT];
+	row->data_type = f[EP_LP_DATA_TYPE];
+	if (tou)
+	{
+		row->units = f[EP_TOU_UNITS];
+		row->status = f[EP_TOU_STATUS];
+		row->period = f[EP_TOU_PERIOD];
+		row->rate = f[EP_TOU_RATE];
+	}
+	else
+	{
+		row->units = f[EP_LP_UNITS];
+		row->status = f[EP_LP_STATUS];
+		row->period.ptr = NULL;
+		row->period.len = 0;
+		row->rate.ptr = NULL;
+		row->rate.len = 0;
+	}
+	row->max_demand.is_null = true;
+	row->max_demand.value = 0.0;
+	row->max_demand.exact = false;
+	row->max_demand.digits = 0;
+	row->max_demand.scale = 0;
+	row->max_demand_at.is_null = true;
+	row->reset_at.is_null = true;
+	row->dls_active = -1;
+	row->has_reset_count = false;
+	row->reset_count = 0;
+
+	/* required text columns, in column order around Date/Time */
+#define REQUIRE_TEXT(idx) \
+	do { \
+		s = f[(idx)].ptr; n = f[(idx)].len; trim(&s, &n); \
+		if (n == 0) \
+		{ \
+			col = (idx) + 1; \
+			set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len, \
+					  "%s must not be empty.", lp_names[(idx)]); \
+			return EP_ERR_REQUIRED; \
+		} \
+	} while (0)
+
+	REQUIRE_TEXT(EP_LP_METER);
+	REQUIRE_TEXT(EP_LP_SERIAL);
+
+	/* Date/Time (column 4) */
+	col = EP_LP_DATETIME + 1;
+	s = f[EP_LP_DATETIME].ptr;
+	n = f[EP_LP_DATETIME].len;
+	trim(&s, &n);
+	if (n == 0)
+	{
+		set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len,
+				  "Date/Time must not be empty.");
+		return EP_ERR_REQUIRED;
+	}
+	rc = parse_ts(s, n, &row->at, detail);
+	if (rc != EP_ERR_NONE)
+		goto fail;
+	if (row->at.is_null)
+	{
+		set_error(p, err, EP_ERR_REQUIRED, line, col, s, n, raw, raw_len,
+				  "A reading needs a time, but Date/Time is the OLE zero date that means none.");
+		return EP_ERR_REQUIRED;
+	}
+
+	REQUIRE_TEXT(EP_LP_DATA_TYPE);
+#undef REQUIRE_TEXT
+
+	/* Data Value / Energy (column 6) */
+	col = EP_LP_VALUE + 1;
+	s = f[EP_LP_VALUE].ptr;
+	n = f[EP_LP_VALUE].len;
+	trim(&s, &n);
+	if (n == 0)
+	{
+		set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len,
+				  "%s must not be empty.", tou ? tou_names[EP_TOU_ENERGY] :
+				  lp_names[EP_LP_VALUE]);
+		return EP_ERR_REQUIRED;
+	}
+	rc = parse_decimal(s, n, &row->value, detail);
+	if (rc != EP_ERR_NONE)
+		goto fail;
+
+	if (!tou)
+		return EP_ERR_NONE;
+
+	col = EP_TOU_MAX_DEMAND + 1;
+	s = f[EP_TOU_MAX_DEMAND].ptr;
+	n = f[EP_TOU_MAX_DEMAND].len;
+	trim(&s, &n);
+	if (n > 0)
+	{
+		rc = parse_decimal(s, n, &row->max_demand, detail);
+		if (rc != EP_ERR_NONE)
+			goto fail;
+	}
+
+	col = EP_TOU_MAX_DEMAND_AT + 1;
+	s = f[EP_TOU_MAX_DEMAND_AT].ptr;
+	n = f[EP_TOU_MAX_DEMAND_AT].len;
+	trim(&s, &n);
+	rc = parse_ts(s, n, &row->max_demand_at, detail);
+	if (rc != EP_ERR_NONE)
+		goto fail;
+
+	col = EP_TOU_DLS_ACTIVE + 1;
+	s = f[EP_TOU_DLS_ACTIVE].ptr;
+	n = f[EP_TOU_DLS_ACTIVE].len;
+	trim(&s, &n);
+	row->dls_active = parse_bool(s, n);
+	if (row->dls_active == -2)
+	{
+		row->dls_active = -1;
+		rc = EP_ERR_BOOLEAN;
+		snprintf(detail, sizeof(detail), "DLS Active must be true or false.");
+		goto fail;
+	}
+
+	col = EP_TOU_RESET_COUNT + 1;
+	s = f[EP_TOU_RESET_COUNT].ptr;
+	n = f[EP_TOU_RESET_COUNT].len;
+	trim(&s, &n);
+	if (n > 0)
+	{
+		rc = parse_int64(s, n, &row->reset_count);
+		if (rc == EP_ERR_INTEGER)
+		{
+			snprintf(detail, sizeof(detail), "Value is not an integer.");
+			goto fail;
+		}
+		if (rc == EP_ERR_INTEGER_RANGE)
+		{
+			snprintf(detail, sizeof(detail),
+					 "Value is out of range for a 64-bit integer.");
+			goto fail;
+		}
+		row->has_reset_count = true;
+	}
+
+	col = EP_TOU_RESET_AT + 1;
+	s = f[EP_TOU_RESET_AT].ptr;
+	n = f[EP_TOU_RESET_AT].len;
+	trim(&s, &n);
+	rc = parse_ts(s, n, &row->reset_at, detail);
+	if (rc != EP_ERR_NONE)
+		goto fail;
+	return EP_ERR_NONE;
+
+fail:
+	set_error(p, err, rc, line, col, s, n, raw, raw_len, "%s", detail);
+	return rc;
+}
+
+/*
+ * File errors freeze the parser: the buffer is no longer changed (ep_push
+ * drops data), so the saved error's raw pointer stays valid for every
+ * repeat.
+ */
+static EpStatus
+file_error(EpParser *p, EpError *err)
+{
+	p->has_file_err = true;
+	p->file_err = *err;
+	return EP_ERROR;
+}
+
+/*
+ * Column (1-based) of the field holding byte offset off of the record, or 0
+ * when it lies beyond the fields we remember and so cannot be named.
+ */
+static int
+column_of(EpParser *p, size_t off, size_t *fs, size_t *fe, size_t rec_len)
+{
+	size_t		n = p->nf < EP_MAX_FIELDS ? p->nf : EP_MAX_FIELDS;
+	size_t		k = 0;
+
+	while (k + 1 < n && p->f_raw[k + 1] <= off)
+		k++;
+	if (k + 1 == EP_MAX_FIELDS && p->nf > EP_MAX_FIELDS)
+		return 0;
+	*fs = p->f_raw[k];
+	*fe = (k + 1 < n) ? p->f_raw[k + 1] - 1 : rec_len;
+	return (int) k + 1;
+}
+
+EpStatus
+ep_next(EpParser *p, EpRow *row, EpError *err)
+{
+	for (;;)
+	{
+		const char *base;
+		size_t		rec_len;
+		uint64_t	line;
+		int			rc;
+		size_t		nfmt;
+
+		if (p->has_file_err)
+		{
+			*err = p->file_err;
+			return EP_ERROR;
+		}
+
+		if (p->discarding)
+		{
+			const char *b = p->buf + p->start;
+			size_t		avail = p->end - p->start;
+			size_t		k;
+
+			for (k = 0; k < avail; k++)
+				if (b[k] == '\n' || b[k] == '\r')
+					break;
+			if (k == avail)
+			{
+				consume(p, avail, 0);
+				if (!p->finished)
+					return EP_NEED_MORE;
+				p->discarding = false;
+				continue;
+			}
+			if (b[k] == '\r')
+			{
+				if (k + 1 < avail)
+					consume(p, k + 1 + (b[k + 1] == '\n'), 1);
+				else if (p->finished)
+					consume(p, k + 1, 1);
+				else
+				{
+					/* keep the CR until we know whether LF follows */
+					consume(p, k, 0);
+					return EP_NEED_MORE;
+				}
+			}
+			else
+				consume(p, k + 1, 1);
+			p->discarding = false;
+			continue;
+		}
+
+		if (!p->bom_done)
+		{
+			static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+			size_t		avail = p->end - p->start;
+			size_t		k;
+
+			for (k = 0; k < avail && k < 3; k++)
+				if ((unsigned char) p->buf[p->start + k] != bom[k])
+					break;
+			if (k == 3)
+				consume(p, 3, 0);
+			else if (k == avail && !p->finished)
+				return EP_NEED_MORE;	/* could still be a BOM */
+			p->bom_done = true;
+		}
+
+		line = p->line;
+		rc = scan_record(p);
+		base = p->buf + p->start;
+
+		if (rc == SCAN_NEED_MORE)
+			return EP_NEED_MORE;
+		if (rc == SCAN_END)
+		{
+			if (p->format == EP_FORMAT_NONE)
+			{
+				set_error(p, err, EP_ERR_EMPTY, 0, 0, NULL, 0, NULL, 0,
+						  "The file has no header line.");
+				return file_error(p, err);
+			}
+			return EP_END;
+		}
+		if (rc == SCAN_TOO_LONG)
+		{
+			size_t		n = p->pos;
+
+			p->scanning = false;
+			if (p->format == EP_FORMAT_NONE)
+			{
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, n, base, n,
+						  "The header line is longer than %zu bytes.",
+						  p->max_record);
+				return file_error(p, err);
+			}
+			set_error(p, err, EP_ERR_TOO_LONG, line, 0, base, n, base, n,
+					  "Record is longer than %zu bytes.", p->max_record);
+			consume(p, n, p->nlines);
+			p->discarding = true;
+			return EP_ERROR;
+		}
+		if (rc == SCAN_EOF_QUOTE)
+		{
+			rec_len = p->rec_len;
+			p->scanning = false;
+			if (p->format == EP_FORMAT_NONE)
+			{
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
+						  base, rec_len,
+						  "The header line has a quote that is never closed.");
+				return file_error(p, err);
+			}
+			set_error(p, err, EP_ERR_QUOTE, line, (int) p->nf + 1,
+					  base, rec_len, base, rec_len,
+					  "A quoted field is not closed before the end of the file.");
+			consume(p, rec_len, p->nlines);
+			return EP_ERROR;
+		}
+
+		/* a complete record: consume it now, parse it from base */
+		rec_len = p->rec_len;
+		consume(p, rec_len + p->eol_len, p->nlines + 1);
+		build_fields(p, base, rec_len);
+
+		/* blank line: one unquoted field, empty after trimming */
+		if (p->nf == 1 && p->fields[0].len == 0 &&
+			!(p->f_flags[0] & FF_QUOTED))
+			continue;
+
+		if (p->format == EP_FORMAT_NONE)
+		{
+			int			mm;
+
+			if (p->special &&
+				utf8_first_bad((const unsigned char *) base, rec_len) != (size_t) -1)
+			{
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
+						  base, rec_len,
+						  "The header line is not valid UTF-8.");
+				return file_error(p, err);
+			}
+			if (p->quote_col == 0)
+			{
+				if (header_mismatch(p, lp_names, EP_LP_NFIELDS) < 0)
+				{
+					p->format = EP_FORMAT_LP;
+					continue;
+				}
+				if (header_mismatch(p, tou_names, EP_TOU_NFIELDS) < 0)
+				{
+					p->format = EP_FORMAT_TOU;
+					continue;
+				}
+			}
+			if (p->quote_col == 0 && p->nf == EP_LP_NFIELDS)
+			{
+				mm = header_mismatch(p, lp_names, EP_LP_NFIELDS);
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
+						  base, rec_len,
+						  "Header field %d should be \"%s\" in an LP file.",
+						  mm + 1, lp_names[mm]);
+			}
+			else if (p->quote_col == 0 && p->nf == EP_TOU_NFIELDS)
+			{
+				mm = header_mismatch(p, tou_names, EP_TOU_NFIELDS);
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
+						  base, rec_len,
+						  "Header field %d should be \"%s\" in a TOU file.",
+						  mm + 1, tou_names[mm]);
+			}
+			else
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
+						  base, rec_len,
+						  "The header is neither an LP nor a TOU header (%zu fields).",
+						  p->nf);
+			return file_error(p, err);
+		}
+
+		if (p->special)
+		{
+			size_t		bad = utf8_first_bad((const unsigned char *) base, rec_len);
+
+			if (bad != (size_t) -1)
+			{
+				size_t		fs = 0,
+							fe = rec_len;
+				int			col = column_of(p, bad, &fs, &fe, rec_len);
+
+				if (col == 0)
+				{
+					fs = 0;
+					fe = rec_len;
+				}
+				set_error(p, err, EP_ERR_ENCODING, line, col, base + fs, fe - fs,
+						  base, rec_len,
+						  base[bad] == '\0' ?
+						  "The record contains a NUL byte." :
+						  "The record contains a byte sequence that is not valid UTF-8.");
+				return EP_ERROR;
+			}
+		}
+
+		if (p->quote_col != 0)
+		{
+			set_error(p, err, EP_ERR_QUOTE, line, (int) p->quote_col,
+					  base, rec_len, base, rec_len,
+					  "A closing quote is followed by text other than a comma.");
+			return EP_ERROR;
+		}
+
+		nfmt = (p->format == EP_FORMAT_LP) ? EP_LP_NFIELDS : EP_TOU_NFIELDS;
+		if (p->nf != nfmt)
+		{
+			set_error(p, err, EP_ERR_COLUMNS, line, 0, base, rec_len,
+					  base, rec_len, "Expected %zu fields, found %zu.",
+					  nfmt, p->nf);
+			return EP_ERROR;
+		}
+
+		/* the header again (files joined with cat): skip it silently */
+		if (p->fields[0].len >= 15 &&
+			field_is(&p->fields[0], lp_names[0]) &&
+			header_mismatch(p, p->format == EP_FORMAT_LP ? lp_names : tou_names,
+							nfmt) < 0)
+			continue;
+
+		if (convert_row(p, row, err, base, rec_len, line) != EP_ERR_NONE)
+			return EP_ERROR;
+		return EP_ROW;
+	}
+}
