@@ -60,14 +60,24 @@ typedef struct DailyEntry
 	double		max;
 } DailyEntry;
 
+/*
+ * Ids and days are small consecutive integers; simplehash indexes by the low
+ * bits, so every key bit must reach them (a weak mix here makes the table
+ * grow without end).  Finalised with murmur's 64-bit mixer.
+ */
 static inline uint32
 daily_key_hash(DailyKey k)
 {
-	uint64		h = hash_bytes_uint32((uint32) k.day);
+	uint64		h = (uint64) k.meter_id * UINT64CONST(0x9E3779B97F4A7C15);
 
-	h = hash_combine64(h, (uint64) k.meter_id);
-	h = hash_combine64(h, (uint64) k.channel_id);
-	return (uint32) (h ^ (h >> 32));
+	h ^= (uint64) k.channel_id * UINT64CONST(0xC2B2AE3D27D4EB4F);
+	h ^= (uint64) (uint32) k.day * UINT64CONST(0x165667B19E3779F9);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
 }
 
 #define SH_PREFIX		daily

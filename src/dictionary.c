@@ -133,35 +133,58 @@ key_append(StringInfo key, const char *data, size_t len)
 }
 
 /*
- * Insert-or-find one dictionary row.  The INSERT comes first so that two
- * loads racing on a new meter agree: the second waits for the first and then
- * finds its row with a fresh snapshot in the SELECT.
+ * Find-or-insert one dictionary row.  A known meter costs one SELECT.  A new
+ * one is inserted with ON CONFLICT DO NOTHING: if another load is inserting
+ * the same meter, we wait for it, insert nothing, and the second SELECT
+ * (a fresh snapshot, in READ COMMITTED) finds its row.
  */
+static bool
+dict_select(DictTable *t, Datum *values, const char *nulls, int64 *id)
+{
+	int			rc = SPI_execute_plan(t->select_plan, values, nulls, false, 1);
+	bool		isnull;
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading the %s dictionary failed: %s",
+			 t->what, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	*id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
 static int64
 dict_resolve_sql(DictTable *t, Datum *values, const char *nulls)
 {
 	int			rc;
-	bool		isnull;
+	int64		id;
+
+	if (dict_select(t, values, nulls, &id))
+		return id;
 
 	rc = SPI_execute_plan(t->insert_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inserting into the %s dictionary failed: %s",
 			 t->what, SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+	if (SPI_processed == 1)
 	{
-		rc = SPI_execute_plan(t->select_plan, values, nulls, false, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading the %s dictionary failed: %s",
-				 t->what, SPI_result_code_string(rc));
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access to the %s dictionary due to a concurrent load",
-							t->what),
-					 errhint("Retry the load.")));
+		bool		isnull;
+
+		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		return id;
 	}
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
+
+	if (!dict_select(t, values, nulls, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to the %s dictionary due to a concurrent load",
+						t->what),
+				 errhint("Retry the load.")));
+	return id;
 }
 
 /*

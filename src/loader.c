@@ -29,14 +29,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
+#include "commands/sequence.h"
 #include "common/cryptohash.h"
 #include "common/hashfn.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -46,6 +49,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "energy.h"
@@ -64,6 +68,79 @@ typedef enum OnError
 	ON_ERROR_STOP,
 	ON_ERROR_SKIP
 } OnError;
+
+/*
+ * Every statement a load runs per file is prepared once per call: for a
+ * directory of many small files (one meter each, the common export), parse
+ * and plan time would otherwise cost more than the rows.  %1$s is the
+ * extension's schema.
+ */
+typedef enum PlanId
+{
+	PLAN_LOOKUP_FILE,
+	PLAN_DELETE_REJECTS,
+	PLAN_DELETE_READINGS,
+	PLAN_DELETE_REGISTERS,
+	PLAN_DELETE_DAILY,
+	PLAN_DELETE_SEGMENTS,
+	PLAN_DELETE_FILE,
+	PLAN_INSERT_FILE,
+	PLAN_UPDATE_FILE,
+	PLAN_INSERT_SEGMENTS,
+	PLAN_INSERT_REJECT,
+	NUM_PLANS
+} PlanId;
+
+typedef struct PlanDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[5];
+} PlanDef;
+
+static const PlanDef plan_defs[NUM_PLANS] = {
+	[PLAN_LOOKUP_FILE] = {
+		"SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected "
+		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}},
+	[PLAN_DELETE_REJECTS] = {
+		"DELETE FROM %1$s.energy_rejects WHERE file_name OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}},
+	[PLAN_DELETE_READINGS] = {
+		"DELETE FROM %1$s.energy_reading WHERE segment_id OPERATOR(pg_catalog.=) ANY "
+		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
+	1, {INT8OID}},
+	[PLAN_DELETE_REGISTERS] = {
+		"DELETE FROM %1$s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
+		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
+	1, {INT8OID}},
+	[PLAN_DELETE_DAILY] = {
+		"DELETE FROM %1$s.energy_daily WHERE file_id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}},
+	[PLAN_DELETE_SEGMENTS] = {
+		"DELETE FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}},
+	[PLAN_DELETE_FILE] = {
+		"DELETE FROM %1$s.energy_file WHERE file_id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}},
+	[PLAN_INSERT_FILE] = {
+		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format) "
+		"VALUES ($1, $2, '\\x'::bytea, $3) RETURNING file_id",
+	3, {TEXTOID, INT8OID, TEXTOID}},
+	[PLAN_UPDATE_FILE] = {
+		"UPDATE %1$s.energy_file SET sha256 = $2, rows_loaded = $3, rows_rejected = $4, "
+		"file_size = $5 WHERE file_id OPERATOR(pg_catalog.=) $1",
+	5, {INT8OID, BYTEAOID, INT8OID, INT8OID, INT8OID}},
+	[PLAN_INSERT_SEGMENTS] = {
+		"INSERT INTO %1$s.energy_segment (segment_id, file_id, meter_id, channel_id) "
+		"OVERRIDING SYSTEM VALUE SELECT u.s, $2, u.m, u.c FROM ROWS FROM "
+		"(pg_catalog.unnest($1), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(s, m, c)",
+	4, {INT8ARRAYOID, INT8OID, INT8ARRAYOID, INT8ARRAYOID}},
+	[PLAN_INSERT_REJECT] = {
+		"INSERT INTO %1$s.energy_rejects (file_name, line, raw, sqlstate, message) "
+		"VALUES ($1, $2, $3, $4, $5)",
+	5, {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID}},
+};
 
 /* Where a file's bytes come from: the server's file system or the client. */
 typedef struct Source
@@ -107,9 +184,10 @@ typedef struct LoadState
 	EnergyDaily *daily;
 	EnergySink *sink;
 	Oid			reading_relid;
+	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
 	size_t		readbuf_size;
-	SPIPlanPtr	reject_plan;
+	SPIPlanPtr	plans[NUM_PLANS];
 } LoadState;
 
 /* State of one file. */
@@ -199,6 +277,32 @@ static void
 ep_pfree(void *ptr, void *arg)
 {
 	pfree(ptr);
+}
+
+/*
+ * Run one of the prepared statements; returns SPI's code after checking it
+ * is the expected one.
+ */
+static int
+run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expected)
+{
+	int			rc;
+
+	if (ls->plans[id] == NULL)
+	{
+		const PlanDef *def = &plan_defs[id];
+
+		ls->plans[id] = SPI_prepare(psprintf(def->sql, ls->schema.nspname),
+									def->nargs, (Oid *) def->argtypes);
+		if (ls->plans[id] == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", def->sql,
+				 SPI_result_code_string(SPI_result));
+	}
+	rc = SPI_execute_plan(ls->plans[id], values, nulls, false, 0);
+	if (rc != expected)
+		elog(ERROR, "statement \"%s\" failed: %s", plan_defs[id].sql,
+			 SPI_result_code_string(rc));
+	return rc;
 }
 
 /* ---------------------------------------------------------------------
@@ -324,19 +428,7 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 {
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			rc;
 
-	if (ls->reject_plan == NULL)
-	{
-		Oid			argtypes[5] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
-
-		ls->reject_plan = SPI_prepare(psprintf("INSERT INTO %s.energy_rejects "
-											   "(file_name, line, raw, sqlstate, message) "
-											   "VALUES ($1, $2, $3, $4, $5)",
-											   ls->schema.nspname), 5, argtypes);
-		if (ls->reject_plan == NULL)
-			elog(ERROR, "could not prepare reject statement");
-	}
 	values[0] = CStringGetTextDatum(file_name);
 	values[1] = Int64GetDatum((int64) line);
 	nulls[1] = line > 0 ? ' ' : 'n';
@@ -347,9 +439,7 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 	values[3] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
 	values[4] = CStringGetTextDatum(detail && detail[0] ?
 									psprintf("%s: %s", message, detail) : message);
-	rc = SPI_execute_plan(ls->reject_plan, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "recording a reject failed: %s", SPI_result_code_string(rc));
+	run_plan(ls, PLAN_INSERT_REJECT, values, nulls, SPI_OK_INSERT);
 }
 
 /* ---------------------------------------------------------------------
@@ -554,20 +644,13 @@ lock_file_name(const char *name)
 static void
 lookup_existing(LoadState *ls, FileLoad *fl)
 {
-	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	int			rc;
 	bool		isnull;
 	HeapTuple	tup;
 	TupleDesc	desc;
 
 	values[0] = CStringGetTextDatum(fl->src->name);
-	rc = SPI_execute_with_args(psprintf("SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected "
-										"FROM %s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1",
-										ls->schema.nspname),
-							   1, argtypes, values, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_file failed: %s", SPI_result_code_string(rc));
+	run_plan(ls, PLAN_LOOKUP_FILE, values, NULL, SPI_OK_SELECT);
 	fl->existed = (SPI_processed > 0);
 	if (!fl->existed)
 		return;
@@ -583,29 +666,11 @@ lookup_existing(LoadState *ls, FileLoad *fl)
 }
 
 static void
-run_with_id(const char *sql, int64 id)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-	int			rc;
-
-	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
-	if (rc < 0)
-		elog(ERROR, "statement failed: %s", SPI_result_code_string(rc));
-}
-
-static void
 delete_rejects(LoadState *ls, const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
-	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("DELETE FROM %s.energy_rejects WHERE file_name OPERATOR(pg_catalog.=) $1",
-										ls->schema.nspname),
-							   1, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "deleting old rejects failed: %s", SPI_result_code_string(rc));
+	run_plan(ls, PLAN_DELETE_REJECTS, values, NULL, SPI_OK_DELETE);
 }
 
 /*
@@ -616,17 +681,13 @@ delete_rejects(LoadState *ls, const char *name)
 static void
 delete_file(LoadState *ls, int64 file_id)
 {
-	const char *s = ls->schema.nspname;
+	Datum		values[1] = {Int64GetDatum(file_id)};
 
-	run_with_id(psprintf("DELETE FROM %s.energy_reading WHERE segment_id OPERATOR(pg_catalog.=) ANY "
-						 "(ARRAY(SELECT segment_id FROM %s.energy_segment "
-						 "WHERE file_id OPERATOR(pg_catalog.=) $1))", s, s), file_id);
-	run_with_id(psprintf("DELETE FROM %s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
-						 "(ARRAY(SELECT segment_id FROM %s.energy_segment "
-						 "WHERE file_id OPERATOR(pg_catalog.=) $1))", s, s), file_id);
-	run_with_id(psprintf("DELETE FROM %s.energy_daily WHERE file_id OPERATOR(pg_catalog.=) $1", s), file_id);
-	run_with_id(psprintf("DELETE FROM %s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1", s), file_id);
-	run_with_id(psprintf("DELETE FROM %s.energy_file WHERE file_id OPERATOR(pg_catalog.=) $1", s), file_id);
+	run_plan(ls, PLAN_DELETE_READINGS, values, NULL, SPI_OK_DELETE);
+	run_plan(ls, PLAN_DELETE_REGISTERS, values, NULL, SPI_OK_DELETE);
+	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
+	run_plan(ls, PLAN_DELETE_SEGMENTS, values, NULL, SPI_OK_DELETE);
+	run_plan(ls, PLAN_DELETE_FILE, values, NULL, SPI_OK_DELETE);
 }
 
 /*
@@ -636,9 +697,7 @@ delete_file(LoadState *ls, int64 file_id)
 static void
 register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 {
-	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
 	Datum		values[3];
-	int			rc;
 	bool		isnull;
 
 	delete_rejects(ls, fl->src->name);
@@ -648,41 +707,16 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	values[0] = CStringGetTextDatum(fl->src->name);
 	values[1] = Int64GetDatum(fl->src->size);
 	values[2] = CStringGetTextDatum(format_name(format));
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_file (file_name, file_size, sha256, format) "
-										"VALUES ($1, $2, '\\x'::bytea, $3) RETURNING file_id",
-										ls->schema.nspname),
-							   3, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "registering file failed: %s", SPI_result_code_string(rc));
+	run_plan(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
 	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	fl->format = format;
 }
 
-static void
-finish_file(LoadState *ls, FileLoad *fl)
-{
-	Oid			argtypes[4] = {INT8OID, BYTEAOID, INT8OID, INT8OID};
-	Datum		values[4];
-	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	int			rc;
-
-	SET_VARSIZE(sha, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	memcpy(VARDATA(sha), fl->digest, PG_SHA256_DIGEST_LENGTH);
-	values[0] = Int64GetDatum(fl->file_id);
-	values[1] = PointerGetDatum(sha);
-	values[2] = Int64GetDatum((int64) fl->rows);
-	values[3] = Int64GetDatum((int64) fl->rejected);
-	rc = SPI_execute_with_args(psprintf("UPDATE %s.energy_file SET sha256 = $2, rows_loaded = $3, "
-										"rows_rejected = $4, file_size = %lld "
-										"WHERE file_id OPERATOR(pg_catalog.=) $1",
-										ls->schema.nspname, (long long) fl->bytes_read),
-							   4, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "updating energy_file failed: %s", SPI_result_code_string(rc));
-}
-
-/* One segment per (file, meter, channel), created on first sight. */
+/*
+ * Segments get their ids from the identity sequence as they are met, and
+ * their rows are written once, at the end of the file, in one statement.
+ */
 static int64
 segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 {
@@ -697,26 +731,61 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 	key.channel_id = channel_id;
 	e = hash_search(fl->segments, &key, HASH_ENTER, &found);
 	if (!found)
-	{
-		Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
-		Datum		values[3] = {Int64GetDatum(fl->file_id), Int64GetDatum(meter_id),
-		Int64GetDatum(channel_id)};
-		int			rc;
-		bool		isnull;
-
-		e->segment_id = 0;
-		rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_segment (file_id, meter_id, channel_id) "
-											"VALUES ($1, $2, $3) RETURNING segment_id",
-											ls->schema.nspname),
-								   3, argtypes, values, NULL, false, 0);
-		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-			elog(ERROR, "creating a segment failed: %s", SPI_result_code_string(rc));
-		e->segment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_freetuptable(SPI_tuptable);
-	}
+		e->segment_id = nextval_internal(ls->segment_seq, true);
 	fl->last_segment = e;
 	return e->segment_id;
+}
+
+static void
+write_segments(LoadState *ls, FileLoad *fl)
+{
+	long		n = hash_get_num_entries(fl->segments);
+	Datum	   *seg,
+			   *meter,
+			   *channel;
+	Datum		values[4];
+	HASH_SEQ_STATUS status;
+	SegmentEntry *e;
+	long		i = 0;
+
+	if (n == 0)
+		return;
+	seg = palloc(sizeof(Datum) * n);
+	meter = palloc(sizeof(Datum) * n);
+	channel = palloc(sizeof(Datum) * n);
+	hash_seq_init(&status, fl->segments);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		seg[i] = Int64GetDatum(e->segment_id);
+		meter[i] = Int64GetDatum(e->key.meter_id);
+		channel[i] = Int64GetDatum(e->key.channel_id);
+		i++;
+	}
+	values[0] = PointerGetDatum(construct_array(seg, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[1] = Int64GetDatum(fl->file_id);
+	values[2] = PointerGetDatum(construct_array(meter, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(channel, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
+}
+
+static void
+finish_file(LoadState *ls, FileLoad *fl)
+{
+	Datum		values[5];
+	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	write_segments(ls, fl);
+
+	SET_VARSIZE(sha, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(sha), fl->digest, PG_SHA256_DIGEST_LENGTH);
+	values[0] = Int64GetDatum(fl->file_id);
+	values[1] = PointerGetDatum(sha);
+	values[2] = Int64GetDatum((int64) fl->rows);
+	values[3] = Int64GetDatum((int64) fl->rejected);
+	values[4] = Int64GetDatum((int64) fl->bytes_read);
+	run_plan(ls, PLAN_UPDATE_FILE, values, NULL, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		elog(ERROR, "energy_file row of \"%s\" vanished during the load", fl->src->name);
 }
 
 /* ---------------------------------------------------------------------
@@ -947,6 +1016,8 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	ls->on_error = on_error;
 	energy_schema_lookup(&ls->schema, fcinfo);
 	ls->reading_relid = energy_relation(&ls->schema, "energy_reading");
+	ls->segment_seq = getIdentitySequence(energy_relation(&ls->schema, "energy_segment"),
+										  1, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
