@@ -167,20 +167,23 @@ static const unsigned char cls_quo[256] = {
 /*
  * SWAR helpers for the unquoted scan: HASZERO flags (in bit 7) each zero
  * byte of a word; the lowest flag is always exact, which is all we need
- * since we only want the first interesting byte.  Little-endian only is
- * not assumed: on big-endian machines the first byte is the highest.
+ * since we only want the first interesting byte.  Borrows only run
+ * towards more significant bytes, so the word must hold the first byte in
+ * its least significant position: big-endian machines swap after loading.
  */
 #define BCAST(c)	((uint64_t) 0x0101010101010101ULL * (uint8_t) (c))
 #define HASZERO(v)	(((v) - BCAST(1)) & ~(v) & BCAST(0x80))
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LOAD_LE(x)	((x) = __builtin_bswap64(x))
+#else
+#define LOAD_LE(x)	((void) 0)
+#endif
+
 static inline size_t
 first_flagged_byte(uint64_t t)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return (size_t) __builtin_clzll(t) / 8;
-#else
 	return (size_t) __builtin_ctzll(t) / 8;
-#endif
 }
 
 static void *
@@ -643,6 +646,7 @@ scan_record(EpParser *p)
 					uint64_t	t;
 
 					memcpy(&x, b + i, 8);
+					LOAD_LE(x);
 					t = HASZERO(x ^ BCAST(',')) | HASZERO(x ^ BCAST('\r')) |
 						HASZERO(x ^ BCAST('\n')) | HASZERO(x) |
 						(x & BCAST(0x80));
@@ -1203,6 +1207,9 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 	if (i < n && s[i] == '.')
 	{
 		i++;
+		/* "5." is not in the grammar: a point needs digits after it */
+		if (i >= n || !DIGIT(s[i]))
+			goto syntax;
 		while (i < n && DIGIT(s[i]))
 		{
 			int			dg = s[i] - '0';
@@ -1395,6 +1402,8 @@ convert_row(EpParser *p, EpRow *row, EpError *err,
 	{
 		row->units = f[EP_LP_UNITS];
 		row->status = f[EP_LP_STATUS];
+		memset(&row->max_demand_at, 0, sizeof(EpTimestamp));
+		memset(&row->reset_at, 0, sizeof(EpTimestamp));
 		row->period.ptr = NULL;
 		row->period.len = 0;
 		row->rate.ptr = NULL;

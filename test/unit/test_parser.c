@@ -1,0 +1,1515 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_parser.c
+ *	  Server-free unit tests for the LP/TOU streaming parser.
+ *
+ * Every expected value here was worked out by hand from the input text, not
+ * by running the parser, so that a test can never agree with a bug.  Every
+ * input is also parsed in chunks of 1, 7 and 60 bytes and the full event
+ * log must match the one-shot parse byte for byte: chunking must never
+ * change a result.
+ *
+ * Usage: test/unit/test_parser [SAMPLE_DIR [HOSTILE_DIR]]
+ * (defaults ../shared/erm-samples and test/data/hostile, relative to the
+ * repository root, which is where "make unittest" runs it).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+static int	passed;
+static int	failed;
+
+#define CHECK(cond, ...) check_at((cond), __LINE__, __VA_ARGS__)
+
+static void
+check_at(int ok, int line, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (ok)
+	{
+		passed++;
+		return;
+	}
+	failed++;
+	fprintf(stderr, "FAIL (test_parser.c:%d): ", line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---------- allocator: malloc, with live/peak accounting ---------- */
+
+static size_t live_blocks;
+static size_t live_bytes;
+static size_t peak_bytes;
+
+typedef struct Hdr
+{
+	size_t		size;
+	size_t		pad;
+} Hdr;
+
+static void *
+t_alloc(size_t size, void *arg)
+{
+	Hdr		   *h = malloc(sizeof(Hdr) + size);
+
+	(void) arg;
+	if (h == NULL)
+		abort();
+	h->size = size;
+	live_blocks++;
+	live_bytes += size;
+	if (live_bytes > peak_bytes)
+		peak_bytes = live_bytes;
+	return h + 1;
+}
+
+static void *
+t_realloc(void *ptr, size_t size, void *arg)
+{
+	Hdr		   *h = (Hdr *) ptr - 1;
+	size_t		old = h->size;
+
+	(void) arg;
+	h = realloc(h, sizeof(Hdr) + size);
+	if (h == NULL)
+		abort();
+	h->size = size;
+	live_bytes = live_bytes - old + size;
+	if (live_bytes > peak_bytes)
+		peak_bytes = live_bytes;
+	return h + 1;
+}
+
+static void
+t_free(void *ptr, void *arg)
+{
+	Hdr		   *h = (Hdr *) ptr - 1;
+
+	(void) arg;
+	live_blocks--;
+	live_bytes -= h->size;
+	free(h);
+}
+
+static const EpAllocator talloc = {t_alloc, t_realloc, t_free, NULL};
+
+/* ---------- event log ---------- */
+
+typedef struct Ev
+{
+	EpStatus	st;
+	/* error */
+	EpErrorCode code;
+	uint64_t	line;
+	int			column;
+	char		colname[40];
+	char		value[128];
+	char		detail[160];
+	char		raw[160];
+	/* row */
+	char		meter[64];
+	char		serial[64];
+	char		plant[64];
+	char		dtype[64];
+	char		units[64];
+	char		status[64];
+	char		period[64];
+	char		rate[64];
+	EpTimestamp at;
+	EpTimestamp md_at;
+	EpTimestamp reset_at;
+	EpDecimal	value_d;
+	EpDecimal	md;
+	int			dls;
+	bool		has_rc;
+	int64_t		rc;
+} Ev;
+
+typedef struct Res
+{
+	Ev		   *ev;
+	int			nev;
+	int			cap;
+	int			rows;
+	int			errors;
+	EpFormat	format;
+	uint64_t	consumed;
+	char	   *log;
+	size_t		loglen;
+	size_t		logcap;
+} Res;
+
+static void
+logf_(Res *r, const char *fmt,...)
+{
+	va_list		ap;
+	char		tmp[2048];
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t) n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	if (r->loglen + n + 1 > r->logcap)
+	{
+		r->logcap = (r->logcap + n + 1) * 2;
+		r->log = realloc(r->log, r->logcap);
+	}
+	memcpy(r->log + r->loglen, tmp, n + 1);
+	r->loglen += n;
+}
+
+static void
+cpy(char *dst, size_t dsz, const char *s, size_t n)
+{
+	if (n >= dsz)
+		n = dsz - 1;
+	if (n > 0)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+#define CPYT(dst, t) cpy((dst), sizeof(dst), (t).ptr, (t).len)
+
+static void
+log_ts(Res *r, const EpTimestamp *t)
+{
+	logf_(r, " %d:%d-%d-%d %d:%d:%d.%d", t->is_null, t->year, t->month, t->day,
+		  t->hour, t->minute, t->second, t->usec);
+}
+
+static void
+log_dec(Res *r, const EpDecimal *d)
+{
+	logf_(r, " %d:%a:%d:%lld:%d", d->is_null, d->value, d->exact,
+		  (long long) d->digits, d->scale);
+}
+
+static void
+log_text(Res *r, EpText t)
+{
+	size_t		k;
+
+	logf_(r, " [");
+	for (k = 0; k < t.len; k++)
+		logf_(r, "%02x", (unsigned char) t.ptr[k]);
+	logf_(r, "]");
+}
+
+/*
+ * Parse data in chunks of `chunk` bytes (0: one piece) into a Res.  The
+ * log string records everything the parser reported except how often it
+ * asked for more, which legitimately depends on the chunking.
+ */
+static Res
+parse_chunked(const char *data, size_t len, size_t chunk, size_t max_record)
+{
+	Res			r;
+	EpParser   *p = ep_create(&talloc, max_record);
+	size_t		off = 0;
+	EpRow		row;
+	EpError		err;
+	int			guard = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (;;)
+	{
+		EpStatus	st = ep_next(p, &row, &err);
+		Ev		   *e;
+
+		if (st == EP_NEED_MORE)
+		{
+			size_t		n = chunk ? chunk : len;
+
+			if (off >= len)
+				ep_finish(p);
+			else
+			{
+				if (n > len - off)
+					n = len - off;
+				ep_push(p, data + off, n);
+				off += n;
+			}
+			continue;
+		}
+		if (r.nev == r.cap)
+		{
+			r.cap = r.cap ? r.cap * 2 : 16;
+			r.ev = realloc(r.ev, r.cap * sizeof(Ev));
+		}
+		e = &r.ev[r.nev++];
+		memset(e, 0, sizeof(*e));
+		e->st = st;
+		if (st == EP_END)
+		{
+			logf_(&r, "END\n");
+			break;
+		}
+		if (st == EP_ERROR)
+		{
+			r.errors++;
+			e->code = err.code;
+			e->line = err.line;
+			e->column = err.column;
+			cpy(e->colname, sizeof(e->colname), err.column_name ? err.column_name : "",
+				err.column_name ? strlen(err.column_name) : 0);
+			cpy(e->value, sizeof(e->value), err.value, strlen(err.value));
+			cpy(e->detail, sizeof(e->detail), err.detail, strlen(err.detail));
+			cpy(e->raw, sizeof(e->raw), err.raw ? err.raw : "", err.raw_len);
+			logf_(&r, "ERR %s %llu %d %s |%s|%s| %zu\n", ep_error_name(err.code),
+				  (unsigned long long) err.line, err.column, e->colname,
+				  err.value, err.detail, err.raw_len);
+			/* file errors repeat; stop after checking that once */
+			if (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER)
+			{
+				EpError		again;
+
+				CHECK(ep_next(p, &row, &again) == EP_ERROR &&
+					  again.code == err.code && again.line == err.line,
+					  "file error %s repeats", ep_error_name(err.code));
+				break;
+			}
+			if (++guard > 100000)
+				break;
+			continue;
+		}
+		r.rows++;
+		e->line = row.line;
+		CPYT(e->meter, row.meter);
+		CPYT(e->serial, row.serial);
+		CPYT(e->plant, row.plant);
+		CPYT(e->dtype, row.data_type);
+		CPYT(e->units, row.units);
+		CPYT(e->status, row.status);
+		CPYT(e->period, row.period);
+		CPYT(e->rate, row.rate);
+		cpy(e->raw, sizeof(e->raw), row.raw, row.raw_len);
+		e->at = row.at;
+		e->md_at = row.max_demand_at;
+		e->reset_at = row.reset_at;
+		e->value_d = row.value;
+		e->md = row.max_demand;
+		e->dls = row.dls_active;
+		e->has_rc = row.has_reset_count;
+		e->rc = row.reset_count;
+		logf_(&r, "ROW %llu", (unsigned long long) row.line);
+		log_text(&r, row.meter);
+		log_text(&r, row.serial);
+		log_text(&r, row.plant);
+		log_ts(&r, &row.at);
+		log_text(&r, row.data_type);
+		log_dec(&r, &row.value);
+		log_text(&r, row.units);
+		log_text(&r, row.status);
+		log_dec(&r, &row.max_demand);
+		log_ts(&r, &row.max_demand_at);
+		log_text(&r, row.period);
+		logf_(&r, " %d %d %lld", row.dls_active, row.has_reset_count,
+			  (long long) row.reset_count);
+		log_ts(&r, &row.reset_at);
+		log_text(&r, row.rate);
+		log_text(&r, (EpText) {row.raw, row.raw_len});
+		logf_(&r, "\n");
+	}
+	r.format = ep_format(p);
+	r.consumed = ep_bytes_consumed(p);
+	ep_destroy(p);
+	return r;
+}
+
+static void
+res_free(Res *r)
+{
+	free(r->ev);
+	free(r->log);
+}
+
+/*
+ * Parse one-shot, then in chunks of 1, 7 and 60 bytes; all four must give
+ * the same log.  Returns the one-shot result.
+ */
+static Res
+PM(const char *data, size_t len, size_t max_record)
+{
+	static const size_t chunks[] = {1, 7, 60};
+	Res			one = parse_chunked(data, len, 0, max_record);
+	size_t		k;
+
+	for (k = 0; k < 3; k++)
+	{
+		Res			other = parse_chunked(data, len, chunks[k], max_record);
+
+		CHECK(one.loglen == other.loglen && memcmp(one.log, other.log, one.loglen) == 0,
+			  "chunk %zu parse differs from one-shot for input starting \"%.40s\"\n--- one-shot:\n%s--- chunked:\n%s",
+			  chunks[k], data, one.log ? one.log : "", other.log ? other.log : "");
+		res_free(&other);
+	}
+	CHECK(live_blocks == 0, "all parser memory freed (%zu blocks live)", live_blocks);
+	return one;
+}
+
+#define P(s) PM((s), strlen(s), 0)
+#define PN(s, n) PM((s), (n), 0)
+
+#define LPH "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status"
+#define TOUH "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,Time of Max Demand,Units,Status,Period,DLS Active,Billing Reset Count,Billing Reset Date/Time,Rate"
+#define ROW1 "210095893,210095893,ED031000001,31/08/2015 00:45:00,Import Wh Total,0.000000,kwh,"
+#define ROW2 "210095893,210095893,ED031000001,01/09/2015 00:15:00,Export varh Total,4.200000,kvarh,A"
+
+static bool
+ts_is(const EpTimestamp *t, int y, int mo, int d, int h, int mi, int s, int us)
+{
+	return !t->is_null && t->year == y && t->month == mo && t->day == d &&
+		t->hour == h && t->minute == mi && t->second == s && t->usec == us;
+}
+
+/* Expect exactly one error event (plus possibly rows) with these facts. */
+static void
+expect_err(const Res *r, int idx, EpErrorCode code, uint64_t line, int column,
+		   const char *value, const char *what)
+{
+	const Ev   *e;
+
+	if (idx >= r->nev)
+	{
+		CHECK(0, "%s: event %d missing", what, idx);
+		return;
+	}
+	e = &r->ev[idx];
+	CHECK(e->st == EP_ERROR, "%s: event %d is an error", what, idx);
+	CHECK(e->code == code, "%s: code %s, expected %s", what,
+		  ep_error_name(e->code), ep_error_name(code));
+	CHECK(e->line == line, "%s: line %llu, expected %llu", what,
+		  (unsigned long long) e->line, (unsigned long long) line);
+	CHECK(e->column == column, "%s: column %d, expected %d", what, e->column, column);
+	if (value != NULL)
+		CHECK(strcmp(e->value, value) == 0, "%s: value \"%s\", expected \"%s\"",
+			  what, e->value, value);
+	CHECK(e->detail[0] >= 'A' && e->detail[0] <= 'Z' &&
+		  e->detail[strlen(e->detail) - 1] == '.',
+		  "%s: detail \"%s\" is a sentence", what, e->detail);
+}
+
+/* An LP file with one data row whose fields are given; returns the result. */
+static Res
+lp1(const char *row)
+{
+	char		buf[4096];
+
+	snprintf(buf, sizeof(buf), LPH "\n%s\n", row);
+	return P(buf);
+}
+
+static Res
+tou1(const char *row)
+{
+	char		buf[4096];
+
+	snprintf(buf, sizeof(buf), TOUH "\n%s\n", row);
+	return P(buf);
+}
+
+/* An LP row with Date/Time dt and Data Value v. */
+static Res
+lp_dt_v(const char *dt, const char *v)
+{
+	char		row[1024];
+
+	snprintf(row, sizeof(row), "1,2,P,%s,T,%s,u,s", dt, v);
+	return lp1(row);
+}
+
+static void
+expect_ts(const char *dt, int y, int mo, int d, int h, int mi, int s, int us)
+{
+	Res			r = lp_dt_v(dt, "1");
+
+	CHECK(r.rows == 1 && ts_is(&r.ev[0].at, y, mo, d, h, mi, s, us),
+		  "date \"%s\" parses as %d-%d-%d %d:%d:%d.%d", dt, y, mo, d, h, mi, s, us);
+	res_free(&r);
+}
+
+static void
+expect_ts_err(const char *dt, EpErrorCode code)
+{
+	Res			r = lp_dt_v(dt, "1");
+	char		what[200];
+	char		trimmed[200];
+	const char *s = dt;
+	size_t		n = strlen(dt);
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	cpy(trimmed, sizeof(trimmed), s, n);
+	snprintf(what, sizeof(what), "date \"%s\"", dt);
+	CHECK(r.rows == 0 && r.errors == 1, "%s rejected", what);
+	/* a tab shows as \x09 in the value */
+	expect_err(&r, 0, code, 2, 4, strchr(trimmed, '\t') ? NULL : trimmed, what);
+	CHECK(strcmp(r.ev[0].colname, "Date/Time") == 0, "%s: column name", what);
+	res_free(&r);
+}
+
+static void
+expect_num(const char *v, double value, bool exact, int64_t digits, int scale)
+{
+	Res			r = lp_dt_v("1/1/2000", v);
+	const EpDecimal *d = &r.ev[0].value_d;
+
+	CHECK(r.rows == 1, "number \"%s\" accepted", v);
+	if (r.rows == 1)
+	{
+		CHECK(memcmp(&d->value, &value, sizeof(double)) == 0,
+			  "number \"%s\" = %.17g, got %.17g", v, value, d->value);
+		CHECK(d->exact == exact, "number \"%s\" exact=%d", v, exact);
+		if (exact)
+			CHECK(d->digits == digits && d->scale == scale,
+				  "number \"%s\" = %lld e-%d, got %lld e-%d", v,
+				  (long long) digits, scale, (long long) d->digits, d->scale);
+	}
+	res_free(&r);
+}
+
+static void
+expect_num_err(const char *v, EpErrorCode code, const char *value)
+{
+	Res			r = lp_dt_v("1/1/2000", v);
+	char		what[600];
+
+	snprintf(what, sizeof(what), "number \"%.60s\"", v);
+	CHECK(r.rows == 0 && r.errors == 1, "%s rejected", what);
+	expect_err(&r, 0, code, 2, 6, value, what);
+	CHECK(strcmp(r.ev[0].colname, "Data Value") == 0, "%s: column name", what);
+	res_free(&r);
+}
+
+/* ---------- the tests ---------- */
+
+static void
+test_basic_lp(void)
+{
+	const char *in = LPH "\n" ROW1 "\n" ROW2 "\n";
+	Res			r = P(in);
+
+	CHECK(r.format == EP_FORMAT_LP, "LP format detected");
+	CHECK(r.rows == 2 && r.errors == 0 && r.nev == 3, "two rows then END");
+	CHECK(r.ev[0].line == 2 && r.ev[1].line == 3, "row lines 2 and 3");
+	CHECK(strcmp(r.ev[0].meter, "210095893") == 0, "meter");
+	CHECK(strcmp(r.ev[0].serial, "210095893") == 0, "serial");
+	CHECK(strcmp(r.ev[0].plant, "ED031000001") == 0, "plant");
+	CHECK(ts_is(&r.ev[0].at, 2015, 8, 31, 0, 45, 0, 0), "row 1 time");
+	CHECK(strcmp(r.ev[0].dtype, "Import Wh Total") == 0, "data type");
+	CHECK(r.ev[0].value_d.value == 0.0 && r.ev[0].value_d.exact &&
+		  r.ev[0].value_d.digits == 0 && r.ev[0].value_d.scale == 6,
+		  "0.000000 is exactly 0 scale 6");
+	CHECK(strcmp(r.ev[0].units, "kwh") == 0 && r.ev[0].status[0] == '\0',
+		  "units kwh, status empty");
+	CHECK(r.ev[0].dls == -1 && !r.ev[0].has_rc && r.ev[0].md.is_null &&
+		  r.ev[0].md_at.is_null && r.ev[0].reset_at.is_null,
+		  "TOU extras empty in LP");
+	CHECK(strcmp(r.ev[0].raw, ROW1) == 0, "raw is the record without line end");
+	CHECK(ts_is(&r.ev[1].at, 2015, 9, 1, 0, 15, 0, 0), "row 2 time");
+	CHECK(r.ev[1].value_d.value == 4.2 && r.ev[1].value_d.digits == 4200000 &&
+		  r.ev[1].value_d.scale == 6, "4.200000");
+	CHECK(strcmp(r.ev[1].status, "A") == 0, "status A");
+	CHECK(r.ev[2].st == EP_END, "END");
+	CHECK(r.consumed == strlen(in), "all bytes consumed (%llu)",
+		  (unsigned long long) r.consumed);
+	res_free(&r);
+}
+
+static void
+test_line_ends(void)
+{
+	Res			r;
+
+	r = P(LPH "\r\n" ROW1 "\r\n" ROW2 "\r\n");
+	CHECK(r.rows == 2 && r.ev[0].line == 2 && r.ev[1].line == 3, "CRLF lines");
+	CHECK(strcmp(r.ev[1].status, "A") == 0, "no CR left in the last field");
+	res_free(&r);
+
+	r = P(LPH "\r" ROW1 "\r" ROW2 "\r");
+	CHECK(r.rows == 2 && r.ev[0].line == 2 && r.ev[1].line == 3, "lone CR lines");
+	res_free(&r);
+
+	r = P(LPH "\r\n" ROW1 "\r" ROW2 "\n" ROW1 "\r\n\r\n\n" ROW2);
+	CHECK(r.rows == 4, "mixed: 4 rows");
+	CHECK(r.nev == 5 && r.ev[0].line == 2 && r.ev[1].line == 3 &&
+		  r.ev[2].line == 4 && r.ev[3].line == 7, "mixed line numbers 2,3,4,7");
+	CHECK(strcmp(r.ev[3].status, "A") == 0, "no final newline: last field intact");
+	res_free(&r);
+
+	/* \n\r is LF then a lone CR: two line ends */
+	r = P(LPH "\n\r" ROW1 "\n");
+	CHECK(r.rows == 1 && r.ev[0].line == 3, "LF CR is two line ends");
+	res_free(&r);
+}
+
+static void
+test_bom_blank(void)
+{
+	Res			r;
+
+	r = P("\xEF\xBB\xBF" LPH "\n" ROW1 "\n");
+	CHECK(r.rows == 1 && r.ev[0].line == 2, "BOM skipped");
+	CHECK(r.consumed == 3 + strlen(LPH) + 1 + strlen(ROW1) + 1, "BOM counted as consumed");
+	res_free(&r);
+
+	/* a BOM later in the file is data, not skipped */
+	r = P(LPH "\n\xEF\xBB\xBF" ROW1 "\n");
+	CHECK(r.rows == 1 && strcmp(r.ev[0].meter, "\xEF\xBB\xBF" "210095893") == 0,
+		  "BOM after the start is kept");
+	res_free(&r);
+
+	r = P("\n  \n\t\n" LPH "\n\n \t \n" ROW1 "\n   \n\n" ROW2 "\n\n");
+	CHECK(r.rows == 2 && r.ev[0].line == 7 && r.ev[1].line == 10,
+		  "blank lines skipped, lines 7 and 10");
+	res_free(&r);
+
+	r = P(LPH);
+	CHECK(r.rows == 0 && r.errors == 0 && r.nev == 1 && r.ev[0].st == EP_END &&
+		  r.format == EP_FORMAT_LP, "header only, no newline: 0 rows");
+	res_free(&r);
+
+	r = P(LPH "\n");
+	CHECK(r.rows == 0 && r.errors == 0 && r.format == EP_FORMAT_LP, "header only: 0 rows");
+	res_free(&r);
+
+	r = P(LPH "\n" ROW1);
+	CHECK(r.rows == 1 && strcmp(r.ev[0].status, "") == 0, "no final newline");
+	res_free(&r);
+}
+
+static void
+test_quotes(void)
+{
+	Res			r;
+
+	r = P(LPH "\n\"2100\",  \"21,00\" ,\"a\"\"b\",\"1/9/2015 0:15\",\" T \",\"-1.5\",\"\",\"x\r\ny\"\n" ROW2 "\n");
+	CHECK(r.rows == 2, "quoted row parsed");
+	CHECK(strcmp(r.ev[0].meter, "2100") == 0, "quoted meter");
+	CHECK(strcmp(r.ev[0].serial, "21,00") == 0, "comma inside quotes, blanks around quotes");
+	CHECK(strcmp(r.ev[0].plant, "a\"b") == 0, "doubled quote");
+	CHECK(strcmp(r.ev[0].dtype, " T ") == 0, "quoted content kept exactly");
+	CHECK(r.ev[0].value_d.value == -1.5, "quoted number");
+	CHECK(strcmp(r.ev[0].status, "x\r\ny") == 0, "CRLF inside quotes kept");
+	CHECK(r.ev[0].line == 2 && r.ev[1].line == 4, "record spans lines 2-3; next on 4");
+	res_free(&r);
+
+	/* a line end inside a quoted date is data, and not a valid date */
+	r = P(LPH "\n1,1,,\"1/9/2015\n0:15\",T,1,,\n");
+	CHECK(r.rows == 0 && r.errors == 1, "newline inside a date is rejected");
+	expect_err(&r, 0, EP_ERR_DATETIME, 2, 4, "1/9/2015\\x0A0:15", "date with newline");
+	res_free(&r);
+
+	r = P(LPH "\n1,1,\"multi\nline\r\nplant\",1/9/2015,T,1,,\n" ROW1 "\n");
+	CHECK(r.rows == 2 && strcmp(r.ev[0].plant, "multi\nline\r\nplant") == 0,
+		  "line ends inside quotes are data");
+	CHECK(r.ev[0].line == 2 && r.ev[1].line == 5, "CRLF in quotes counts one line");
+	res_free(&r);
+
+	r = P(LPH "\n1,1,ab\"c,1/9/2015,T,1,,\"\"\n");
+	CHECK(r.rows == 1 && strcmp(r.ev[0].plant, "ab\"c") == 0,
+		  "quote inside unquoted field is literal");
+	CHECK(r.ev[0].status[0] == '\0', "\"\" is an empty field");
+	res_free(&r);
+
+	/* text after a closing quote */
+	r = P(LPH "\n" ROW1 "\n1,1,\"P\"x,1/9/2015,T,1,,\n" ROW2 "\n");
+	CHECK(r.rows == 2 && r.errors == 1, "quote junk: skip mode keeps 2 rows");
+	expect_err(&r, 1, EP_ERR_QUOTE, 3, 3, "1,1,\"P\"x,1/9/2015,T,1,,", "text after quote");
+	CHECK(strcmp(r.ev[1].colname, "Plant Code") == 0, "quote error column name");
+	CHECK(r.ev[2].line == 4, "row after quote error on line 4");
+	res_free(&r);
+
+	r = P(LPH "\n1,1,\"P\" \t ,1/9/2015,T,1,,\n");
+	CHECK(r.rows == 1 && strcmp(r.ev[0].plant, "P") == 0, "blanks after closing quote ignored");
+	res_free(&r);
+
+	/* EOF inside quotes */
+	r = P(LPH "\n" ROW1 "\n1,1,P,1/9/2015,\"T,1,,\n" ROW2 "\n");
+	CHECK(r.rows == 1 && r.errors == 1, "unterminated quote");
+	expect_err(&r, 1, EP_ERR_QUOTE, 3, 5, NULL, "EOF in quotes");
+	CHECK(r.ev[2].st == EP_END, "END after unterminated quote");
+	res_free(&r);
+}
+
+static void
+test_header(void)
+{
+	Res			r;
+	char		buf[1024];
+	int			k;
+
+	r = P("  meterpoint code ,SERIAL NUMBER,plant code,date/time,data type,data value,units,status\n" ROW1 "\n");
+	CHECK(r.rows == 1 && r.format == EP_FORMAT_LP, "header is case-insensitive and trimmed");
+	res_free(&r);
+
+	r = P("\"MeterPoint Code\",Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n" ROW1 "\n");
+	CHECK(r.rows == 1, "quoted header field");
+	res_free(&r);
+
+	r = P(TOUH "\n");
+	CHECK(r.format == EP_FORMAT_TOU && r.rows == 0 && r.errors == 0, "TOU header");
+	res_free(&r);
+
+	r = P(LPH "\n" ROW1 "\n" LPH "\n" ROW2 "\n" " METERPOINT CODE,serial number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n" ROW1 "\n");
+	CHECK(r.rows == 3 && r.errors == 0, "repeated headers skipped");
+	CHECK(r.ev[0].line == 2 && r.ev[1].line == 4 && r.ev[2].line == 6, "lines around repeated header");
+	res_free(&r);
+
+	/* a TOU header inside an LP file is not "the header": wrong columns */
+	r = P(LPH "\n" TOUH "\n");
+	expect_err(&r, 0, EP_ERR_COLUMNS, 2, 0, NULL, "TOU header in LP file");
+	res_free(&r);
+
+	r = P("Meter,Serial\n" ROW1 "\n");
+	CHECK(r.rows == 0 && r.errors == 1, "unknown header is a file error");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, "Meter,Serial", "unknown header");
+	res_free(&r);
+
+	r = P("\n\n" "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Value,Units,Status\n");
+	expect_err(&r, 0, EP_ERR_HEADER, 3, 0,
+			   "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Value,Units,Status",
+			   "LP header with a wrong name");
+	CHECK(strstr(r.ev[0].detail, "6") != NULL, "detail names the field: %s", r.ev[0].detail);
+	res_free(&r);
+
+	/* header value is cut to 100 bytes */
+	buf[0] = '\0';
+	for (k = 0; k < 30; k++)
+		strcat(buf, "Abcdefghij,");
+	strcat(buf, "\n");
+	r = P(buf);
+	CHECK(r.nev == 1 && strlen(r.ev[0].value) == 100 &&
+		  strncmp(r.ev[0].value, buf, 100) == 0, "header value cut to 100 bytes");
+	res_free(&r);
+
+	/* header with invalid UTF-8 and with a NUL */
+	r = PN("Meter\xff,x\n", 9);
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, "Meter\\xFF,x", "header with bad UTF-8");
+	res_free(&r);
+	r = PN("Met\0r\n", 6);
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, "Met\\x00r", "header with NUL");
+	res_free(&r);
+
+	/* no header at all */
+	r = P("");
+	expect_err(&r, 0, EP_ERR_EMPTY, 0, 0, "", "empty file");
+	res_free(&r);
+	r = P("\n \r\n\t\r");
+	expect_err(&r, 0, EP_ERR_EMPTY, 0, 0, "", "only blank lines");
+	res_free(&r);
+	r = P("\xEF\xBB\xBF");
+	expect_err(&r, 0, EP_ERR_EMPTY, 0, 0, "", "only a BOM");
+	res_free(&r);
+	r = P("\xEF\xBB\xBF\r\n");
+	expect_err(&r, 0, EP_ERR_EMPTY, 0, 0, "", "BOM and a line end");
+	res_free(&r);
+	r = P("\xEF\xBB");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, "\\xEF\\xBB", "half a BOM");
+	res_free(&r);
+}
+
+static void
+test_columns(void)
+{
+	Res			r;
+
+	r = P(LPH "\n" ROW1 "\n1,2,3,4,5,6,7\n" ROW2 "\n");
+	CHECK(r.rows == 2 && r.errors == 1, "short row: skip mode keeps 2");
+	expect_err(&r, 1, EP_ERR_COLUMNS, 3, 0, "1,2,3,4,5,6,7", "7 fields");
+	CHECK(strcmp(r.ev[1].detail, "Expected 8 fields, found 7.") == 0,
+		  "columns detail: %s", r.ev[1].detail);
+	CHECK(strcmp(r.ev[1].raw, "1,2,3,4,5,6,7") == 0, "columns raw");
+	CHECK(r.ev[1].colname[0] == '\0', "no column name for a record error");
+	res_free(&r);
+
+	r = P(LPH "\n1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20\n");
+	expect_err(&r, 0, EP_ERR_COLUMNS, 2, 0, NULL, "20 fields");
+	CHECK(strcmp(r.ev[0].detail, "Expected 8 fields, found 20.") == 0,
+		  "20 fields detail: %s", r.ev[0].detail);
+	res_free(&r);
+
+	r = P(TOUH "\n1,2,3,4,5,6,7,8\n");
+	expect_err(&r, 0, EP_ERR_COLUMNS, 2, 0, NULL, "TOU with 8 fields");
+	CHECK(strcmp(r.ev[0].detail, "Expected 15 fields, found 8.") == 0, "TOU columns detail");
+	res_free(&r);
+
+	/* a line of commas is not blank */
+	r = P(LPH "\n,\n");
+	expect_err(&r, 0, EP_ERR_COLUMNS, 2, 0, ",", "comma line");
+	res_free(&r);
+}
+
+static void
+test_too_long(void)
+{
+	Res			r;
+	char	   *big;
+	size_t		k;
+	EpParser   *p;
+	EpRow		row;
+	EpError		err;
+	int			errors = 0;
+	int			rows = 0;
+	char		chunk[65536];
+
+	/* max_record 100: a 150-byte record fails, the next line parses */
+	big = malloc(4096);
+	strcpy(big, LPH "\n" ROW1 "\n1,1,");
+	for (k = 0; k < 150; k++)
+		strcat(big, "x");
+	strcat(big, ",1/1/2000,T,1,,\n" ROW2 "\n");
+	r = PM(big, strlen(big), 100);
+	CHECK(r.rows == 2 && r.errors == 1, "too long: skip mode keeps 2");
+	expect_err(&r, 1, EP_ERR_TOO_LONG, 3, 0, NULL, "150-byte record");
+	CHECK(strlen(r.ev[1].value) == 100 && strncmp(r.ev[1].value, "1,1,xxx", 7) == 0,
+		  "too-long value is the record start, cut");
+	CHECK(r.ev[2].line == 4, "line after too-long record");
+	res_free(&r);
+
+	/* exactly max_record bytes is fine, one more is not: 4 + 81 + 15 = 100 */
+	strcpy(big, LPH "\n" "1,1,");
+	for (k = 0; k < 81; k++)
+		strcat(big, "p");
+	strcat(big, ",1/1/2000,T,1,,\r\n");
+	r = PM(big, strlen(big), 100);
+	CHECK(r.rows == 1, "record of exactly max_record bytes");
+	res_free(&r);
+	r = PM(big, strlen(big), 99);
+	CHECK(r.rows == 0 && r.errors == 1 && r.ev[0].code == EP_ERR_TOO_LONG,
+		  "record of max_record + 1 bytes");
+	res_free(&r);
+
+	/* too long inside quotes: discard to the next line end, quotes ignored */
+	strcpy(big, LPH "\n1,1,\"");
+	for (k = 0; k < 50; k++)
+		strcat(big, "y");
+	strcat(big, "\n");
+	for (k = 0; k < 60; k++)
+		strcat(big, "z");
+	strcat(big, "\n" ROW1 "\n");
+	r = PM(big, strlen(big), 100);
+	CHECK(r.errors == 1 && r.ev[0].code == EP_ERR_TOO_LONG && r.ev[0].line == 2,
+		  "too long across a quoted line end");
+	CHECK(r.rows == 1 && r.ev[1].line == 4, "row after it on line 4");
+	res_free(&r);
+	free(big);
+
+	/* 8 MiB without a newline, default limit: bounded memory, one error */
+	memset(chunk, 'x', sizeof(chunk));
+	peak_bytes = live_bytes;
+	p = ep_create(&talloc, 0);
+	ep_push(p, LPH "\n", strlen(LPH) + 1);
+	for (k = 0; k < 128;)
+	{
+		EpStatus	st = ep_next(p, &row, &err);
+
+		if (st == EP_NEED_MORE)
+		{
+			ep_push(p, chunk, sizeof(chunk));
+			k++;
+		}
+		else if (st == EP_ERROR)
+		{
+			errors++;
+			CHECK(err.code == EP_ERR_TOO_LONG && err.line == 2, "1 GB-style line: too long at line 2");
+		}
+		else
+			rows++;
+	}
+	ep_push(p, "\n" ROW1 "\n", strlen(ROW1) + 2);
+	ep_finish(p);
+	for (;;)
+	{
+		EpStatus	st = ep_next(p, &row, &err);
+
+		if (st == EP_END)
+			break;
+		if (st == EP_ROW)
+		{
+			rows++;
+			CHECK(row.line == 3, "row after the huge line is on line 3");
+		}
+		else
+			errors++;
+	}
+	CHECK(errors == 1 && rows == 1, "huge line: one error, then one row");
+	CHECK(peak_bytes < 3 * 1024 * 1024, "memory stays bounded (peak %zu bytes)", peak_bytes);
+	CHECK(ep_bytes_consumed(p) == strlen(LPH) + 1 + 128 * 65536 + 1 + strlen(ROW1) + 1,
+		  "bytes consumed include the discarded line");
+	ep_destroy(p);
+}
+
+static void
+test_encoding(void)
+{
+	static const struct
+	{
+		const char *field;
+		size_t		len;
+		const char *value;
+	}			bad[] = {
+		{"Imp\xffrt", 6, "Imp\\xFFrt"},
+		{"Imp\x00rt", 6, "Imp\\x00rt"},
+		{"\xc0\x80", 2, "\\xC0\\x80"},	/* overlong NUL */
+		{"\xe0\x80\xaf", 3, "\\xE0\\x80\\xAF"},	/* overlong '/' */
+		{"\xed\xa0\x80", 3, "\\xED\\xA0\\x80"},	/* surrogate */
+		{"\xf4\x90\x80\x80", 4, "\\xF4\\x90\\x80\\x80"},	/* > U+10FFFF */
+		{"ab\xe2\x82", 4, "ab\\xE2\\x82"},	/* truncated euro sign */
+		{"\x80", 1, "\\x80"},	/* lone continuation */
+		{"\xf8\x88\x80\x80\x80", 5, "\\xF8\\x88\\x80\\x80\\x80"},
+	};
+	size_t		k;
+	char		buf[512];
+	Res			r;
+
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+	{
+		size_t		n;
+		char		what[64];
+
+		n = snprintf(buf, sizeof(buf), LPH "\n1,1,P,1/1/2000,");
+		memcpy(buf + n, bad[k].field, bad[k].len);
+		n += bad[k].len;
+		n += snprintf(buf + n, sizeof(buf) - n, ",1,,\n" ROW1 "\n");
+		r = PN(buf, n);
+		snprintf(what, sizeof(what), "bad UTF-8 case %zu", k);
+		CHECK(r.rows == 1 && r.errors == 1, "%s: one error, one row", what);
+		expect_err(&r, 0, EP_ERR_ENCODING, 2, 5, bad[k].value, what);
+		CHECK(strcmp(r.ev[0].colname, "Data Type") == 0, "%s: column name", what);
+		res_free(&r);
+	}
+
+	/* valid multibyte text passes and is kept */
+	r = P(LPH "\n1,1,Zürich €,1/1/2000,T \xf0\x9f\x98\x80,1,,\n");
+	CHECK(r.rows == 1 && strcmp(r.ev[0].plant, "Zürich €") == 0 &&
+		  strcmp(r.ev[0].dtype, "T \xf0\x9f\x98\x80") == 0, "valid UTF-8 kept");
+	res_free(&r);
+
+	/* bad byte in a quoted field, after a quoted comma: column still right */
+	r = PN(LPH "\n1,\"a,b\",\"c\xff\",1/1/2000,T,1,,\n", strlen(LPH) + 29);
+	expect_err(&r, 0, EP_ERR_ENCODING, 2, 3, "\"c\\xFF\"", "bad byte in quoted field");
+	res_free(&r);
+}
+
+static void
+test_required(void)
+{
+	Res			r;
+
+	r = lp1(",1,P,1/1/2000,T,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 1, "", "empty meter");
+	CHECK(strcmp(r.ev[0].colname, "MeterPoint Code") == 0, "meter column name");
+	res_free(&r);
+	r = lp1("1,  ,P,1/1/2000,T,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 2, "", "blank serial");
+	res_free(&r);
+	r = lp1("1,1,,,T,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 4, "", "empty Date/Time");
+	res_free(&r);
+	r = lp1("1,1,,1/1/2000,,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 5, "", "empty Data Type");
+	res_free(&r);
+	r = lp1("1,1,,1/1/2000,T,,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 6, "", "empty Data Value");
+	CHECK(strcmp(r.ev[0].colname, "Data Value") == 0, "value column name");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,,,,,,,,,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 6, "", "empty Energy");
+	CHECK(strcmp(r.ev[0].colname, "Energy") == 0, "Energy column name");
+	res_free(&r);
+	r = lp1("1,1,,30/12/1899 00:00:00,T,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 4, "30/12/1899 00:00:00", "OLE zero reading time");
+	CHECK(strstr(r.ev[0].detail, "needs a time") != NULL, "OLE detail: %s", r.ev[0].detail);
+	res_free(&r);
+	r = lp1("1,1,,30/12/1899,T,1,,");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 2, 4, "30/12/1899", "OLE zero date without time");
+	res_free(&r);
+	/* the OLE date at another time is a real (old) time */
+	expect_ts("30/12/1899 00:00:01", 1899, 12, 30, 0, 0, 1, 0);
+	/* optional fields may be empty */
+	r = lp1("1,1,,1/1/2000,T,1,,");
+	CHECK(r.rows == 1 && r.ev[0].plant[0] == 0 && r.ev[0].units[0] == 0, "optional empty");
+	res_free(&r);
+}
+
+static void
+test_datetime(void)
+{
+	expect_ts("31/08/2015 00:45:00", 2015, 8, 31, 0, 45, 0, 0);
+	expect_ts("1/9/2015 0:15", 2015, 9, 1, 0, 15, 0, 0);
+	expect_ts("1/9/2015", 2015, 9, 1, 0, 0, 0, 0);
+	expect_ts("01/09/2015   23:59:59", 2015, 9, 1, 23, 59, 59, 0);
+	expect_ts("  01/09/2015 12:00:00  ", 2015, 9, 1, 12, 0, 0, 0);
+	expect_ts("01/09/2015 12:00:00.5", 2015, 9, 1, 12, 0, 0, 500000);
+	expect_ts("01/09/2015 12:00:00.123456", 2015, 9, 1, 12, 0, 0, 123456);
+	expect_ts("01/09/2015 12:00:00.000001", 2015, 9, 1, 12, 0, 0, 1);
+	expect_ts("29/02/2016 00:00:00", 2016, 2, 29, 0, 0, 0, 0);
+	expect_ts("29/02/2000 00:00:00", 2000, 2, 29, 0, 0, 0, 0);
+	expect_ts("31/12/9999 23:59:59", 9999, 12, 31, 23, 59, 59, 0);
+	expect_ts("1/1/0001", 1, 1, 1, 0, 0, 0, 0);
+	expect_ts("12/11/2015", 2015, 11, 12, 0, 0, 0, 0);	/* day first */
+
+	expect_ts_err("2015-09-01 00:00:00", EP_ERR_DATETIME);
+	expect_ts_err("2015/09/01", EP_ERR_DATETIME);
+	expect_ts_err("first of May", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 00:00:00x", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015x", EP_ERR_DATETIME);
+	expect_ts_err("001/09/2015", EP_ERR_DATETIME);
+	expect_ts_err("01/009/2015", EP_ERR_DATETIME);
+	expect_ts_err("01/09/15", EP_ERR_DATETIME);
+	expect_ts_err("01/09/20155", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 000:00", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 00:0", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 00:00:0", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 00:00:00.", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015 00:00:00.1234567", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015T00:00", EP_ERR_DATETIME);
+	expect_ts_err("01/09/2015\t00:00", EP_ERR_DATETIME);
+	expect_ts("01/09/2015 ", 2015, 9, 1, 0, 0, 0, 0);	/* trailing blank trimmed */
+	expect_ts_err("/09/2015", EP_ERR_DATETIME);
+	expect_ts_err("+1/09/2015", EP_ERR_DATETIME);
+	expect_ts_err("01/13/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/00/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("00/01/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("31/02/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("29/02/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("29/02/1900 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("31/04/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("32/01/2015 00:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/09/2015 24:00:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/09/2015 25:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/09/2015 00:60:00", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/09/2015 00:00:60", EP_ERR_DATETIME_RANGE);
+	expect_ts_err("01/01/0000 00:00:00", EP_ERR_DATETIME_RANGE);
+}
+
+static void
+test_datetime_details(void)
+{
+	Res			r = lp_dt_v("01/13/2015 00:00:00", "1");
+
+	CHECK(strcmp(r.ev[0].detail, "Month 13 is out of range.") == 0,
+		  "month detail: %s", r.ev[0].detail);
+	res_free(&r);
+	r = lp_dt_v("31/02/2015", "1");
+	CHECK(strcmp(r.ev[0].detail, "Day 31 is out of range for month 2 of year 2015.") == 0,
+		  "day detail: %s", r.ev[0].detail);
+	res_free(&r);
+}
+
+static void
+test_numbers(void)
+{
+	char		longnum[600];
+
+	expect_num("0.000000", 0.0, true, 0, 6);
+	expect_num("-21.880000", -21.88, true, -21880000, 6);
+	expect_num("409646.700000", 409646.7, true, 409646700000LL, 6);
+	expect_num("1275.368000", 1275.368, true, 1275368000, 6);
+	expect_num("4.2", 4.2, true, 42, 1);
+	expect_num("+3", 3.0, true, 3, 0);
+	expect_num(".5", 0.5, true, 5, 1);
+	expect_num("-.5", -0.5, true, -5, 1);
+	expect_num("007", 7.0, true, 7, 0);
+	expect_num("  12.50\t", 12.5, true, 1250, 2);
+	expect_num("-0", -0.0, true, 0, 0);
+	expect_num("-0.0", -0.0, true, 0, 1);
+	expect_num("0.1", 0.1, true, 1, 1);
+	expect_num("123456789012345678", 123456789012345678.0, true, 123456789012345678LL, 0);
+	expect_num("-999999999999999999", -999999999999999999.0, true, -999999999999999999LL, 0);
+	expect_num("0.000000000000000001", 1e-18, true, 1, 18);
+	expect_num("9007199254740993", 9007199254740992.0, true, 9007199254740993LL, 0);
+	/* not exact: too many digits, too large a scale, or an exponent */
+	expect_num("1234567890123456789", 1234567890123456789.0, false, 0, 0);
+	expect_num("0.0000000000000000001", 1e-19, false, 0, 0);
+	expect_num("1e3", 1000.0, false, 0, 0);
+	expect_num("1E+3", 1000.0, false, 0, 0);
+	expect_num("2.5e-3", 0.0025, false, 0, 0);
+	expect_num("1.7976931348623157e308", 1.7976931348623157e308, false, 0, 0);
+	expect_num("2.2250738585072014e-308", 2.2250738585072014e-308, false, 0, 0);
+	expect_num("0e-999", 0.0, false, 0, 0);
+	expect_num("0.1234567890123456789012345", 0.1234567890123456789012345, false, 0, 0);
+	expect_num("123456789.123456789e-30", 123456789.123456789e-30, false, 0, 0);
+
+	expect_num_err("abc", EP_ERR_NUMBER, "abc");
+	expect_num_err("NaN", EP_ERR_NUMBER, "NaN");
+	expect_num_err("nan", EP_ERR_NUMBER, "nan");
+	expect_num_err("Infinity", EP_ERR_NUMBER, "Infinity");
+	expect_num_err("-inf", EP_ERR_NUMBER, "-inf");
+	expect_num_err("0x10", EP_ERR_NUMBER, "0x10");
+	expect_num_err("-", EP_ERR_NUMBER, "-");
+	expect_num_err("+", EP_ERR_NUMBER, "+");
+	expect_num_err(".", EP_ERR_NUMBER, ".");
+	expect_num_err("5.", EP_ERR_NUMBER, "5.");
+	expect_num_err("1.2.3", EP_ERR_NUMBER, "1.2.3");
+	expect_num_err("\"1,5\"", EP_ERR_NUMBER, "1,5");
+	expect_num_err("1e", EP_ERR_NUMBER, "1e");
+	expect_num_err("1e+", EP_ERR_NUMBER, "1e+");
+	expect_num_err("1 5", EP_ERR_NUMBER, "1 5");
+	expect_num_err("--1", EP_ERR_NUMBER, "--1");
+	expect_num_err("1e400", EP_ERR_NUMBER_RANGE, "1e400");
+	expect_num_err("-1e400", EP_ERR_NUMBER_RANGE, "-1e400");
+	expect_num_err("1e-400", EP_ERR_NUMBER_RANGE, "1e-400");
+	expect_num_err("4.9e-324", EP_ERR_NUMBER_RANGE, "4.9e-324");
+	expect_num_err("1e-310", EP_ERR_NUMBER_RANGE, "1e-310");
+	memset(longnum, '1', 401);
+	longnum[401] = '\0';
+	expect_num_err(longnum, EP_ERR_NUMBER, NULL);
+	/* 400 characters is the limit; this one takes the strtod path */
+	longnum[0] = '0';
+	longnum[1] = '.';
+	memset(longnum + 2, '1', 398);
+	longnum[400] = '\0';
+	expect_num(longnum, 0.1111111111111111111111111, false, 0, 0);
+}
+
+static void
+test_tou(void)
+{
+	Res			r;
+
+	r = tou1("212621145,212621145,ED011300245,11/09/2015 00:41:02,Export Wh Total,409646.700000,1275.368000,30/12/1899 00:00:00,kwh,.....R....,Total,False,26,01/09/2015 00:00:00,Unified");
+	CHECK(r.rows == 1 && r.format == EP_FORMAT_TOU, "TOU row");
+	CHECK(r.ev[0].value_d.digits == 409646700000LL && r.ev[0].value_d.scale == 6 &&
+		  r.ev[0].value_d.value == 409646.7, "TOU energy");
+	CHECK(!r.ev[0].md.is_null && r.ev[0].md.value == 1275.368 &&
+		  r.ev[0].md.digits == 1275368000 && r.ev[0].md.scale == 6, "max demand");
+	CHECK(r.ev[0].md_at.is_null, "OLE zero max demand time is null");
+	CHECK(strcmp(r.ev[0].units, "kwh") == 0 && strcmp(r.ev[0].status, ".....R....") == 0 &&
+		  strcmp(r.ev[0].period, "Total") == 0 && strcmp(r.ev[0].rate, "Unified") == 0,
+		  "TOU texts");
+	CHECK(r.ev[0].dls == 0 && r.ev[0].has_rc && r.ev[0].rc == 26, "dls false, reset 26");
+	CHECK(ts_is(&r.ev[0].reset_at, 2015, 9, 1, 0, 0, 0, 0), "reset time");
+	res_free(&r);
+
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,,,");
+	CHECK(r.rows == 1 && r.ev[0].md.is_null && r.ev[0].md_at.is_null &&
+		  r.ev[0].dls == -1 && !r.ev[0].has_rc && r.ev[0].reset_at.is_null,
+		  "all TOU optionals empty");
+	res_free(&r);
+
+	{
+		static const struct
+		{
+			const char *text;
+			int			v;
+		}			b[] = {
+			{"true", 1}, {"TRUE", 1}, {"yes", 1}, {"On", 1}, {"t", 1}, {"Y", 1}, {"1", 1},
+			{"false", 0}, {"False", 0}, {"NO", 0}, {"off", 0}, {"f", 0}, {"n", 0}, {"0", 0},
+			{" true ", 1}, {"", -1}
+		};
+		size_t		k;
+		char		row[256];
+
+		for (k = 0; k < sizeof(b) / sizeof(b[0]); k++)
+		{
+			snprintf(row, sizeof(row), "1,1,,1/1/2000,T,1,,,,,,%s,,,", b[k].text);
+			r = tou1(row);
+			CHECK(r.rows == 1 && r.ev[0].dls == b[k].v, "boolean \"%s\" is %d",
+				  b[k].text, b[k].v);
+			res_free(&r);
+		}
+	}
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,Maybe,,,");
+	expect_err(&r, 0, EP_ERR_BOOLEAN, 2, 12, "Maybe", "boolean Maybe");
+	CHECK(strcmp(r.ev[0].colname, "DLS Active") == 0, "DLS column name");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,truee,,,");
+	expect_err(&r, 0, EP_ERR_BOOLEAN, 2, 12, "truee", "boolean truee");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,2,,,");
+	expect_err(&r, 0, EP_ERR_BOOLEAN, 2, 12, "2", "boolean 2");
+	res_free(&r);
+
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,-9223372036854775808,,");
+	CHECK(r.rows == 1 && r.ev[0].has_rc && r.ev[0].rc == INT64_MIN, "int64 min");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,+9223372036854775807,,");
+	CHECK(r.rows == 1 && r.ev[0].rc == INT64_MAX, "int64 max");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,9223372036854775808,,");
+	expect_err(&r, 0, EP_ERR_INTEGER_RANGE, 2, 13, "9223372036854775808", "int64 overflow");
+	CHECK(strcmp(r.ev[0].colname, "Billing Reset Count") == 0, "reset column name");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,-9223372036854775809,,");
+	expect_err(&r, 0, EP_ERR_INTEGER_RANGE, 2, 13, "-9223372036854775809", "int64 underflow");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,2x,,");
+	expect_err(&r, 0, EP_ERR_INTEGER, 2, 13, "2x", "integer 2x");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,-,,");
+	expect_err(&r, 0, EP_ERR_INTEGER, 2, 13, "-", "integer -");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,1.0,,");
+	expect_err(&r, 0, EP_ERR_INTEGER, 2, 13, "1.0", "integer 1.0");
+	res_free(&r);
+
+	r = tou1("1,1,,1/1/2000,T,1,abc,,,,,,,,");
+	expect_err(&r, 0, EP_ERR_NUMBER, 2, 7, "abc", "max demand abc");
+	CHECK(strcmp(r.ev[0].colname, "Maximum Demand") == 0, "max demand column name");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,32/01/2000,,,,,,,");
+	expect_err(&r, 0, EP_ERR_DATETIME_RANGE, 2, 8, "32/01/2000", "max demand time");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,,2000-01-01,");
+	expect_err(&r, 0, EP_ERR_DATETIME, 2, 14, "2000-01-01", "reset time");
+	CHECK(strcmp(r.ev[0].colname, "Billing Reset Date/Time") == 0, "reset time column name");
+	res_free(&r);
+	r = tou1("1,1,,1/1/2000,T,1,,,,,,,,30/12/1899 00:00,");
+	CHECK(r.rows == 1 && r.ev[0].reset_at.is_null, "OLE zero reset time is null");
+	res_free(&r);
+}
+
+static void
+test_values_and_skip(void)
+{
+	Res			r;
+	char		buf[2048];
+	size_t		n;
+	int			k;
+
+	/* skip mode: errors on several lines, rows in between keep their lines */
+	r = P(LPH "\n" ROW1 "\n1,1,,1/1/2000,T,x,,\n" ROW2 "\n1,1,,1/13/2000,T,1,,\n" ROW1 "\n");
+	CHECK(r.rows == 3 && r.errors == 2 && r.nev == 6, "skip mode sequence");
+	CHECK(r.ev[0].line == 2 && r.ev[1].line == 3 && r.ev[2].line == 4 &&
+		  r.ev[3].line == 5 && r.ev[4].line == 6, "skip mode lines");
+	CHECK(strcmp(r.ev[1].raw, "1,1,,1/1/2000,T,x,,") == 0, "error raw");
+	res_free(&r);
+
+	/* value cut at a character boundary: 60 two-byte characters */
+	n = snprintf(buf, sizeof(buf), LPH "\n1,1,,1/1/2000,T,");
+	for (k = 0; k < 60; k++)
+		n += snprintf(buf + n, sizeof(buf) - n, "é");
+	n += snprintf(buf + n, sizeof(buf) - n, ",,\n");
+	r = PN(buf, n);
+	CHECK(r.errors == 1 && strlen(r.ev[0].value) == 100, "value cut to 100 bytes (50 chars)");
+	res_free(&r);
+	/* odd: 1 ASCII byte then two-byte characters: cut to 99 */
+	n = snprintf(buf, sizeof(buf), LPH "\n1,1,,1/1/2000,T,x");
+	for (k = 0; k < 60; k++)
+		n += snprintf(buf + n, sizeof(buf) - n, "é");
+	n += snprintf(buf + n, sizeof(buf) - n, ",,\n");
+	r = PN(buf, n);
+	CHECK(r.errors == 1 && strlen(r.ev[0].value) == 99, "value cut before a split character");
+	res_free(&r);
+	/* control characters escaped */
+	r = P(LPH "\n1,1,,1/1/2000,T,\"1\x01\r\n\",,\n");
+	expect_err(&r, 0, EP_ERR_NUMBER, 2, 6, "1\\x01\\x0D\\x0A", "control characters escaped");
+	res_free(&r);
+}
+
+static void
+test_codes(void)
+{
+	static const struct
+	{
+		EpErrorCode c;
+		const char *state;
+		const char *name;
+	}			t[] = {
+		{EP_ERR_EMPTY, "22P04", "empty"},
+		{EP_ERR_HEADER, "22P04", "header"},
+		{EP_ERR_COLUMNS, "22P04", "columns"},
+		{EP_ERR_QUOTE, "22P04", "quote"},
+		{EP_ERR_TOO_LONG, "54000", "too_long"},
+		{EP_ERR_ENCODING, "22021", "encoding"},
+		{EP_ERR_REQUIRED, "23502", "required"},
+		{EP_ERR_DATETIME, "22007", "datetime"},
+		{EP_ERR_DATETIME_RANGE, "22008", "datetime_range"},
+		{EP_ERR_NUMBER, "22P02", "number"},
+		{EP_ERR_NUMBER_RANGE, "22003", "number_range"},
+		{EP_ERR_BOOLEAN, "22P02", "boolean"},
+		{EP_ERR_INTEGER, "22P02", "integer"},
+		{EP_ERR_INTEGER_RANGE, "22003", "integer_range"},
+	};
+	size_t		k;
+
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+	{
+		CHECK(strcmp(ep_sqlstate(t[k].c), t[k].state) == 0, "sqlstate of %s", t[k].name);
+		CHECK(strcmp(ep_error_name(t[k].c), t[k].name) == 0, "name of %s", t[k].name);
+	}
+}
+
+/* ---------- files ---------- */
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *d;
+	long		n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	d = malloc(n + 1);
+	if (fread(d, 1, n, f) != (size_t) n)
+		n = 0;
+	d[n] = '\0';
+	fclose(f);
+	*len = n;
+	return d;
+}
+
+static void
+test_samples(const char *dir)
+{
+	static const struct
+	{
+		const char *file;
+		EpFormat	fmt;
+		int			rows;
+	}			s[] = {
+		{"LP_210095893_20150901T011608049.csv", EP_FORMAT_LP, 384},
+		{"LP_214612534_20150907T084333712.csv", EP_FORMAT_LP, 512},
+		{"TOU_212621145_20150911T022358.csv", EP_FORMAT_TOU, 2},
+		{"TOU_214667141_20150901T040057.csv", EP_FORMAT_TOU, 8},
+	};
+	size_t		k;
+
+	for (k = 0; k < 4; k++)
+	{
+		char		path[1024];
+		size_t		len;
+		char	   *d;
+		Res			r;
+		const Ev   *first,
+				   *last;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, s[k].file);
+		d = read_file(path, &len);
+		CHECK(d != NULL, "sample %s readable (pass the sample folder as argv[1])", path);
+		if (d == NULL)
+			continue;
+		r = PN(d, len);
+		CHECK(r.format == s[k].fmt && r.rows == s[k].rows && r.errors == 0,
+			  "sample %s: %d rows, got %d rows %d errors", s[k].file, s[k].rows,
+			  r.rows, r.errors);
+		CHECK(r.consumed == len, "sample %s fully consumed", s[k].file);
+		first = &r.ev[0];
+		last = &r.ev[r.rows - 1];
+		switch (k)
+		{
+			case 0:
+				/* 210095893,210095893,ED031000001,31/08/2015 00:45:00,Import Wh Total,0.000000,kwh, */
+				CHECK(first->line == 2 && strcmp(first->meter, "210095893") == 0 &&
+					  strcmp(first->plant, "ED031000001") == 0 &&
+					  ts_is(&first->at, 2015, 8, 31, 0, 45, 0, 0) &&
+					  strcmp(first->dtype, "Import Wh Total") == 0 &&
+					  first->value_d.digits == 0 && first->value_d.scale == 6 &&
+					  strcmp(first->units, "kwh") == 0 && first->status[0] == 0,
+					  "LP 210095893 first row");
+				/* ...,01/09/2015 00:30:00,Export varh Total,4.100000,kvarh, */
+				CHECK(last->line == 385 && ts_is(&last->at, 2015, 9, 1, 0, 30, 0, 0) &&
+					  strcmp(last->dtype, "Export varh Total") == 0 &&
+					  last->value_d.value == 4.1 && last->value_d.digits == 4100000 &&
+					  strcmp(last->units, "kvarh") == 0, "LP 210095893 last row");
+				break;
+			case 1:
+				CHECK(first->line == 2 && strcmp(first->meter, "214612534") == 0 &&
+					  strcmp(first->plant, "ED021401344") == 0 &&
+					  ts_is(&first->at, 2015, 9, 6, 0, 45, 0, 0) &&
+					  first->value_d.value == 0.0, "LP 214612534 first row");
+				CHECK(last->line == 513 && ts_is(&last->at, 2015, 9, 7, 8, 30, 0, 0) &&
+					  strcmp(last->dtype, "Export varh Total") == 0 &&
+					  last->value_d.value == 0.0 && strcmp(last->units, "kvarh") == 0,
+					  "LP 214612534 last row");
+				break;
+			case 2:
+				CHECK(ts_is(&first->at, 2015, 9, 11, 0, 41, 2, 0) &&
+					  first->value_d.digits == 409646700000LL && first->md.value == 1275.368 &&
+					  first->md_at.is_null && first->dls == 0 && first->rc == 26 &&
+					  strcmp(first->rate, "Unified") == 0, "TOU 212621145 first row");
+				CHECK(last->line == 3 && strcmp(last->rate, "Rate 1") == 0 &&
+					  ts_is(&last->reset_at, 2015, 9, 1, 0, 0, 0, 0), "TOU 212621145 last row");
+				break;
+			case 3:
+				CHECK(ts_is(&first->at, 2015, 9, 1, 4, 0, 12, 0) &&
+					  first->value_d.value == 0.15 && first->md.value == 0.012 &&
+					  strcmp(first->period, "Total") == 0 && first->rc == 2,
+					  "TOU 214667141 first row");
+				CHECK(last->line == 9 && strcmp(last->period, "Previous") == 0 &&
+					  ts_is(&last->md_at, 2015, 8, 27, 17, 30, 0, 0) &&
+					  last->value_d.value == 0.146 && last->md.value == 0.008 &&
+					  strcmp(last->rate, "Rate 1") == 0, "TOU 214667141 last row");
+				break;
+		}
+		res_free(&r);
+		free(d);
+	}
+}
+
+/* The same facts as test/data/hostile/README.md; keep the two in step. */
+static void
+test_hostile(const char *dir)
+{
+	static const struct
+	{
+		const char *file;
+		EpErrorCode code;		/* EP_ERR_NONE for good files */
+		const char *sqlstate;
+		uint64_t	line;
+		int			column;
+		int			rows;
+	}			h[] = {
+		{"bad_bool_dls.csv", EP_ERR_BOOLEAN, "22P02", 4, 12, 3},
+		{"bad_columns_long.csv", EP_ERR_COLUMNS, "22P04", 4, 0, 3},
+		{"bad_columns_short.csv", EP_ERR_COLUMNS, "22P04", 4, 0, 3},
+		{"bad_date_iso.csv", EP_ERR_DATETIME, "22007", 4, 4, 3},
+		{"bad_feb_31.csv", EP_ERR_DATETIME_RANGE, "22008", 4, 4, 3},
+		{"bad_hour_25.csv", EP_ERR_DATETIME_RANGE, "22008", 4, 4, 3},
+		{"bad_month_13.csv", EP_ERR_DATETIME_RANGE, "22008", 4, 4, 3},
+		{"bad_number_abc.csv", EP_ERR_NUMBER, "22P02", 4, 6, 3},
+		{"bad_number_infinity.csv", EP_ERR_NUMBER, "22P02", 4, 6, 3},
+		{"bad_number_nan.csv", EP_ERR_NUMBER, "22P02", 4, 6, 3},
+		{"bad_number_range.csv", EP_ERR_NUMBER_RANGE, "22003", 4, 6, 3},
+		{"bad_reset_count.csv", EP_ERR_INTEGER, "22P02", 4, 13, 3},
+		{"bad_utf8.csv", EP_ERR_ENCODING, "22021", 4, 5, 3},
+		{"blank_lines.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"bom.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"crlf.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"empty.csv", EP_ERR_EMPTY, "22P04", 0, 0, 0},
+		{"header_only.csv", EP_ERR_NONE, NULL, 0, 0, 0},
+		{"missing_meter.csv", EP_ERR_REQUIRED, "23502", 4, 1, 3},
+		{"mixed_line_ends.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"negative_values.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"no_final_newline.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"nul_byte.csv", EP_ERR_ENCODING, "22021", 4, 3, 3},
+		{"ole_zero_reading.csv", EP_ERR_REQUIRED, "23502", 4, 4, 3},
+		{"quote_text_after.csv", EP_ERR_QUOTE, "22P04", 4, 5, 3},
+		{"quoted_commas.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"repeated_header.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"spaces.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"tou_good.csv", EP_ERR_NONE, NULL, 0, 0, 3},
+		{"tou_ole_optional.csv", EP_ERR_NONE, NULL, 0, 0, 2},
+		{"unknown_header.csv", EP_ERR_HEADER, "22P04", 1, 0, 0},
+		{"unterminated_quote.csv", EP_ERR_QUOTE, "22P04", 4, 5, 2},
+	};
+	size_t		k;
+
+	for (k = 0; k < sizeof(h) / sizeof(h[0]); k++)
+	{
+		char		path[1024];
+		size_t		len;
+		char	   *d;
+		Res			r;
+		int			e;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, h[k].file);
+		d = read_file(path, &len);
+		CHECK(d != NULL, "hostile file %s readable", path);
+		if (d == NULL)
+			continue;
+		r = PN(d, len);
+		CHECK(r.rows == h[k].rows, "%s: %d good rows, got %d", h[k].file, h[k].rows, r.rows);
+		if (h[k].code == EP_ERR_NONE)
+			CHECK(r.errors == 0, "%s: no errors, got %d", h[k].file, r.errors);
+		else
+		{
+			CHECK(r.errors == 1, "%s: one error, got %d", h[k].file, r.errors);
+			for (e = 0; e < r.nev; e++)
+				if (r.ev[e].st == EP_ERROR)
+				{
+					expect_err(&r, e, h[k].code, h[k].line, h[k].column, NULL, h[k].file);
+					CHECK(strcmp(ep_sqlstate(r.ev[e].code), h[k].sqlstate) == 0,
+						  "%s: SQLSTATE %s", h[k].file, h[k].sqlstate);
+					break;
+				}
+		}
+		res_free(&r);
+		free(d);
+	}
+}
+
+static void
+test_hostile_details(const char *dir)
+{
+	char		path[1024];
+	size_t		len;
+	char	   *d;
+	Res			r;
+
+	snprintf(path, sizeof(path), "%s/quoted_commas.csv", dir);
+	d = read_file(path, &len);
+	if (d == NULL)
+		return;
+	r = PN(d, len);
+	CHECK(r.rows == 3 && strcmp(r.ev[1].dtype, "Import, Wh \"Total\"") == 0 &&
+		  strcmp(r.ev[1].plant, "ED03\n1000001") == 0 && r.ev[1].line == 3 &&
+		  r.ev[2].line == 5, "quoted_commas.csv fields and lines");
+	res_free(&r);
+	free(d);
+
+	snprintf(path, sizeof(path), "%s/spaces.csv", dir);
+	d = read_file(path, &len);
+	if (d == NULL)
+		return;
+	r = PN(d, len);
+	CHECK(r.rows == 3 && strcmp(r.ev[0].meter, "210095893") == 0 &&
+		  r.ev[0].value_d.digits == 1500000 && ts_is(&r.ev[2].at, 2015, 9, 1, 1, 0, 0, 0) &&
+		  r.ev[2].value_d.value == 3.0, "spaces.csv values trimmed");
+	res_free(&r);
+	free(d);
+
+	snprintf(path, sizeof(path), "%s/negative_values.csv", dir);
+	d = read_file(path, &len);
+	if (d == NULL)
+		return;
+	r = PN(d, len);
+	CHECK(r.rows == 3 && r.ev[0].value_d.digits == -21880000 &&
+		  r.ev[1].value_d.value == -0.5 && r.ev[2].value_d.value == 300.0,
+		  "negative_values.csv values");
+	res_free(&r);
+	free(d);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *samples = argc > 1 ? argv[1] : "../shared/erm-samples";
+	const char *hostile = argc > 2 ? argv[2] : "test/data/hostile";
+
+	test_basic_lp();
+	test_line_ends();
+	test_bom_blank();
+	test_quotes();
+	test_header();
+	test_columns();
+	test_too_long();
+	test_encoding();
+	test_required();
+	test_datetime();
+	test_datetime_details();
+	test_numbers();
+	test_tou();
+	test_values_and_skip();
+	test_codes();
+	test_samples(samples);
+	test_hostile(hostile);
+	test_hostile_details(hostile);
+	CHECK(live_blocks == 0, "no parser memory leaked");
+
+	printf("parser: %d passed, %d failed\n", passed, failed);
+	return failed > 0 ? 1 : 0;
+}
