@@ -53,3 +53,10 @@ fuzz: test/fuzz/fuzz_parser
 .PHONY: print-version
 print-version:
 	@echo $(EXTVERSION)
+
+# The regress and isolation tests read their files from a fixed,
+# world-readable folder (the server runs as another user).
+installcheck: test-data
+.PHONY: test-data
+test-data:
+	scripts/test-data

@@ -1,0 +1,81 @@
+--
+-- energy: hostile input.  Every file in test/data/hostile has one defect (or
+-- one odd but valid shape); its README lists the SQLSTATE, line, column and
+-- good-row count each must give.  With on_error => 'stop' a bad file ends
+-- the call and leaves nothing behind; with 'skip' its good rows load and
+-- the bad one goes to energy_rejects.
+--
+CREATE TEMP VIEW table_counts AS
+SELECT (SELECT count(*) FROM energy_file) AS files,
+       (SELECT count(*) FROM energy_reading) AS readings,
+       (SELECT count(*) FROM energy_register) AS registers,
+       (SELECT count(*) FROM energy_daily) AS partials,
+       (SELECT count(*) FROM energy_segment) AS segments,
+       (SELECT count(*) FROM energy_meter) AS meters,
+       (SELECT count(*) FROM energy_channel) AS channels,
+       (SELECT count(*) FROM energy_rejects) AS rejects;
+
+CREATE FUNCTION pg_temp.try_load(f text, mode text,
+    OUT sqlstate text, OUT rows_loaded bigint, OUT rows_rejected bigint, OUT action text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT l.rows_loaded, l.rows_rejected, l.action
+      INTO try_load.rows_loaded, try_load.rows_rejected, try_load.action
+      FROM energy_load('/tmp/energy-test-data/hostile/' || f, mode) l;
+    sqlstate := '00000';
+EXCEPTION WHEN OTHERS THEN
+    sqlstate := SQLSTATE;
+END $$;
+
+CREATE TEMP TABLE before AS SELECT * FROM table_counts;
+
+-- 'stop': the SQLSTATE of each file (00000 where it loads).
+BEGIN;
+SELECT f AS file, (pg_temp.try_load(f, 'stop')).*
+  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f ORDER BY f;
+ROLLBACK;
+
+-- Nothing of the failed calls remains.
+SELECT (SELECT t FROM table_counts t) = (SELECT b FROM before b) AS unchanged;
+
+-- What the errors say: file, line, column (with its name) and value.
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_feb_31.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_month_13.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_date_iso.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_number_nan.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_columns_short.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_utf8.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/nul_byte.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/missing_meter.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/ole_zero_reading.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/unknown_header.csv'); -- ERROR
+SELECT * FROM energy_load('/tmp/energy-test-data/hostile/empty.csv'); -- ERROR
+SELECT (SELECT t FROM table_counts t) = (SELECT b FROM before b) AS unchanged;
+
+-- 'skip': good rows load, each bad one is a reject.
+BEGIN;
+SELECT f AS file, (pg_temp.try_load(f, 'skip')).*
+  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f ORDER BY f;
+SELECT file_name, line, sqlstate, message FROM energy_rejects ORDER BY file_name, line;
+-- A reject keeps the raw record, made safe for a text column.
+SELECT raw FROM energy_rejects WHERE file_name IN ('bad_utf8.csv', 'nul_byte.csv') ORDER BY file_name;
+-- The rows that loaded are exactly the good ones: every partial agrees
+-- with the readings it summarises.
+SELECT count(*) AS mismatches FROM (
+    SELECT d.meter_id, d.day, d.channel_id, d.file_id, d.readings, d.min_value, d.max_value,
+           count(x.*) AS n, min(x.v) AS lo, max(x.v) AS hi
+      FROM energy_daily d
+      LEFT JOIN (SELECT s.file_id, r.meter_id, s.channel_id, r.at::date AS day, r.value AS v
+                   FROM energy_reading r JOIN energy_segment s USING (segment_id)
+                 UNION ALL
+                 SELECT s.file_id, g.meter_id, s.channel_id, g.at::date, g.energy
+                   FROM energy_register g JOIN energy_segment s USING (segment_id)) x
+        ON (x.file_id, x.meter_id, x.channel_id, x.day) = (d.file_id, d.meter_id, d.channel_id, d.day)
+     GROUP BY 1, 2, 3, 4, 5, 6, 7) p
+ WHERE n <> readings OR lo <> min_value OR hi <> max_value;
+-- Real-world shapes keep their values: quotes, spaces, signs, exponents.
+SELECT meter_code, plant_code, date_time, data_type, energy, units, status
+  FROM energy_data d JOIN energy_file f USING (file_id)
+ WHERE f.file_name IN ('quoted_commas.csv', 'spaces.csv', 'negative_values.csv')
+ ORDER BY f.file_name, date_time, data_type;
+ROLLBACK;
