@@ -222,7 +222,9 @@ COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
 CREATE FUNCTION @extschema@.energy_populate_view()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'energy_populate_view'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+-- REFRESH needs the view's owner; EXECUTE is the privilege to grant instead.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.energy_populate_view() IS
 	'Refresh energy_data_view from the per-day partials (concurrently once populated, so readers are never blocked); returns its row count.';
 

@@ -217,13 +217,26 @@ entry_sum(const DailyEntry *e)
 
 	if (e->has_float)
 	{
-		char		buf[64];
+		/*
+		 * The server's snprintf has no long double, so the extended sum is
+		 * split into two doubles whose exact sum it is, each printed with
+		 * enough digits to round-trip.
+		 */
+		long double total = e->float_sum + e->float_comp;
+		double		hi = (double) total;
+		double		lo = (double) (total - (long double) hi);
+		double		parts[2] = {hi, lo};
 
-		snprintf(buf, sizeof(buf), "%.21Lg", e->float_sum + e->float_comp);
-		sum = DirectFunctionCall2(numeric_add, sum,
-								  DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-													  ObjectIdGetDatum(InvalidOid),
-													  Int32GetDatum(-1)));
+		for (int i = 0; i < 2; i++)
+		{
+			char		buf[64];
+
+			snprintf(buf, sizeof(buf), "%.17g", parts[i]);
+			sum = DirectFunctionCall2(numeric_add, sum,
+									  DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+														  ObjectIdGetDatum(InvalidOid),
+														  Int32GetDatum(-1)));
+		}
 	}
 	return sum;
 }

@@ -366,6 +366,15 @@ error_message(const char *file_name, const EpError *err)
 {
 	const char *phrase = error_phrase(err->code);
 
+	if (err->code == EP_ERR_EMPTY)
+		return psprintf("file \"%s\" is empty: it has no header line", file_name);
+	if (err->code == EP_ERR_HEADER)
+		return psprintf("file \"%s\" is neither LP nor TOU: its header is \"%s\"",
+						file_name, err->value);
+	if (err->column > 0 && err->value[0] == '\0')
+		return psprintf("%s in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
+						phrase, file_name, err->line, err->column,
+						err->column_name ? err->column_name : "?");
 	if (err->column > 0)
 		return psprintf("%s \"%s\" in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
 						phrase, err->value, file_name, err->line, err->column,

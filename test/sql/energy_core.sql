@@ -26,7 +26,7 @@ SELECT count(*) AS hashes_match
   FROM energy_file f
  WHERE f.sha256 = sha256(pg_read_binary_file('/tmp/energy-test-data/erm/' || f.file_name));
 
--- Loaded but not populated: the view is stale, so energy_get says so.
+-- Loaded but never populated: still nothing to answer from.
 SELECT count(*) FROM energy_get('210095893', '210095893', '01/09/2015');
 
 -- /populate-view

@@ -16,23 +16,25 @@ SELECT (SELECT count(*) FROM energy_file) AS files,
        (SELECT count(*) FROM energy_rejects) AS rejects;
 
 CREATE FUNCTION pg_temp.try_load(f text, mode text,
-    OUT sqlstate text, OUT rows_loaded bigint, OUT rows_rejected bigint, OUT action text)
+    OUT state text, OUT rows_loaded bigint, OUT rows_rejected bigint, OUT action text)
 LANGUAGE plpgsql AS $$
 BEGIN
     SELECT l.rows_loaded, l.rows_rejected, l.action
       INTO try_load.rows_loaded, try_load.rows_rejected, try_load.action
       FROM energy_load('/tmp/energy-test-data/hostile/' || f, mode) l;
-    sqlstate := '00000';
+    state := '00000';
 EXCEPTION WHEN OTHERS THEN
-    sqlstate := SQLSTATE;
+    state := SQLSTATE;
 END $$;
 
 CREATE TEMP TABLE before AS SELECT * FROM table_counts;
 
 -- 'stop': the SQLSTATE of each file (00000 where it loads).
 BEGIN;
-SELECT f AS file, (pg_temp.try_load(f, 'stop')).*
-  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f ORDER BY f;
+SELECT f AS file, t.*
+  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f,
+       LATERAL pg_temp.try_load(f, 'stop') AS t
+ ORDER BY f;
 ROLLBACK;
 
 -- Nothing of the failed calls remains.
@@ -54,8 +56,10 @@ SELECT (SELECT t FROM table_counts t) = (SELECT b FROM before b) AS unchanged;
 
 -- 'skip': good rows load, each bad one is a reject.
 BEGIN;
-SELECT f AS file, (pg_temp.try_load(f, 'skip')).*
-  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f ORDER BY f;
+SELECT f AS file, t.*
+  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f,
+       LATERAL pg_temp.try_load(f, 'skip') AS t
+ ORDER BY f;
 SELECT file_name, line, sqlstate, message FROM energy_rejects ORDER BY file_name, line;
 -- A reject keeps the raw record, made safe for a text column.
 SELECT raw FROM energy_rejects WHERE file_name IN ('bad_utf8.csv', 'nul_byte.csv') ORDER BY file_name;
@@ -77,5 +81,5 @@ SELECT count(*) AS mismatches FROM (
 SELECT meter_code, plant_code, date_time, data_type, energy, units, status
   FROM energy_data d JOIN energy_file f USING (file_id)
  WHERE f.file_name IN ('quoted_commas.csv', 'spaces.csv', 'negative_values.csv')
- ORDER BY f.file_name, date_time, data_type;
+ ORDER BY f.file_name, date_time, data_type, energy;
 ROLLBACK;
