@@ -60,3 +60,10 @@ installcheck: test-data
 .PHONY: test-data
 test-data:
 	scripts/test-data
+
+# TAP tests (test/t/*.pl) start their own clusters; initdb refuses to run as
+# root, so scripts/test runs this target as the postgres user.
+PROVE_TESTS = test/t/*.pl
+.PHONY: taptest
+taptest:
+	$(prove_installcheck)

@@ -276,3 +276,10 @@ REVOKE ALL ON FUNCTION @extschema@.energy_populate_view() FROM PUBLIC;
 GRANT SELECT ON @extschema@.energy_data_view TO PUBLIC;
 GRANT SELECT ON @extschema@.energy_view_state TO PUBLIC;
 GRANT SELECT ON @extschema@.energy_file TO PUBLIC;
+
+-- The identity sequences are objects of the extension too.
+COMMENT ON SEQUENCE @extschema@.energy_file_file_id_seq IS 'Identity of energy_file.file_id; a replaced file gets a new one.';
+COMMENT ON SEQUENCE @extschema@.energy_meter_meter_id_seq IS 'Identity of energy_meter.meter_id.';
+COMMENT ON SEQUENCE @extschema@.energy_channel_channel_id_seq IS 'Identity of energy_channel.channel_id.';
+COMMENT ON SEQUENCE @extschema@.energy_segment_segment_id_seq IS 'Identity of energy_segment.segment_id, drawn by the loader as it meets each meter and channel of a file.';
+COMMENT ON SEQUENCE @extschema@.energy_rejects_reject_id_seq IS 'Identity of energy_rejects.reject_id.';

@@ -1,0 +1,97 @@
+-- energy's SQL surface: the objects, their shapes, keys, privileges and
+-- comments that DESIGN.md fixes.  Runs in a transaction that rolls back.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION energy;
+
+SELECT plan(44);
+
+-- Tables, views, the materialized view and its unique key.
+SELECT has_table('energy_file');
+SELECT has_table('energy_meter');
+SELECT has_table('energy_channel');
+SELECT has_table('energy_segment');
+SELECT has_table('energy_reading');
+SELECT has_table('energy_register');
+SELECT has_table('energy_daily');
+SELECT has_table('energy_rejects');
+SELECT has_table('energy_view_state');
+SELECT has_view('energy_data');
+SELECT has_materialized_view('energy_data_view');
+SELECT index_is_unique('energy_data_view', 'energy_data_view_key');
+SELECT has_index('energy_data_view', 'energy_data_view_key', ARRAY['meter_code', 'serial_number', 'day']);
+SELECT index_is_type('energy_reading', 'energy_reading_segment_brin', 'brin');
+
+-- The seed's column names.
+SELECT columns_are('energy_data', ARRAY[
+    'meter_code', 'serial_number', 'plant_code', 'date_time', 'data_type', 'energy',
+    'units', 'status', 'maximum_demand', 'time_of_max_demand', 'period', 'dls_active',
+    'billing_reset_count', 'billing_reset_date_time', 'rate', 'format', 'file_id']);
+SELECT columns_are('energy_data_view', ARRAY[
+    'meter_code', 'serial_number', 'plant_code', 'day', 'min_energy', 'max_energy',
+    'avg_energy', 'readings']);
+SELECT col_type_is('energy_data_view', 'avg_energy', 'double precision');
+SELECT col_type_is('energy_daily', 'sum_value', 'numeric');
+
+-- Ready for Citus: bigint identities, the meter leading every key of the
+-- partials, no triggers (foreign keys are triggers) on the fact tables.
+SELECT is((SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND a.attidentity <> ''
+              AND a.atttypid <> 'int8'::regtype), 0::bigint, 'every identity column is bigint');
+SELECT col_is_pk('energy_daily', ARRAY['meter_id', 'day', 'channel_id', 'file_id']);
+SELECT is((SELECT count(*) FROM pg_trigger
+            WHERE tgrelid IN ('energy_reading'::regclass, 'energy_register'::regclass,
+                              'energy_daily'::regclass, 'energy_segment'::regclass)),
+          0::bigint, 'no triggers on readings, registers, partials or segments');
+SELECT col_type_is('energy_reading', 'meter_id', 'bigint');
+
+-- Function signatures and results.
+SELECT has_function('energy_load', ARRAY['text', 'text']);
+SELECT has_function('energy_load_data', ARRAY['text', 'bytea', 'text']);
+SELECT has_function('energy_populate_view', ARRAY[]::text[]);
+SELECT has_function('energy_get', ARRAY['text', 'text', 'date']);
+SELECT has_function('energy_get', ARRAY['text', 'text', 'text']);
+SELECT has_function('energy_get_json', ARRAY['text', 'text', 'text']);
+SELECT function_returns('energy_populate_view', ARRAY[]::text[], 'bigint');
+SELECT function_returns('energy_get_json', ARRAY['text', 'text', 'text'], 'jsonb');
+SELECT function_returns('energy_load', ARRAY['text', 'text'], 'setof record');
+SELECT is((SELECT pg_get_function_result('energy_load(text, text)'::regprocedure)),
+          'TABLE(file_name text, format text, rows_loaded bigint, rows_rejected bigint, action text)',
+          'energy_load returns its TABLE');
+SELECT is((SELECT pg_get_function_result('energy_get(text, text, date)'::regprocedure)),
+          'TABLE(meter_code text, serial_number text, plant_code text, day date, min_energy double precision, max_energy double precision, avg_energy double precision, readings bigint)',
+          'energy_get returns its TABLE');
+SELECT is((SELECT pg_get_function_arguments('energy_load(text, text)'::regprocedure)),
+          'path text, on_error text DEFAULT ''stop''::text', 'on_error defaults to stop');
+
+-- Privileges: loading and refreshing are not for PUBLIC; lookups are.
+SELECT ok(NOT has_function_privilege('public', 'energy_load(text, text)', 'EXECUTE'), 'PUBLIC cannot run energy_load');
+SELECT ok(NOT has_function_privilege('public', 'energy_load_data(text, bytea, text)', 'EXECUTE'), 'PUBLIC cannot run energy_load_data');
+SELECT ok(NOT has_function_privilege('public', 'energy_populate_view()', 'EXECUTE'), 'PUBLIC cannot run energy_populate_view');
+SELECT ok(has_function_privilege('public', 'energy_get(text, text, text)', 'EXECUTE'), 'PUBLIC can run energy_get');
+SELECT ok(has_table_privilege('public', 'energy_data_view', 'SELECT'), 'PUBLIC can read energy_data_view');
+SELECT ok(NOT has_table_privilege('public', 'energy_reading', 'INSERT'), 'PUBLIC cannot write readings');
+-- The one SECURITY DEFINER function pins its search_path.
+SELECT is_definer('energy_populate_view', ARRAY[]::text[]);
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'energy_populate_view()'::regprocedure),
+          ARRAY['search_path=pg_catalog, pg_temp'], 'energy_populate_view pins search_path');
+SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+            WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
+              AND p.prosecdef), 1::bigint, 'only one SECURITY DEFINER function');
+
+-- COMMENT ON every object of the extension.
+SELECT is(ARRAY(SELECT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d
+                 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
+                   AND d.deptype = 'e'
+                   AND obj_description(d.objid, (SELECT relname FROM pg_class WHERE oid = d.classid)) IS NULL
+                 ORDER BY 1),
+          ARRAY[]::text[], 'every object of the extension has a comment');
+
+SELECT * FROM finish();
+ROLLBACK;
