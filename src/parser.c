@@ -655,38 +655,47 @@ scan_record(EpParser *p)
 
 			case S_UNQ:
 		unq:
-				/* eight bytes at a time while they are all ordinary */
-				while (i + 8 <= lim)
+				/*
+				 * Eight bytes at a time while they are all ordinary.  The
+				 * stopping byte is taken from the word itself rather than
+				 * reloaded: the load would sit on the critical path of
+				 * every field.
+				 */
+				for (;;)
 				{
-					uint64_t	x;
-					uint64_t	t;
-
-					memcpy(&x, b + i, 8);
-					LOAD_LE(x);
-					t = HASZERO(x ^ BCAST(',')) | HASZERO(x ^ BCAST('\r')) |
-						HASZERO(x ^ BCAST('\n')) | HASZERO(x) |
-						(x & BCAST(0x80));
-					if (t != 0)
+					if (i + 8 <= lim)
 					{
-						i += first_flagged_byte(t);
+						uint64_t	x;
+						uint64_t	t;
+						size_t		pos;
+
+						memcpy(&x, b + i, 8);
+						LOAD_LE(x);
+						t = HASZERO(x ^ BCAST(',')) | HASZERO(x ^ BCAST('\r')) |
+							HASZERO(x ^ BCAST('\n')) | HASZERO(x) |
+							(x & BCAST(0x80));
+						if (t == 0)
+						{
+							i += 8;
+							continue;
+						}
+						pos = first_flagged_byte(t);
+						i += pos;
+						c = (unsigned char) (x >> (pos * 8));
 						break;
 					}
-					i += 8;
-				}
-				if (i >= lim)
-					goto out;
-				c = b[i];
-				while ((k = UNQ_CLASS(c)) == C_PLAIN)
-				{
-					if (++i >= lim)
+					if (i >= lim)
 						goto out;
 					c = b[i];
+					if (UNQ_CLASS(c) != C_PLAIN)
+						break;
+					i++;
 				}
-				if (k == C_SPECIAL)
+				if (c == 0 || c >= 0x80)
 				{
 					special = true;
 					i++;
-					continue;
+					goto unq;
 				}
 				if (c == ',')
 				{
