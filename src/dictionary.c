@@ -74,7 +74,8 @@ struct EnergyDictionary
 
 /*
  * Statements are prepared once per load, not per miss; they name the
- * extension's schema explicitly.
+ * extension's schema and pg_catalog's operators explicitly (IS NOT DISTINCT
+ * FROM would look "=" up on the caller's search_path).
  */
 static void
 dict_table_init(DictTable *t, MemoryContext cxt, const char *what,
@@ -110,7 +111,8 @@ energy_dictionary_create(const EnergySchema *schema, MemoryContext cxt)
 					psprintf("SELECT meter_id FROM %s.energy_meter "
 							 "WHERE meter_code OPERATOR(pg_catalog.=) $1 "
 							 "AND serial_number OPERATOR(pg_catalog.=) $2 "
-							 "AND plant_code IS NOT DISTINCT FROM $3", s),
+							 "AND (plant_code OPERATOR(pg_catalog.=) $3 "
+							 "OR (plant_code IS NULL AND $3 IS NULL))", s),
 					3);
 	dict_table_init(&dict->channel, cxt, "channel",
 					psprintf("INSERT INTO %s.energy_channel (data_type, units) "
