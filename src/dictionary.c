@@ -58,7 +58,7 @@ typedef struct DictTable
 {
 	dict_hash  *hash;
 	StringInfoData key;			/* scratch for the key being looked up */
-	StringInfoData last_key;	/* key of the last hit */
+	StringInfoData last_raw;	/* the last hit's parts, as in the file */
 	int64		last_id;
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	select_plan;
@@ -86,7 +86,7 @@ dict_table_init(DictTable *t, MemoryContext cxt, const char *what,
 
 	t->hash = dict_create(cxt, 64, NULL);
 	initStringInfo(&t->key);
-	initStringInfo(&t->last_key);
+	initStringInfo(&t->last_raw);
 	t->last_id = -1;
 	t->what = what;
 	MemoryContextSwitchTo(old);
@@ -190,10 +190,39 @@ dict_resolve_sql(DictTable *t, Datum *values, const char *nulls)
 }
 
 /*
- * The hot path: the caller has built the key in t->key; it is compared with
- * the last hit, then looked up; only a miss builds SQL parameters, copies
- * the key and goes to SQL.  parts[i] with is_null_empty[i] set becomes NULL
- * when empty.
+ * Is this row's meter (or channel) the previous row's?  Compared on the
+ * file's own bytes, before any key is built: files run through one meter and
+ * channel at a time, so this answers nearly every row.
+ */
+static inline bool
+same_as_last(const DictTable *t, const EpText **parts, int nparts)
+{
+	const char *p = t->last_raw.data;
+	const char *end = p + t->last_raw.len;
+
+	if (t->last_id < 0)
+		return false;
+	for (int i = 0; i < nparts; i++)
+	{
+		uint32		l;
+
+		if (end - p < (ptrdiff_t) sizeof(l))
+			return false;
+		memcpy(&l, p, sizeof(l));
+		p += sizeof(l);
+		if (l != parts[i]->len || end - p < (ptrdiff_t) l ||
+			memcmp(p, parts[i]->ptr, l) != 0)
+			return false;
+		p += l;
+	}
+	return p == end;
+}
+
+/*
+ * After the last-row check has missed: the caller has built the key in
+ * t->key; it is looked up; only a miss builds SQL parameters, copies the key
+ * and goes to SQL.  parts[i] with null_if_empty[i] set becomes NULL when
+ * empty.
  */
 static int64
 dict_get(EnergyDictionary *dict, DictTable *t, const EpText **parts,
@@ -202,10 +231,6 @@ dict_get(EnergyDictionary *dict, DictTable *t, const EpText **parts,
 	DictEntry  *entry;
 	DictKey		k;
 	bool		found;
-
-	if (t->key.len == t->last_key.len &&
-		memcmp(t->key.data, t->last_key.data, t->key.len) == 0)
-		return t->last_id;
 
 	k.data = t->key.data;
 	k.len = t->key.len;
@@ -231,8 +256,9 @@ dict_get(EnergyDictionary *dict, DictTable *t, const EpText **parts,
 		entry = dict_insert(t->hash, k, &found);
 		entry->id = id;
 	}
-	resetStringInfo(&t->last_key);
-	appendBinaryStringInfo(&t->last_key, t->key.data, t->key.len);
+	resetStringInfo(&t->last_raw);
+	for (int i = 0; i < nparts; i++)
+		key_append(&t->last_raw, parts[i]->ptr, parts[i]->len);
 	t->last_id = entry->id;
 	return entry->id;
 }
@@ -246,6 +272,8 @@ energy_meter_id(EnergyDictionary *dict, const EpText *meter,
 	const EpText *parts[3] = {meter, serial, plant};
 	DictTable  *t = &dict->meter;
 
+	if (same_as_last(t, parts, 3))
+		return t->last_id;
 	resetStringInfo(&t->key);
 	key_append(&t->key, meter->ptr, meter->len);
 	key_append(&t->key, serial->ptr, serial->len);
@@ -267,6 +295,8 @@ energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 	DictTable  *t = &dict->channel;
 	uint32		l = (uint32) units->len;
 
+	if (same_as_last(t, parts, 2))
+		return t->last_id;
 	resetStringInfo(&t->key);
 	key_append(&t->key, data_type->ptr, data_type->len);
 	appendBinaryStringInfo(&t->key, (const char *) &l, sizeof(l));

@@ -115,7 +115,9 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
 	1, {INT8OID}},
 	[PLAN_DELETE_DAILY] = {
-		"DELETE FROM %1$s.energy_daily WHERE file_id OPERATOR(pg_catalog.=) $1",
+		"DELETE FROM %1$s.energy_daily d USING %1$s.energy_segment s "
+		"WHERE s.file_id OPERATOR(pg_catalog.=) $1 AND d.meter_id OPERATOR(pg_catalog.=) s.meter_id "
+		"AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id AND d.file_id OPERATOR(pg_catalog.=) $1",
 	1, {INT8OID}},
 	[PLAN_DELETE_SEGMENTS] = {
 		"DELETE FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1",
