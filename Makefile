@@ -9,6 +9,7 @@ OBJS = \
 	src/parser.o \
 	src/dictionary.o \
 	src/aggregate.o \
+	src/chunk.o \
 	src/sink.o \
 	src/loader.o \
 	src/lookup.o

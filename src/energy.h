@@ -92,12 +92,31 @@ typedef struct EnergyRegister
 	Timestamp	reset_at;
 } EnergyRegister;
 
+/* A day (or part of one) of one segment's LP readings: one stored row. */
+typedef struct EnergyChunk
+{
+	int64		meter_id;
+	int64		segment_id;
+	int32		day;
+	int			n;
+	const Timestamp *at;
+	const double *value;
+	text	  **status;			/* NULL, or n entries that may be NULL */
+} EnergyChunk;
+
 extern EnergySink *energy_sink_open(const EnergySchema *schema);
-extern void energy_sink_reading(EnergySink *sink, const EnergyReading *r);
+extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
 extern uint64 energy_sink_rows(EnergySink *sink);
+
+/* Packing LP readings into chunks (chunk.c) */
+typedef struct EnergyChunks EnergyChunks;
+
+extern EnergyChunks *energy_chunks_create(EnergySink *sink, MemoryContext parent);
+extern void energy_chunks_add(EnergyChunks *chunks, const EnergyReading *r, int32 day);
+extern void energy_chunks_flush(EnergyChunks *chunks);
 
 /* Lookups (lookup.c) */
 extern bool energy_parse_day(const char *text, DateADT *day);

@@ -185,6 +185,7 @@ typedef struct LoadState
 	EnergyDictionary *dict;
 	EnergyDaily *daily;
 	EnergySink *sink;
+	EnergyChunks *chunks;
 	Oid			reading_relid;
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
@@ -810,8 +811,9 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	int64		meter_id = energy_meter_id(ls->dict, &row->meter, &row->serial, &row->plant);
 	int64		channel_id = energy_channel_id(ls->dict, &row->data_type, &row->units);
 	int64		seg = segment_id(ls, fl, meter_id, channel_id);
+	int32		day = energy_day(&row->at);
 
-	energy_daily_add(ls->daily, meter_id, channel_id, energy_day(&row->at), &row->value);
+	energy_daily_add(ls->daily, meter_id, channel_id, day, &row->value);
 
 	if (fl->format == EP_FORMAT_LP)
 	{
@@ -822,7 +824,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		r.at = energy_timestamp(&row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
-		energy_sink_reading(ls->sink, &r);
+		energy_chunks_add(ls->chunks, &r, day);
 	}
 	else
 	{
@@ -982,6 +984,7 @@ load_source(LoadState *ls, Source *src)
 
 	if (fl.hash)
 		sha256_end(fl.hash, fl.digest);
+	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
 	energy_daily_write(ls->daily, &ls->schema, fl.file_id);
 	finish_file(ls, &fl);
@@ -1039,6 +1042,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema);
+	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);
 }

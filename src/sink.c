@@ -5,8 +5,9 @@
  *	  tables the way COPY FROM puts rows in, not through SQL.
  *
  * COPY spends most of its time in type input and per-row executor work; the
- * loader has already decoded every field, so what is left is forming narrow
- * tuples and handing them to table_multi_insert() in batches, with one
+ * loader has already decoded every field, and LP readings arrive packed in
+ * chunks (chunk.c), so what is left is forming tuples and handing them to
+ * table_multi_insert() in batches, with one
  * BulkInsertState (a ring of buffers, so a big load does not evict the rest
  * of shared_buffers) and index entries made through the executor as
  * copyfrom.c does.  Each table's batch owns a memory context that is reset
@@ -14,9 +15,9 @@
  *
  * BRIN indexes get one entry per heap block and distinct value instead of
  * one per row.  A BRIN summary is the union of the values of its range, so
- * inserting a value a second time into the same block changes nothing; with
- * ~130 readings of one segment per block this removes almost all of the
- * per-row revmap lookups that BRIN insertion costs.  Other indexes a user
+ * inserting a value a second time into the same block changes nothing; this
+ * removes almost all of the per-row revmap lookups that BRIN insertion
+ * costs.  Other indexes a user
  * adds get the executor's usual per-row treatment.
  *
  * Privileges are checked the way the executor checks them for INSERT, since
@@ -34,16 +35,21 @@
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "utils/memutils.h"
+#include "utils/array.h"
 #include "utils/datum.h"
+#include "utils/memutils.h"
 #include "utils/rls.h"
 
 #include "energy.h"
 
-#define READING_NATTS	5
+#define READING_NATTS	6
+
+/* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
+#define CHUNK_BATCH		64
 #define REGISTER_NATTS	12
 
 /* One target table and its pending batch. */
@@ -80,7 +86,7 @@ struct EnergySink
  */
 static void
 sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
-				int expected_natts)
+				int expected_natts, int nslots)
 {
 	TupleConstr *constr;
 
@@ -112,7 +118,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 	t->check_constraints = (constr != NULL && constr->num_check > 0);
 
 	t->bistate = GetBulkInsertState();
-	t->nslots = energy_batch_rows;
+	t->nslots = nslots;
 	t->slots = palloc(sizeof(TupleTableSlot *) * t->nslots);
 	for (int i = 0; i < t->nslots; i++)
 		t->slots[i] = table_slot_create(t->rel, &sink->estate->es_tupleTable);
@@ -232,8 +238,8 @@ energy_sink_open(const EnergySchema *schema)
 	sink->cid = GetCurrentCommandId(true);
 	sink->estate->es_output_cid = sink->cid;
 
-	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS);
-	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS);
+	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, CHUNK_BATCH);
+	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, energy_batch_rows);
 	return sink;
 }
 
@@ -279,7 +285,6 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 		ExecClearTuple(t->slots[i]);
 	ResetPerTupleExprContext(estate);
 	MemoryContextReset(t->batch_cxt);
-	sink->rows += t->nused;
 	t->nused = 0;
 }
 
@@ -291,38 +296,63 @@ text_or_null(const EpText *t, bool *isnull)
 	return *isnull ? (Datum) 0 : PointerGetDatum(energy_text(t));
 }
 
+/*
+ * A one-dimensional array of 8-byte pass-by-value elements without nulls,
+ * laid out directly: the values are already in the array's storage format.
+ */
+static Datum
+fixed_array(const void *data, int n, Oid elemtype)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	ArrayType  *a = palloc(nbytes);
+
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = elemtype;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	return PointerGetDatum(a);
+}
+
 void
-energy_sink_reading(EnergySink *sink, const EnergyReading *r)
+energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 {
 	SinkTable  *t = &sink->reading;
 	TupleTableSlot *slot = t->slots[t->nused];
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
 	ExecClearTuple(slot);
-	v[0] = Int64GetDatum(r->meter_id);
-	n[0] = false;
-	v[1] = Int64GetDatum(r->segment_id);
-	n[1] = false;
-	v[2] = TimestampGetDatum(r->at);
-	n[2] = false;
-	v[3] = Float8GetDatum(r->value);
-	n[3] = false;
-	if (r->status->len == 0)
-	{
-		v[4] = (Datum) 0;
-		n[4] = true;
-	}
+	memset(n, 0, sizeof(bool) * READING_NATTS);
+	v[0] = Int64GetDatum(ch->meter_id);
+	v[1] = Int64GetDatum(ch->segment_id);
+	v[2] = DateADTGetDatum(ch->day);
+	v[3] = fixed_array(ch->at, ch->n, TIMESTAMPOID);
+	v[4] = fixed_array(ch->value, ch->n, FLOAT8OID);
+	if (ch->status == NULL)
+		n[5] = true;
 	else
 	{
-		old = MemoryContextSwitchTo(t->batch_cxt);
-		v[4] = PointerGetDatum(energy_text(r->status));
-		n[4] = false;
-		MemoryContextSwitchTo(old);
+		Datum	   *elems = palloc(sizeof(Datum) * ch->n);
+		bool	   *nulls = palloc(sizeof(bool) * ch->n);
+		int			dims[1] = {ch->n};
+		int			lbs[1] = {1};
+
+		for (int i = 0; i < ch->n; i++)
+		{
+			nulls[i] = (ch->status[i] == NULL);
+			elems[i] = PointerGetDatum(ch->status[i]);
+		}
+		v[5] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+												  TEXTOID, -1, false, TYPALIGN_INT));
 	}
+	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
 
+	sink->rows += ch->n;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }
@@ -359,6 +389,7 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
 
+	sink->rows++;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }

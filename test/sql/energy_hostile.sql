@@ -7,7 +7,7 @@
 --
 CREATE TEMP VIEW table_counts AS
 SELECT (SELECT count(*) FROM energy_file) AS files,
-       (SELECT count(*) FROM energy_reading) AS readings,
+       (SELECT coalesce(sum(cardinality(at)), 0) FROM energy_reading) AS readings,
        (SELECT count(*) FROM energy_register) AS registers,
        (SELECT count(*) FROM energy_daily) AS partials,
        (SELECT count(*) FROM energy_segment) AS segments,
@@ -64,19 +64,20 @@ SELECT file_name, line, sqlstate, message FROM energy_rejects ORDER BY file_name
 -- A reject keeps the raw record, made safe for a text column.
 SELECT raw FROM energy_rejects WHERE file_name IN ('bad_utf8.csv', 'nul_byte.csv') ORDER BY file_name;
 -- The rows that loaded are exactly the good ones: every partial agrees
--- with the readings it summarises.
+-- with the rows of energy_data it summarises, and no row is left out.
 SELECT count(*) AS mismatches FROM (
-    SELECT d.meter_id, d.day, d.channel_id, d.file_id, d.readings, d.min_value, d.max_value,
-           count(x.*) AS n, min(x.v) AS lo, max(x.v) AS hi
+    SELECT d.file_id, m.meter_code, m.serial_number, c.data_type, d.day,
+           d.readings, d.min_value, d.max_value
       FROM energy_daily d
-      LEFT JOIN (SELECT s.file_id, r.meter_id, s.channel_id, r.at::date AS day, r.value AS v
-                   FROM energy_reading r JOIN energy_segment s USING (segment_id)
-                 UNION ALL
-                 SELECT s.file_id, g.meter_id, s.channel_id, g.at::date, g.energy
-                   FROM energy_register g JOIN energy_segment s USING (segment_id)) x
-        ON (x.file_id, x.meter_id, x.channel_id, x.day) = (d.file_id, d.meter_id, d.channel_id, d.day)
-     GROUP BY 1, 2, 3, 4, 5, 6, 7) p
- WHERE n <> readings OR lo <> min_value OR hi <> max_value;
+      JOIN energy_meter m USING (meter_id)
+      JOIN energy_channel c USING (channel_id)) p
+  FULL JOIN (
+    SELECT file_id, meter_code, serial_number, data_type, date_time::date AS day,
+           count(*) AS n, min(energy) AS lo, max(energy) AS hi
+      FROM energy_data GROUP BY 1, 2, 3, 4, 5) x
+ USING (file_id, meter_code, serial_number, data_type, day)
+ WHERE x.n IS DISTINCT FROM p.readings OR x.lo IS DISTINCT FROM p.min_value
+    OR x.hi IS DISTINCT FROM p.max_value;
 -- Real-world shapes keep their values: quotes, spaces, signs, exponents.
 SELECT meter_code, plant_code, date_time, data_type, energy, units, status
   FROM energy_data d JOIN energy_file f USING (file_id)

@@ -1,0 +1,255 @@
+/*-------------------------------------------------------------------------
+ *
+ * chunk.c
+ *	  Packs LP readings into chunks: one row per segment (file, meter,
+ *	  channel) and day, holding that day's times and values as arrays.
+ *
+ * A heap tuple costs 28 bytes of header and line pointer before its data,
+ * and every tuple is formed, WAL-logged and placed one by one.  A reading is
+ * 16 bytes of data (time and value), so a row per reading spends most of its
+ * cost on overhead: about 60 bytes stored and most of the load time.  A day
+ * of one channel (96 quarter-hours) in one row stores a reading in about 17
+ * bytes and inserts a hundredth of the tuples.  energy_data unnests the
+ * chunks, so SQL still sees one row per reading with the seed's columns.
+ *
+ * Readings are buffered per (segment, day) and a chunk is written when it
+ * is full (CHUNK_MAX readings keeps the row under the TOAST threshold, so
+ * it is never compressed or moved out of line), when the file ends, or when
+ * CHUNKS_OPEN_MAX buffers are open and it is the oldest of them.  Exports
+ * run through one meter and channel at a time, so the oldest buffer is a
+ * finished day; a file that interleaves more series than that only gets
+ * smaller chunks, never unbounded memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "energy.h"
+
+/* Readings per chunk: 2 arrays of CHUNK_MAX 8-byte values stay < 2 kB. */
+#define CHUNK_MAX		112
+
+/* Open buffers before the oldest is written out: about 2 MB. */
+#define CHUNKS_OPEN_MAX 1024
+
+typedef struct ChunkBuf
+{
+	int64		meter_id;
+	int64		segment_id;
+	int32		day;
+	int			n;
+	Timestamp	at[CHUNK_MAX];
+	double		value[CHUNK_MAX];
+	text	  **status;			/* NULL until a reading has a status */
+	struct ChunkBuf *older;		/* open buffers, in the order opened */
+	struct ChunkBuf *newer;
+	struct ChunkBuf *next_free;
+} ChunkBuf;
+
+typedef struct ChunkKey
+{
+	int64		segment_id;
+	int32		day;
+} ChunkKey;
+
+typedef struct ChunkEntry
+{
+	ChunkKey	key;
+	uint32		hash;
+	char		status;
+	ChunkBuf   *buf;
+} ChunkEntry;
+
+static inline uint32
+chunk_key_hash(ChunkKey k)
+{
+	uint64		h = (uint64) k.segment_id * UINT64CONST(0x9E3779B97F4A7C15) ^
+		(uint64) (uint32) k.day * UINT64CONST(0xC2B2AE3D27D4EB4F);
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+#define SH_PREFIX		chunkmap
+#define SH_ELEMENT_TYPE ChunkEntry
+#define SH_KEY_TYPE		ChunkKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) chunk_key_hash(k)
+#define SH_EQUAL(tb, a, b) ((a).segment_id == (b).segment_id && (a).day == (b).day)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct EnergyChunks
+{
+	MemoryContext cxt;
+	EnergySink *sink;
+	chunkmap_hash *map;
+	ChunkBuf   *last;			/* the buffer of the previous reading */
+	ChunkBuf   *oldest;			/* open buffers, oldest first */
+	ChunkBuf   *newest;
+	ChunkBuf   *free_list;
+	int			open;
+};
+
+EnergyChunks *
+energy_chunks_create(EnergySink *sink, MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "energy chunks",
+											  ALLOCSET_DEFAULT_SIZES);
+	EnergyChunks *c = MemoryContextAllocZero(cxt, sizeof(EnergyChunks));
+
+	c->cxt = cxt;
+	c->sink = sink;
+	c->map = chunkmap_create(cxt, 64, NULL);
+	return c;
+}
+
+/* Hand a buffer's readings to the sink and make it reusable. */
+static void
+chunk_write(EnergyChunks *c, ChunkBuf *b)
+{
+	EnergyChunk ch;
+
+	if (b->n == 0)
+		return;
+	ch.meter_id = b->meter_id;
+	ch.segment_id = b->segment_id;
+	ch.day = b->day;
+	ch.n = b->n;
+	ch.at = b->at;
+	ch.value = b->value;
+	ch.status = b->status;
+	energy_sink_chunk(c->sink, &ch);
+
+	if (b->status)
+	{
+		for (int i = 0; i < b->n; i++)
+			if (b->status[i])
+				pfree(b->status[i]);
+		pfree(b->status);
+		b->status = NULL;
+	}
+	b->n = 0;
+}
+
+/* Write every open buffer and forget them all. */
+void
+energy_chunks_flush(EnergyChunks *c)
+{
+	chunkmap_iterator it;
+	ChunkEntry *e;
+
+	chunkmap_start_iterate(c->map, &it);
+	while ((e = chunkmap_iterate(c->map, &it)) != NULL)
+	{
+		chunk_write(c, e->buf);
+		e->buf->next_free = c->free_list;
+		c->free_list = e->buf;
+	}
+	chunkmap_reset(c->map);
+	c->last = NULL;
+	c->oldest = c->newest = NULL;
+	c->open = 0;
+}
+
+/* Write the oldest open buffer and close it. */
+static void
+chunk_evict_oldest(EnergyChunks *c)
+{
+	ChunkBuf   *b = c->oldest;
+	ChunkKey	k;
+
+	chunk_write(c, b);
+	k.segment_id = b->segment_id;
+	k.day = b->day;
+	chunkmap_delete(c->map, k);
+	c->oldest = b->newer;
+	if (c->oldest)
+		c->oldest->older = NULL;
+	else
+		c->newest = NULL;
+	if (c->last == b)
+		c->last = NULL;
+	b->next_free = c->free_list;
+	c->free_list = b;
+	c->open--;
+}
+
+static ChunkBuf *
+chunk_open(EnergyChunks *c, int64 meter_id, int64 segment_id, int32 day)
+{
+	ChunkKey	k;
+	ChunkEntry *e;
+	bool		found;
+
+	k.segment_id = segment_id;
+	k.day = day;
+	e = chunkmap_insert(c->map, k, &found);
+	if (!found)
+	{
+		ChunkBuf   *b = c->free_list;
+
+		if (b)
+			c->free_list = b->next_free;
+		else
+			b = MemoryContextAlloc(c->cxt, sizeof(ChunkBuf));
+		b->meter_id = meter_id;
+		b->segment_id = segment_id;
+		b->day = day;
+		b->n = 0;
+		b->status = NULL;
+		b->older = c->newest;
+		b->newer = NULL;
+		if (c->newest)
+			c->newest->newer = b;
+		else
+			c->oldest = b;
+		c->newest = b;
+		e->buf = b;
+		c->open++;
+	}
+	return e->buf;
+}
+
+/*
+ * Called once per LP reading.  The previous reading's buffer is tried
+ * first: a file runs through one channel's day before the next.
+ */
+void
+energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
+{
+	ChunkBuf   *b = c->last;
+
+	if (b == NULL || b->segment_id != r->segment_id || b->day != day)
+	{
+		b = chunk_open(c, r->meter_id, r->segment_id, day);
+		if (c->open > CHUNKS_OPEN_MAX)
+			chunk_evict_oldest(c);
+		c->last = b;
+	}
+
+	b->at[b->n] = r->at;
+	b->value[b->n] = r->value;
+	if (r->status->len > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(c->cxt);
+
+		if (b->status == NULL)
+			b->status = palloc0(sizeof(text *) * CHUNK_MAX);
+		b->status[b->n] = energy_text(r->status);
+		MemoryContextSwitchTo(old);
+	}
+	else if (b->status)
+		b->status[b->n] = NULL;
+
+	if (++b->n == CHUNK_MAX)
+		chunk_write(c, b);
+}
