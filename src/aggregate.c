@@ -29,7 +29,6 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -242,74 +241,36 @@ entry_sum(const DailyEntry *e)
 }
 
 /*
- * Write every partial of one file in a single statement: one array per
- * column, unnested.  The number of rows is meter-days times channels, far
- * fewer than readings, so SQL is the right tool here.
+ * Write every partial of one file through the bulk-insert sink, like the
+ * readings: one row per meter, day and channel of the file, fewer rows than
+ * readings by the number of readings a day, so the only cost that matters
+ * is the primary key's index entries.
  */
 uint64
-energy_daily_write(EnergyDaily *daily, const EnergySchema *schema, int64 file_id)
+energy_daily_write(EnergyDaily *daily, EnergySink *sink, int64 file_id)
 {
-	uint32		n = daily->hash->members;
-	Datum	   *meter,
-			   *day,
-			   *channel,
-			   *count,
-			   *sum,
-			   *min,
-			   *max;
 	daily_iterator it;
 	DailyEntry *e;
-	uint32		i = 0;
-	Datum		values[8];
-	Oid			argtypes[8] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8OID,
-	INT8ARRAYOID, NUMERICARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-	int			rc;
-	char	   *sql;
-
-	if (n == 0)
-		return 0;
-
-	meter = palloc(sizeof(Datum) * n);
-	day = palloc(sizeof(Datum) * n);
-	channel = palloc(sizeof(Datum) * n);
-	count = palloc(sizeof(Datum) * n);
-	sum = palloc(sizeof(Datum) * n);
-	min = palloc(sizeof(Datum) * n);
-	max = palloc(sizeof(Datum) * n);
+	uint64		n = 0;
 
 	daily_start_iterate(daily->hash, &it);
 	while ((e = daily_iterate(daily->hash, &it)) != NULL)
 	{
-		meter[i] = Int64GetDatum(e->key.meter_id);
-		day[i] = DateADTGetDatum(e->key.day);
-		channel[i] = Int64GetDatum(e->key.channel_id);
-		count[i] = Int64GetDatum(e->count);
-		sum[i] = entry_sum(e);
-		min[i] = Float8GetDatum(e->min);
-		max[i] = Float8GetDatum(e->max);
-		i++;
+		EnergyPartial p;
+
+		p.meter_id = e->key.meter_id;
+		p.day = e->key.day;
+		p.channel_id = e->key.channel_id;
+		p.file_id = file_id;
+		p.readings = e->count;
+		p.sum = entry_sum(e);
+		p.min = e->min;
+		p.max = e->max;
+		energy_sink_partial(sink, &p);
+		n++;
 	}
-
-	values[0] = PointerGetDatum(construct_array(meter, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(day, n, DATEOID, 4, true, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(channel, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[3] = Int64GetDatum(file_id);
-	values[4] = PointerGetDatum(construct_array(count, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[5] = PointerGetDatum(construct_array(sum, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	values[6] = PointerGetDatum(construct_array(min, n, FLOAT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[7] = PointerGetDatum(construct_array(max, n, FLOAT8OID, 8, true, TYPALIGN_DOUBLE));
-
-	sql = psprintf("INSERT INTO %s.energy_daily "
-				   "(meter_id, day, channel_id, file_id, readings, sum_value, min_value, max_value) "
-				   "SELECT u.m, u.d, u.c, $4, u.n, u.s, u.lo, u.hi "
-				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-				   "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-				   "pg_catalog.unnest($8)) AS u(m, d, c, n, s, lo, hi)",
-				   schema->nspname);
-	rc = SPI_execute_with_args(sql, 8, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "writing daily partials failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
+	energy_sink_flush(sink);
+	return n;
 }
 
 PG_FUNCTION_INFO_V1(energy_populate_view);

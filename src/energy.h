@@ -60,7 +60,9 @@ extern EnergyDaily *energy_daily_create(MemoryContext cxt);
 extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
 							 int64 channel_id, int32 day,
 							 const EpDecimal *value);
-extern uint64 energy_daily_write(EnergyDaily *daily, const EnergySchema *schema,
+typedef struct EnergySink EnergySink;
+
+extern uint64 energy_daily_write(EnergyDaily *daily, EnergySink *sink,
 								 int64 file_id);
 extern void energy_daily_reset(EnergyDaily *daily);
 
@@ -69,8 +71,6 @@ extern void energy_daily_reset(EnergyDaily *daily);
  * (for partitioned, foreign or distributed tables) can sit beside the direct
  * bulk-insert path without the loader knowing which it writes through.
  */
-typedef struct EnergySink EnergySink;
-
 typedef struct EnergyReading
 {
 	int64		meter_id;
@@ -104,7 +104,21 @@ typedef struct EnergyChunk
 	text	  **status;			/* NULL, or n entries that may be NULL */
 } EnergyChunk;
 
+/* One row of energy_daily. */
+typedef struct EnergyPartial
+{
+	int64		meter_id;
+	int32		day;
+	int64		channel_id;
+	int64		file_id;
+	int64		readings;
+	Datum		sum;			/* numeric */
+	double		min;
+	double		max;
+} EnergyPartial;
+
 extern EnergySink *energy_sink_open(const EnergySchema *schema);
+extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_flush(EnergySink *sink);

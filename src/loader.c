@@ -986,7 +986,7 @@ load_source(LoadState *ls, Source *src)
 		sha256_end(fl.hash, fl.digest);
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
-	energy_daily_write(ls->daily, &ls->schema, fl.file_id);
+	energy_daily_write(ls->daily, ls->sink, fl.file_id);
 	finish_file(ls, &fl);
 	progress_update(&fl);
 	pgstat_progress_end_command();

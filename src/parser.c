@@ -1349,9 +1349,13 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
-		/* the text carries its own sign, so strtod's result is final */
+		/*
+		 * The text carries its own sign, so strtod's result is final.  As
+		 * PostgreSQL's float8in: overflow, or a nonzero value that rounds to
+		 * zero, is out of range; a denormal is a value.
+		 */
 		v = strtod(tmp, NULL);
-		if (isinf(v) || v == 0.0 || fabs(v) < DBL_MIN)
+		if (isinf(v) || v == 0.0)
 		{
 			snprintf(detail, 160,
 					 "Value is out of range for type double precision.");

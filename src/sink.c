@@ -51,6 +51,7 @@
 /* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
 #define CHUNK_BATCH		64
 #define REGISTER_NATTS	12
+#define DAILY_NATTS		8
 
 /* One target table and its pending batch. */
 typedef struct SinkTable
@@ -76,6 +77,7 @@ struct EnergySink
 	CommandId	cid;
 	SinkTable	reading;
 	SinkTable	reg;
+	SinkTable	daily;
 	uint64		rows;
 };
 
@@ -214,13 +216,14 @@ EnergySink *
 energy_sink_open(const EnergySchema *schema)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
-	Oid			relids[2];
+	Oid			relids[3];
 	List	   *rtable = NIL;
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
+	relids[2] = energy_relation(schema, "energy_daily");
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
 
@@ -240,6 +243,7 @@ energy_sink_open(const EnergySchema *schema)
 
 	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, CHUNK_BATCH);
 	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, energy_batch_rows);
+	sink_table_open(sink, &sink->daily, relids[2], 3, DAILY_NATTS, energy_batch_rows);
 	return sink;
 }
 
@@ -394,11 +398,40 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 		sink_table_flush(sink, t);
 }
 
+/*
+ * The primary key of energy_daily is inserted through the executor, which
+ * checks its uniqueness as an INSERT would.
+ */
+void
+energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
+{
+	SinkTable  *t = &sink->daily;
+	TupleTableSlot *slot = t->slots[t->nused];
+	Datum	   *v = slot->tts_values;
+	bool	   *n = slot->tts_isnull;
+
+	ExecClearTuple(slot);
+	memset(n, 0, sizeof(bool) * DAILY_NATTS);
+	v[0] = Int64GetDatum(p->meter_id);
+	v[1] = DateADTGetDatum(p->day);
+	v[2] = Int64GetDatum(p->channel_id);
+	v[3] = Int64GetDatum(p->file_id);
+	v[4] = Int64GetDatum(p->readings);
+	v[5] = p->sum;
+	v[6] = Float8GetDatum(p->min);
+	v[7] = Float8GetDatum(p->max);
+	ExecStoreVirtualTuple(slot);
+
+	if (++t->nused == t->nslots)
+		sink_table_flush(sink, t);
+}
+
 void
 energy_sink_flush(EnergySink *sink)
 {
 	sink_table_flush(sink, &sink->reading);
 	sink_table_flush(sink, &sink->reg);
+	sink_table_flush(sink, &sink->daily);
 }
 
 uint64
@@ -414,10 +447,10 @@ energy_sink_rows(EnergySink *sink)
 void
 energy_sink_close(EnergySink *sink)
 {
-	SinkTable  *tables[2] = {&sink->reading, &sink->reg};
+	SinkTable  *tables[3] = {&sink->reading, &sink->reg, &sink->daily};
 
 	energy_sink_flush(sink);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 	{
 		SinkTable  *t = tables[i];
 
