@@ -62,13 +62,16 @@ SELECT * FROM energy_load('/tmp/energy-test-data/scratch/fifo.csv'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM energy_load('/dev/null'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+\! mkdir /tmp/energy-test-data/scratch/subdir.csv
+SELECT * FROM energy_load('/tmp/energy-test-data/scratch/subdir.csv/'); -- loads the (empty) directory
 -- In a directory, the FIFO stops the call ...
 SELECT * FROM energy_load('/tmp/energy-test-data/scratch'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
--- ... or, with on_error => 'skip', is one reject while the rest loads.
+-- ... or, with on_error => 'skip', it and the directory named like a file
+-- are one reject each while the rest loads.
 SELECT * FROM energy_load('/tmp/energy-test-data/scratch', on_error => 'skip');
 SELECT file_name, line, raw, sqlstate, message FROM energy_rejects ORDER BY reject_id;
-\! rm -f /tmp/energy-test-data/scratch/fifo.csv
+\! rm -f /tmp/energy-test-data/scratch/fifo.csv; rmdir /tmp/energy-test-data/scratch/subdir.csv
 
 -- A directory without *.csv files loads nothing.
 SELECT * FROM energy_load('/tmp/energy-test-data');
