@@ -123,16 +123,17 @@ CREATE TABLE @extschema@.energy_daily (
 	day date NOT NULL,
 	channel_id bigint NOT NULL,
 	file_id bigint NOT NULL,
+	part integer NOT NULL,
 	readings bigint NOT NULL,
 	sum_value numeric NOT NULL,
 	min_value float8 NOT NULL,
 	max_value float8 NOT NULL,
-	PRIMARY KEY (meter_id, day, channel_id, file_id)
+	PRIMARY KEY (meter_id, day, channel_id, file_id, part)
 );
 -- No index on file_id: a replaced file's partials are found through its
 -- segments and the primary key, so loads pay for one index, not two.
 COMMENT ON TABLE @extschema@.energy_daily IS
-	'Count, exact sum, min and max of values per meter, day, channel and file, accumulated while loading.';
+	'Count, exact sum, min and max of values per meter, day, channel and file, accumulated while loading. part numbers the loader''s writes within a file: it keeps a bounded number of partials in memory, so a day can rarely be split over two parts.';
 
 -------------------------------------------------------------------------------
 -- Rejected rows (on_error => ''skip'')

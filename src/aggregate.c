@@ -18,6 +18,11 @@
  * stored as numeric, so avg_energy equals avg(energy::numeric) over the raw
  * rows, rounded once to float8.
  *
+ * Memory stays flat however large the file: when DAILY_OPEN_MAX partials are
+ * open, all are written (as "part" n of the file) and the table starts
+ * again.  A day that straddles such a write is two rows of energy_daily,
+ * whose counts and sums the view adds up like any others.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -37,6 +42,9 @@
 #include "energy.h"
 
 #define FIXED_SCALE 9
+
+/* Partials kept in memory before they are written: about 1 MB. */
+#define DAILY_OPEN_MAX 8192
 
 typedef struct DailyKey
 {
@@ -95,9 +103,15 @@ daily_key_hash(DailyKey k)
 struct EnergyDaily
 {
 	MemoryContext cxt;
+	MemoryContext write_cxt;	/* numeric sums of one write */
 	daily_hash *hash;
 	DailyEntry *last;			/* consecutive rows share their day */
+	EnergySink *sink;
+	int64		file_id;
+	int32		part;			/* writes of this file so far */
 };
+
+static void daily_write_all(EnergyDaily *daily);
 
 static const int64 pow10_table[FIXED_SCALE + 1] = {
 	INT64CONST(1000000000), INT64CONST(100000000), INT64CONST(10000000),
@@ -111,15 +125,20 @@ energy_daily_create(MemoryContext cxt)
 	EnergyDaily *d = MemoryContextAllocZero(cxt, sizeof(EnergyDaily));
 
 	d->cxt = cxt;
+	d->write_cxt = AllocSetContextCreate(cxt, "energy daily write", ALLOCSET_DEFAULT_SIZES);
 	d->hash = daily_create(cxt, 256, NULL);
 	return d;
 }
 
+/* Start the partials of one file, to be written through sink. */
 void
-energy_daily_reset(EnergyDaily *daily)
+energy_daily_begin(EnergyDaily *daily, EnergySink *sink, int64 file_id)
 {
 	daily_reset(daily->hash);
 	daily->last = NULL;
+	daily->sink = sink;
+	daily->file_id = file_id;
+	daily->part = 0;
 }
 
 /*
@@ -142,6 +161,8 @@ energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
 		k.meter_id = meter_id;
 		k.channel_id = channel_id;
 		k.day = day;
+		if (daily->hash->members >= DAILY_OPEN_MAX && daily_lookup(daily->hash, k) == NULL)
+			daily_write_all(daily);
 		e = daily_insert(daily->hash, k, &found);
 		if (!found)
 		{
@@ -241,18 +262,18 @@ entry_sum(const DailyEntry *e)
 }
 
 /*
- * Write every partial of one file through the bulk-insert sink, like the
- * readings: one row per meter, day and channel of the file, fewer rows than
- * readings by the number of readings a day, so the only cost that matters
- * is the primary key's index entries.
+ * Write the open partials through the bulk-insert sink, like the readings,
+ * and forget them.  They are far fewer than readings (one per meter, day and
+ * channel), so the cost that matters is the primary key's index entries.
  */
-uint64
-energy_daily_write(EnergyDaily *daily, EnergySink *sink, int64 file_id)
+static void
+daily_write_all(EnergyDaily *daily)
 {
 	daily_iterator it;
 	DailyEntry *e;
-	uint64		n = 0;
+	MemoryContext old = MemoryContextSwitchTo(daily->write_cxt);
 
+	daily->part++;
 	daily_start_iterate(daily->hash, &it);
 	while ((e = daily_iterate(daily->hash, &it)) != NULL)
 	{
@@ -261,16 +282,27 @@ energy_daily_write(EnergyDaily *daily, EnergySink *sink, int64 file_id)
 		p.meter_id = e->key.meter_id;
 		p.day = e->key.day;
 		p.channel_id = e->key.channel_id;
-		p.file_id = file_id;
+		p.file_id = daily->file_id;
+		p.part = daily->part;
 		p.readings = e->count;
 		p.sum = entry_sum(e);
 		p.min = e->min;
 		p.max = e->max;
-		energy_sink_partial(sink, &p);
-		n++;
+		energy_sink_partial(daily->sink, &p);
 	}
-	energy_sink_flush(sink);
-	return n;
+	energy_sink_flush(daily->sink);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(daily->write_cxt);
+	daily_reset(daily->hash);
+	daily->last = NULL;
+}
+
+/* The end of the file: write what is still open. */
+void
+energy_daily_end(EnergyDaily *daily)
+{
+	if (daily->hash->members > 0)
+		daily_write_all(daily);
 }
 
 PG_FUNCTION_INFO_V1(energy_populate_view);

@@ -56,15 +56,14 @@ extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 /* Per-day partial aggregates (aggregate.c) */
 typedef struct EnergyDaily EnergyDaily;
 
+typedef struct EnergySink EnergySink;
+
 extern EnergyDaily *energy_daily_create(MemoryContext cxt);
+extern void energy_daily_begin(EnergyDaily *daily, EnergySink *sink, int64 file_id);
 extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
 							 int64 channel_id, int32 day,
 							 const EpDecimal *value);
-typedef struct EnergySink EnergySink;
-
-extern uint64 energy_daily_write(EnergyDaily *daily, EnergySink *sink,
-								 int64 file_id);
-extern void energy_daily_reset(EnergyDaily *daily);
+extern void energy_daily_end(EnergyDaily *daily);
 
 /*
  * The sink: where parsed rows go.  One interface, so that a batched SQL path
@@ -111,6 +110,7 @@ typedef struct EnergyPartial
 	int32		day;
 	int64		channel_id;
 	int64		file_id;
+	int32		part;
 	int64		readings;
 	Datum		sum;			/* numeric */
 	double		min;

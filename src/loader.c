@@ -723,6 +723,7 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	fl->format = format;
+	energy_daily_begin(ls->daily, ls->sink, fl->file_id);
 }
 
 /*
@@ -914,7 +915,6 @@ load_source(LoadState *ls, Source *src)
 	parser = ep_create(&alloc, (size_t) energy_max_record_bytes);
 
 	progress_start(ls, src);
-	energy_daily_reset(ls->daily);
 
 	for (;;)
 	{
@@ -986,7 +986,7 @@ load_source(LoadState *ls, Source *src)
 		sha256_end(fl.hash, fl.digest);
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
-	energy_daily_write(ls->daily, ls->sink, fl.file_id);
+	energy_daily_end(ls->daily);
 	finish_file(ls, &fl);
 	progress_update(&fl);
 	pgstat_progress_end_command();

@@ -51,7 +51,7 @@
 /* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
 #define CHUNK_BATCH		64
 #define REGISTER_NATTS	12
-#define DAILY_NATTS		8
+#define DAILY_NATTS		9
 
 /* One target table and its pending batch. */
 typedef struct SinkTable
@@ -416,10 +416,11 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	v[1] = DateADTGetDatum(p->day);
 	v[2] = Int64GetDatum(p->channel_id);
 	v[3] = Int64GetDatum(p->file_id);
-	v[4] = Int64GetDatum(p->readings);
-	v[5] = p->sum;
-	v[6] = Float8GetDatum(p->min);
-	v[7] = Float8GetDatum(p->max);
+	v[4] = Int32GetDatum(p->part);
+	v[5] = Int64GetDatum(p->readings);
+	v[6] = p->sum;
+	v[7] = Float8GetDatum(p->min);
+	v[8] = Float8GetDatum(p->max);
 	ExecStoreVirtualTuple(slot);
 
 	if (++t->nused == t->nslots)
