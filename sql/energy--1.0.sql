@@ -44,11 +44,14 @@ COMMENT ON COLUMN @extschema@.energy_file.load_xid IS 'Transaction that loaded t
 -- Dictionaries
 -------------------------------------------------------------------------------
 
+-- Codes are identifiers, compared byte by byte: COLLATE "C" makes every
+-- sort, GROUP BY and index on them (the view's refresh above all) a memcmp
+-- rather than a locale-aware comparison, and the view inherits it.
 CREATE TABLE @extschema@.energy_meter (
 	meter_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	meter_code text NOT NULL,
-	serial_number text NOT NULL,
-	plant_code text,
+	meter_code text COLLATE "C" NOT NULL,
+	serial_number text COLLATE "C" NOT NULL,
+	plant_code text COLLATE "C",
 	UNIQUE NULLS NOT DISTINCT (meter_code, serial_number, plant_code)
 );
 COMMENT ON TABLE @extschema@.energy_meter IS
@@ -56,8 +59,8 @@ COMMENT ON TABLE @extschema@.energy_meter IS
 
 CREATE TABLE @extschema@.energy_channel (
 	channel_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	data_type text NOT NULL,
-	units text NOT NULL
+	data_type text COLLATE "C" NOT NULL,
+	units text COLLATE "C" NOT NULL
 );
 CREATE UNIQUE INDEX energy_channel_key ON @extschema@.energy_channel (data_type, pg_catalog.lower(units COLLATE "C"));
 COMMENT ON TABLE @extschema@.energy_channel IS
@@ -92,7 +95,7 @@ CREATE TABLE @extschema@.energy_reading (
 	CHECK (pg_catalog.cardinality(at) OPERATOR(pg_catalog.=) pg_catalog.cardinality(value))
 );
 CREATE INDEX energy_reading_segment_brin ON @extschema@.energy_reading
-	USING brin (segment_id) WITH (pages_per_range = 32, autosummarize = on);
+	USING brin (segment_id) WITH (pages_per_range = 32);
 COMMENT ON TABLE @extschema@.energy_reading IS
 	'LP readings of one segment and day, packed as arrays (about 17 bytes a reading). Read them one row per reading, with the seed''s columns, through energy_data.';
 
