@@ -3,7 +3,8 @@
 #
 # A loading backend is killed with SIGKILL mid-file: after crash recovery no
 # trace of the file is visible and the same file loads in full.  A load
-# cancelled with pg_cancel_backend() stops and leaves nothing either.
+# cancelled with pg_cancel_backend(), or stopped by statement_timeout,
+# leaves nothing either.
 use strict;
 use warnings;
 use IPC::Run;
@@ -17,14 +18,14 @@ $node->append_conf('postgresql.conf', "restart_after_crash = on\nmax_wal_size = 
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION energy');
 
-# A file big enough to be caught mid-load: 500 meters x 4 channels x 10
-# days of 15-minute readings = 1,920,000 rows.
+# A file big enough to be caught mid-load: 1000 meters x 4 channels x 10
+# days of 15-minute readings = 3,840,000 rows.
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my $file = "$dir/LP_crash.csv";
 my $rows = 0;
 open my $fh, '>', $file or die "could not write $file: $!";
 print $fh "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n";
-for my $m (1 .. 500)
+for my $m (1 .. 1000)
 {
 	for my $ch ('Import Wh Total', 'Export Wh Total', 'Import varh Total', 'Export varh Total')
 	{
@@ -98,6 +99,16 @@ like($$err, qr/canceling statement due to user request/, 'the load was cancelled
 is(counts(), $before, 'a cancelled load leaves nothing');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_stat_progress_copy'), '0',
 	'and its progress row is gone');
+
+# --- statement_timeout --------------------------------------------------
+my $timeout_copy = "$dir/LP_timeout.csv";
+system('cp', $file, $timeout_copy) == 0 or die "cp failed";
+$before = counts();
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET statement_timeout = '300ms'; SELECT * FROM energy_load('$timeout_copy')");
+like($stderr, qr/canceling statement due to statement timeout/,
+	'statement_timeout stops a long load');
+is(counts(), $before, 'a timed-out load leaves nothing');
 
 $node->stop;
 done_testing();
