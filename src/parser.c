@@ -1178,6 +1178,24 @@ syntax:
 }
 
 /*
+ * One digit of the general decimal path: leading zeros are not significant;
+ * past 19 significant digits the mantissa stops growing (the value then goes
+ * through strtod and is not exact).
+ */
+static inline void
+add_digit(int dg, uint64_t *m, int *sig, bool *nonzero)
+{
+	if (dg != 0 || *sig > 0)
+	{
+		if (*sig < 19)
+			*m = *m * 10 + dg;
+		(*sig)++;
+		if (dg)
+			*nonzero = true;
+	}
+}
+
+/*
  * Parse a decimal.  One pass checks the grammar and accumulates the
  * mantissa; the value then comes from the exact fast path or from strtod()
  * on a bounded copy, so it always equals strtod()'s correctly rounded
@@ -1260,16 +1278,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 	}
 	while (i < n && DIGIT(s[i]))
 	{
-		int			dg = s[i] - '0';
-
-		if (dg != 0 || sig > 0)
-		{
-			if (sig < 19)
-				m = m * 10 + dg;
-			sig++;
-			if (dg)
-				nonzero = true;
-		}
+		add_digit(s[i] - '0', &m, &sig, &nonzero);
 		ndig++;
 		i++;
 	}
@@ -1281,16 +1290,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 			goto syntax;
 		while (i < n && DIGIT(s[i]))
 		{
-			int			dg = s[i] - '0';
-
-			if (dg != 0 || sig > 0)
-			{
-				if (sig < 19)
-					m = m * 10 + dg;
-				sig++;
-				if (dg)
-					nonzero = true;
-			}
+			add_digit(s[i] - '0', &m, &sig, &nonzero);
 			scale++;
 			ndig++;
 			i++;
