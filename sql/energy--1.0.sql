@@ -289,6 +289,27 @@ GRANT SELECT ON @extschema@.energy_data_view TO PUBLIC;
 GRANT SELECT ON @extschema@.energy_view_state TO PUBLIC;
 GRANT SELECT ON @extschema@.energy_file TO PUBLIC;
 
+-------------------------------------------------------------------------------
+-- pg_dump: the tables hold the users' data, not the extension's, so their
+-- rows (and their sequences' positions) are dumped.  energy_view_state is
+-- not: a restored view is unpopulated and must be refreshed, and a snapshot
+-- of another cluster means nothing.
+-------------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_file', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_meter', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_channel', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_segment', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_reading', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_register', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_rejects', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_file_file_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_meter_meter_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_channel_channel_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_segment_segment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_rejects_reject_id_seq', '');
+
 -- The identity sequences are objects of the extension too.
 COMMENT ON SEQUENCE @extschema@.energy_file_file_id_seq IS 'Identity of energy_file.file_id; a replaced file gets a new one.';
 COMMENT ON SEQUENCE @extschema@.energy_meter_meter_id_seq IS 'Identity of energy_meter.meter_id.';

@@ -29,7 +29,6 @@
 
 #include <math.h>
 
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -37,7 +36,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
-#include "utils/syscache.h"
 
 #include "energy.h"
 
@@ -318,7 +316,6 @@ Datum
 energy_populate_view(PG_FUNCTION_ARGS)
 {
 	EnergySchema schema;
-	Oid			viewid;
 	bool		populated;
 	Datum		snapshot;
 	int64		rows;
@@ -328,15 +325,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {InvalidOid, INT8OID};
 
 	energy_schema_lookup(&schema, fcinfo);
-	viewid = energy_relation(&schema, "energy_data_view");
-	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
-
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", viewid);
-		populated = ((Form_pg_class) GETSTRUCT(tup))->relispopulated;
-		ReleaseSysCache(tup);
-	}
+	populated = energy_view_populated(&schema);
 
 	SPI_connect();
 

@@ -42,6 +42,7 @@ typedef struct EnergySchema
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
+extern bool energy_view_populated(const EnergySchema *schema);
 
 /* Dictionaries (dictionary.c) */
 typedef struct EnergyDictionary EnergyDictionary;

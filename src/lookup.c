@@ -110,9 +110,15 @@ prepare_plans(const EnergySchema *schema)
 	if (plans_nspid == schema->nspid && state_plan != NULL)
 		return;
 
-	/* a file is unseen if its loading transaction is not in the snapshot */
+	/*
+	 * A file is unseen if its loading transaction is not in the snapshot of
+	 * the last refresh.  Transactions not yet started here (load_xid past the
+	 * current snapshot's xmax) can only come from a restored dump of another
+	 * cluster, whose rows a refresh here has seen.
+	 */
 	s = SPI_prepare(psprintf("SELECT EXISTS (SELECT 1 FROM %s.energy_file f "
 							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
+							 "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
 							 "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
 							 "FROM %s.energy_view_state v",
 							 schema->nspname, schema->nspname), 0, NULL);
@@ -154,7 +160,8 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	rc = SPI_execute_plan(state_plan, NULL, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading energy_view_state failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+	/* never refreshed, or restored from a dump (which leaves it empty) */
+	if (SPI_processed == 0 || !energy_view_populated(&schema))
 	{
 		ereport(NOTICE,
 				(errmsg("energy_data_view has not been populated yet"),

@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(44);
+SELECT plan(45);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -83,6 +83,14 @@ SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'energy_populate_view()'::r
 SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
             WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
               AND p.prosecdef), 1::bigint, 'only one SECURITY DEFINER function');
+
+-- pg_dump dumps the data tables (not the view state, which a restore
+-- must rebuild by a refresh).
+SELECT is(ARRAY(SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig) c
+                 WHERE e.extname = 'energy' AND c::regclass::text NOT LIKE '%_seq' ORDER BY 1),
+          ARRAY['energy_channel', 'energy_daily', 'energy_file', 'energy_meter', 'energy_reading',
+                'energy_register', 'energy_rejects', 'energy_segment'],
+          'the data tables are dumped by pg_dump');
 
 -- COMMENT ON every object of the extension.
 SELECT is(ARRAY(SELECT pg_describe_object(d.classid, d.objid, 0)
