@@ -124,7 +124,6 @@ extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
-extern uint64 energy_sink_rows(EnergySink *sink);
 
 /* Packing LP readings into chunks (chunk.c) */
 typedef struct EnergyChunks EnergyChunks;
@@ -133,13 +132,7 @@ extern EnergyChunks *energy_chunks_create(EnergySink *sink, MemoryContext parent
 extern void energy_chunks_add(EnergyChunks *chunks, const EnergyReading *r, int32 day);
 extern void energy_chunks_flush(EnergyChunks *chunks);
 
-/* Lookups (lookup.c) */
-extern bool energy_parse_day(const char *text, DateADT *day);
-
-/* Helpers for parser text (loader.c) */
+/* Parser text as a text datum, in the database's encoding (loader.c) */
 extern text *energy_text(const EpText *t);
-extern char *energy_cstring(const EpText *t);
-extern Timestamp energy_timestamp(const EpTimestamp *ts);
-extern int32 energy_day(const EpTimestamp *ts);
 
 #endif							/* ENERGY_H */

@@ -237,14 +237,8 @@ energy_text(const EpText *t)
 	return cstring_to_text_with_len(t->ptr, (int) t->len);
 }
 
-char *
-energy_cstring(const EpText *t)
-{
-	return text_to_cstring(energy_text(t));
-}
-
 /* The parser has checked the calendar, so this cannot go out of range. */
-Timestamp
+static Timestamp
 energy_timestamp(const EpTimestamp *ts)
 {
 	int64		days = date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
@@ -254,7 +248,7 @@ energy_timestamp(const EpTimestamp *ts)
 		ts->usec;
 }
 
-int32
+static int32
 energy_day(const EpTimestamp *ts)
 {
 	return date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;

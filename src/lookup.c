@@ -58,7 +58,7 @@ read_number(const char *p, int minlen, int maxlen, int *out)
  * surrounding spaces allowed).  Returns false when the text has neither
  * form; a date of the right form but not in the calendar is an error here.
  */
-bool
+static bool
 energy_parse_day(const char *text, DateADT *day)
 {
 	const char *p = text;

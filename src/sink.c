@@ -78,7 +78,6 @@ struct EnergySink
 	SinkTable	reading;
 	SinkTable	reg;
 	SinkTable	daily;
-	uint64		rows;
 };
 
 /*
@@ -356,7 +355,6 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
 
-	sink->rows += ch->n;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }
@@ -392,8 +390,6 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	v[11] = text_or_null(&row->rate, &n[11]);
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
-
-	sink->rows++;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }
@@ -433,12 +429,6 @@ energy_sink_flush(EnergySink *sink)
 	sink_table_flush(sink, &sink->reading);
 	sink_table_flush(sink, &sink->reg);
 	sink_table_flush(sink, &sink->daily);
-}
-
-uint64
-energy_sink_rows(EnergySink *sink)
-{
-	return sink->rows;
 }
 
 /*
