@@ -127,7 +127,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	1, {INT8OID}},
 	[PLAN_INSERT_FILE] = {
 		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format) "
-		"VALUES ($1, $2, '\\x'::bytea, $3) RETURNING file_id",
+		"VALUES ($1, $2, '\\x'::bytea, $3) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
 	3, {TEXTOID, INT8OID, TEXTOID}},
 	[PLAN_UPDATE_FILE] = {
 		"UPDATE %1$s.energy_file SET sha256 = $2, rows_loaded = $3, rows_rejected = $4, "
@@ -714,6 +714,19 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	values[1] = Int64GetDatum(fl->src->size);
 	values[2] = CStringGetTextDatum(format_name(format));
 	run_plan(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
+
+	/*
+	 * The name lock makes a concurrent load of the same file wait for us;
+	 * under READ COMMITTED it then sees our row.  Under REPEATABLE READ or
+	 * SERIALIZABLE its snapshot predates our commit, so it finds the row only
+	 * here: that is a serialization failure, to be retried.
+	 */
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to file \"%s\" due to a concurrent load",
+						fl->src->name),
+				 errhint("Retry the load; under READ COMMITTED a concurrent load of the same file waits and then finds it loaded.")));
 	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	fl->format = format;
