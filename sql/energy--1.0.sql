@@ -1,12 +1,12 @@
 /*
  * energy 1.0: install script.
  *
- * Storage is normalised so that a stored LP reading costs about 60 bytes:
+ * Storage is normalised so that a stored LP reading costs about 20 bytes:
  * meters and channels are dictionaries, a file's readings of one meter and
- * channel form a "segment", and a reading row carries only the meter, its
- * segment, the time, the value and an optional status.  The per-day partial
- * aggregates written at load time (energy_daily) feed the materialized view,
- * so refreshing it costs meter-days, not readings.
+ * channel form a "segment", and the readings of a segment's day are one row
+ * of parallel arrays (times, values, statuses) that energy_data unnests.
+ * The per-day partial aggregates written at load time (energy_daily) feed
+ * the materialized view, so refreshing it costs meter-days, not readings.
  *
  * Every name is schema-qualified (@extschema@ or pg_catalog) so that objects
  * planted in other schemas before CREATE EXTENSION are never picked up.
@@ -78,7 +78,7 @@ CREATE TABLE @extschema@.energy_segment (
 	UNIQUE (file_id, meter_id, channel_id)
 );
 COMMENT ON TABLE @extschema@.energy_segment IS
-	'The readings of one file for one meter and channel. Readings point here, so a reading row needs no file or channel column of its own.';
+	'The readings of one file for one meter and channel. Reading rows point here, so they need no file or channel column of their own.';
 
 -- LP readings packed in chunks: one row per segment and day (at most 112
 -- readings, so a row stays under the TOAST threshold), times and values as
