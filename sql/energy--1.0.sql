@@ -96,6 +96,9 @@ CREATE TABLE @extschema@.energy_reading (
 );
 CREATE INDEX energy_reading_segment_brin ON @extschema@.energy_reading
 	USING brin (segment_id) WITH (pages_per_range = 32);
+-- One entry per packed row (about a day of a channel), so this costs well
+-- under a byte per reading and finds a meter's raw readings of a day.
+CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (meter_id, day);
 COMMENT ON TABLE @extschema@.energy_reading IS
 	'LP readings of one segment and day, packed as arrays (about 17 bytes a reading). Read them one row per reading, with the seed''s columns, through energy_data.';
 
@@ -165,7 +168,7 @@ SELECT m.meter_code, m.serial_number, m.plant_code,
 	   NULL::float8 AS maximum_demand, NULL::timestamp AS time_of_max_demand,
 	   NULL::text AS period, NULL::boolean AS dls_active,
 	   NULL::bigint AS billing_reset_count, NULL::timestamp AS billing_reset_date_time,
-	   NULL::text AS rate, 'LP'::text AS format, s.file_id
+	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
   FROM @extschema@.energy_reading r
   JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
   JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
@@ -176,13 +179,14 @@ UNION ALL
 SELECT m.meter_code, m.serial_number, m.plant_code,
 	   g.at, c.data_type, g.energy, c.units, g.status,
 	   g.maximum_demand, g.time_of_max_demand, g.period, g.dls_active,
-	   g.billing_reset_count, g.billing_reset_date_time, g.rate, 'TOU'::text, s.file_id
+	   g.billing_reset_count, g.billing_reset_date_time, g.rate, 'TOU'::text, s.file_id,
+	   g.at::date
   FROM @extschema@.energy_register g
   JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id
   JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) g.meter_id
   JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id;
 COMMENT ON VIEW @extschema@.energy_data IS
-	'Every LP reading and TOU register read with the seed''s column names; energy is the LP Data Value or the TOU Energy.';
+	'Every LP reading and TOU register read with the seed''s column names; energy is the LP Data Value or the TOU Energy. Filter on meter_code and day to read one meter''s day through an index.';
 
 -------------------------------------------------------------------------------
 -- The aggregate view

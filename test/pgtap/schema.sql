@@ -31,7 +31,7 @@ SELECT index_is_type('energy_reading', 'energy_reading_segment_brin', 'brin');
 SELECT columns_are('energy_data', ARRAY[
     'meter_code', 'serial_number', 'plant_code', 'date_time', 'data_type', 'energy',
     'units', 'status', 'maximum_demand', 'time_of_max_demand', 'period', 'dls_active',
-    'billing_reset_count', 'billing_reset_date_time', 'rate', 'format', 'file_id']);
+    'billing_reset_count', 'billing_reset_date_time', 'rate', 'format', 'file_id', 'day']);
 SELECT columns_are('energy_data_view', ARRAY[
     'meter_code', 'serial_number', 'plant_code', 'day', 'min_energy', 'max_energy',
     'avg_energy', 'readings']);
