@@ -5,8 +5,9 @@
  *
  * The backend side is split one file per job: settings (energy.c), the
  * dictionaries of meters and channels (dictionary.c), the per-day partial
- * aggregates and the view refresh (aggregate.c), the bulk-insert sink
- * (sink.c), the load driver (loader.c) and the lookups (lookup.c).  This
+ * aggregates and the view refresh (aggregate.c), the packing of LP readings
+ * into per-day rows (chunk.c), the bulk-insert sink (sink.c), the load
+ * driver (loader.c) and the lookups (lookup.c).  This
  * header is the seam between them; the parser (parser.h) stays server-free.
  *
  *-------------------------------------------------------------------------
