@@ -65,31 +65,11 @@ typedef struct DailyEntry
 	double		max;
 } DailyEntry;
 
-/*
- * Ids and days are small consecutive integers; simplehash indexes by the low
- * bits, so every key bit must reach them (a weak mix here makes the table
- * grow without end).  Finalised with murmur's 64-bit mixer.
- */
-static inline uint32
-daily_key_hash(DailyKey k)
-{
-	uint64		h = (uint64) k.meter_id * UINT64CONST(0x9E3779B97F4A7C15);
-
-	h ^= (uint64) k.channel_id * UINT64CONST(0xC2B2AE3D27D4EB4F);
-	h ^= (uint64) (uint32) k.day * UINT64CONST(0x165667B19E3779F9);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return (uint32) h;
-}
-
 #define SH_PREFIX		daily
 #define SH_ELEMENT_TYPE DailyEntry
 #define SH_KEY_TYPE		DailyKey
 #define SH_KEY			key
-#define SH_HASH_KEY(tb, k) daily_key_hash(k)
+#define SH_HASH_KEY(tb, k) energy_hash_ids((uint64) (k).meter_id, (uint64) (k).channel_id, (uint32) (k).day)
 #define SH_EQUAL(tb, a, b) ((a).meter_id == (b).meter_id && (a).channel_id == (b).channel_id && (a).day == (b).day)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) ((a)->hash)

@@ -62,23 +62,11 @@ typedef struct ChunkEntry
 	ChunkBuf   *buf;
 } ChunkEntry;
 
-static inline uint32
-chunk_key_hash(ChunkKey k)
-{
-	uint64		h = (uint64) k.segment_id * UINT64CONST(0x9E3779B97F4A7C15) ^
-		(uint64) (uint32) k.day * UINT64CONST(0xC2B2AE3D27D4EB4F);
-
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	return (uint32) h;
-}
-
 #define SH_PREFIX		chunkmap
 #define SH_ELEMENT_TYPE ChunkEntry
 #define SH_KEY_TYPE		ChunkKey
 #define SH_KEY			key
-#define SH_HASH_KEY(tb, k) chunk_key_hash(k)
+#define SH_HASH_KEY(tb, k) energy_hash_ids((uint64) (k).segment_id, (uint32) (k).day, 0)
 #define SH_EQUAL(tb, a, b) ((a).segment_id == (b).segment_id && (a).day == (b).day)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) ((a)->hash)

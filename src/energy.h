@@ -45,6 +45,27 @@ extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 extern bool energy_view_populated(const EnergySchema *schema);
 
+/*
+ * Hash of up to three small integer ids (meter, channel, segment, day).  They
+ * are consecutive numbers and simplehash indexes by the low bits, so every
+ * key bit must reach them: multiply each by an odd constant, then finish
+ * with murmur's 64-bit mixer.
+ */
+static inline uint32
+energy_hash_ids(uint64 a, uint64 b, uint64 c)
+{
+	uint64		h = a * UINT64CONST(0x9E3779B97F4A7C15) ^
+		b * UINT64CONST(0xC2B2AE3D27D4EB4F) ^
+		c * UINT64CONST(0x165667B19E3779F9);
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
 /* Dictionaries (dictionary.c) */
 typedef struct EnergyDictionary EnergyDictionary;
 

@@ -238,20 +238,25 @@ energy_text(const EpText *t)
 }
 
 /* The parser has checked the calendar, so this cannot go out of range. */
-static Timestamp
-energy_timestamp(const EpTimestamp *ts)
-{
-	int64		days = date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
-
-	return days * USECS_PER_DAY +
-		(((int64) ts->hour * MINS_PER_HOUR + ts->minute) * SECS_PER_MINUTE + ts->second) * USECS_PER_SEC +
-		ts->usec;
-}
-
 static int32
 energy_day(const EpTimestamp *ts)
 {
 	return date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
+}
+
+/* The timestamp of a date/time whose day the caller has already computed. */
+static Timestamp
+day_timestamp(int32 day, const EpTimestamp *ts)
+{
+	return (int64) day * USECS_PER_DAY +
+		(((int64) ts->hour * MINS_PER_HOUR + ts->minute) * SECS_PER_MINUTE + ts->second) * USECS_PER_SEC +
+		ts->usec;
+}
+
+static Timestamp
+energy_timestamp(const EpTimestamp *ts)
+{
+	return day_timestamp(energy_day(ts), ts);
 }
 
 /* ---------------------------------------------------------------------
@@ -829,7 +834,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 
 		r.meter_id = meter_id;
 		r.segment_id = seg;
-		r.at = energy_timestamp(&row->at);
+		r.at = day_timestamp(day, &row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
 		energy_chunks_add(ls->chunks, &r, day);
@@ -841,7 +846,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		g.meter_id = meter_id;
 		g.segment_id = seg;
 		g.row = row;
-		g.at = energy_timestamp(&row->at);
+		g.at = day_timestamp(day, &row->at);
 		g.max_demand_at_null = row->max_demand_at.is_null;
 		g.max_demand_at = g.max_demand_at_null ? 0 : energy_timestamp(&row->max_demand_at);
 		g.reset_at_null = row->reset_at.is_null;
