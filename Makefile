@@ -9,6 +9,7 @@ OBJS = \
 	src/parser.o \
 	src/dictionary.o \
 	src/aggregate.o \
+	src/populate.o \
 	src/chunk.o \
 	src/sink.o \
 	src/loader.o \

@@ -13,3 +13,91 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION energy UPDATE TO '1.1'" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Populate in proportion to what changed
+-------------------------------------------------------------------------------
+
+-- The change log: every meter-day whose partials a load, replace or unload
+-- wrote or removed, committed with it.  energy_populate_view() takes the
+-- entries its snapshot sees (DELETE ... RETURNING), rewrites those
+-- meter-days of the views, and leaves the entries of loads still running.
+-- An append log with no unique key: concurrent loads touching the same
+-- meter-day never wait for each other here, and populate reads it DISTINCT.
+-- The meter leads the index, as in every table Citus would distribute.
+CREATE TABLE @extschema@.energy_change (
+	meter_id bigint NOT NULL,
+	day date NOT NULL
+);
+CREATE INDEX energy_change_meter_day_idx ON @extschema@.energy_change (meter_id, day);
+COMMENT ON TABLE @extschema@.energy_change IS
+	'Meter-days changed by loads, replaces and unloads since the last energy_populate_view(), which rewrites only those rows of the views and then removes the entries it used.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_change', '');
+-- energy_get reads it, and the meter dictionary, to tell a stale answer:
+-- ids, days and the meter codes that energy_data_view shows everyone.
+GRANT SELECT ON @extschema@.energy_change TO PUBLIC;
+GRANT SELECT ON @extschema@.energy_meter TO PUBLIC;
+-- Whoever may write partials now writes the change log too: the loading
+-- roles of a 1.0 database keep working after the upgrade.
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT DISTINCT a.grantee
+			   FROM pg_catalog.pg_class c,
+					LATERAL pg_catalog.aclexplode(c.relacl) a
+			  WHERE c.oid OPERATOR(pg_catalog.=) '@extschema@.energy_daily'::pg_catalog.regclass
+				AND a.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
+				AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+				AND a.grantee OPERATOR(pg_catalog.<>) 0
+	LOOP
+		EXECUTE pg_catalog.format('GRANT INSERT ON @extschema@.energy_change TO %s',
+								  r.grantee::pg_catalog.regrole);
+	END LOOP;
+END
+$$;
+
+-- energy_view_state.view_rows is kept up to date by populate (rows deleted
+-- and inserted); NULL means unknown, after a REFRESH run by hand, and the
+-- next populate counts once.  No state row means the next populate is a
+-- full refresh: after an upgrade from 1.0, whose loads since the last
+-- refresh the change log cannot know (a replaced file's old meter-days).
+ALTER TABLE @extschema@.energy_view_state ALTER COLUMN view_rows DROP NOT NULL;
+COMMENT ON TABLE @extschema@.energy_view_state IS
+	'When energy_data_view was last populated, by whom, and its row count (NULL when a REFRESH run by hand made it unknown). Without a row, the next energy_populate_view() refreshes in full.';
+
+-- What a 1.0 view had not seen yet: the meter-days of files loaded after its
+-- last refresh, so that energy_get says the view is stale for them.
+INSERT INTO @extschema@.energy_change (meter_id, day)
+SELECT DISTINCT d.meter_id, d.day
+  FROM @extschema@.energy_daily d
+  JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) d.file_id
+  JOIN @extschema@.energy_view_state v ON NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot);
+DELETE FROM @extschema@.energy_view_state;
+
+-- A REFRESH MATERIALIZED VIEW run by hand gives the same rows as populate,
+-- but populate can no longer know the row count from what it changed.
+CREATE FUNCTION @extschema@.energy_view_refreshed()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() c
+				WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+				  AND c.objid OPERATOR(pg_catalog.=) '@extschema@.energy_data_view'::pg_catalog.regclass) THEN
+		UPDATE @extschema@.energy_view_state SET view_rows = NULL;
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.energy_view_refreshed() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_view_refreshed() IS
+	'Event trigger function: after a REFRESH MATERIALIZED VIEW of energy_data_view run by hand, marks its row count as unknown.';
+CREATE EVENT TRIGGER energy_view_refreshed ON ddl_command_end
+	WHEN TAG IN ('REFRESH MATERIALIZED VIEW')
+	EXECUTE FUNCTION @extschema@.energy_view_refreshed();
+COMMENT ON EVENT TRIGGER energy_view_refreshed IS
+	'Calls energy_view_refreshed() after every REFRESH MATERIALIZED VIEW, so that populate recounts energy_data_view once.';
+
+COMMENT ON FUNCTION @extschema@.energy_populate_view() IS
+	'Bring energy_data_view up to date: the first time (or when it is not populated) by a full refresh, then by rewriting only the meter-days that loads, replaces and unloads changed. Readers are never blocked. Returns its row count.';

@@ -2,7 +2,7 @@
  *
  * aggregate.c
  *	  Per-day partial aggregates, accumulated while a file is parsed, and the
- *	  refresh of the materialized view built over them.
+ *	  meter-days they cover, for the change log that populate reads.
  *
  * The seed computed MIN/MAX/AVG over every raw reading each time its view
  * was populated: cost in proportion to all readings ever loaded.  Here each
@@ -31,8 +31,6 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "executor/spi.h"
-#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -78,11 +76,46 @@ typedef struct DailyEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * The meter-days a file's partials cover, for the change log (populate
+ * rewrites only those).  A file writes its channels' partials of a
+ * meter-day together, so each is logged once per file, not per channel.
+ */
+typedef struct MeterDayKey
+{
+	int64		meter_id;
+	int32		day;
+} MeterDayKey;
+
+typedef struct MeterDayEntry
+{
+	MeterDayKey key;
+	uint32		hash;
+	char		status;
+} MeterDayEntry;
+
+#define SH_PREFIX		meterday
+#define SH_ELEMENT_TYPE MeterDayEntry
+#define SH_KEY_TYPE		MeterDayKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) energy_hash_ids((uint64) (k).meter_id, (uint32) (k).day, 0)
+#define SH_EQUAL(tb, a, b) ((a).meter_id == (b).meter_id && (a).day == (b).day)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Meter-days kept before they are logged: about 1 MB, as the partials. */
+#define CHANGED_OPEN_MAX 32768
+
 struct EnergyDaily
 {
 	MemoryContext cxt;
 	MemoryContext write_cxt;	/* numeric sums of one write */
 	daily_hash *hash;
+	meterday_hash *changed;		/* meter-days written, not yet logged */
 	DailyEntry *last;			/* consecutive rows share their day */
 	EnergySink *sink;
 	int64		file_id;
@@ -90,6 +123,8 @@ struct EnergyDaily
 };
 
 static void daily_write_all(EnergyDaily *daily);
+static void daily_note_change(EnergyDaily *daily, int64 meter_id, int32 day);
+static void daily_log_changes(EnergyDaily *daily);
 
 static const int64 pow10_table[FIXED_SCALE + 1] = {
 	INT64CONST(1000000000), INT64CONST(100000000), INT64CONST(10000000),
@@ -105,6 +140,7 @@ energy_daily_create(MemoryContext cxt)
 	d->cxt = cxt;
 	d->write_cxt = AllocSetContextCreate(cxt, "energy daily write", ALLOCSET_DEFAULT_SIZES);
 	d->hash = daily_create(cxt, 256, NULL);
+	d->changed = meterday_create(cxt, 256, NULL);
 	return d;
 }
 
@@ -113,6 +149,7 @@ void
 energy_daily_begin(EnergyDaily *daily, EnergySink *sink, int64 file_id)
 {
 	daily_reset(daily->hash);
+	meterday_reset(daily->changed);
 	daily->last = NULL;
 	daily->sink = sink;
 	daily->file_id = file_id;
@@ -267,6 +304,7 @@ daily_write_all(EnergyDaily *daily)
 		p.min = e->min;
 		p.max = e->max;
 		energy_sink_partial(daily->sink, &p);
+		daily_note_change(daily, p.meter_id, p.day);
 	}
 	energy_sink_flush(daily->sink);
 	MemoryContextSwitchTo(old);
@@ -275,73 +313,43 @@ daily_write_all(EnergyDaily *daily)
 	daily->last = NULL;
 }
 
-/* The end of the file: write what is still open. */
+/* The end of the file: write what is still open, and log its meter-days. */
 void
 energy_daily_end(EnergyDaily *daily)
 {
 	if (daily->hash->members > 0)
 		daily_write_all(daily);
+	daily_log_changes(daily);
 }
 
-PG_FUNCTION_INFO_V1(energy_populate_view);
+/* Remember a written meter-day; log them all when too many are held. */
+static void
+daily_note_change(EnergyDaily *daily, int64 meter_id, int32 day)
+{
+	MeterDayKey k;
+	bool		found;
+
+	k.meter_id = meter_id;
+	k.day = day;
+	if (daily->changed->members >= CHANGED_OPEN_MAX &&
+		meterday_lookup(daily->changed, k) == NULL)
+		daily_log_changes(daily);
+	meterday_insert(daily->changed, k, &found);
+}
 
 /*
- * Refresh energy_data_view.  The first refresh of an empty view cannot be
- * CONCURRENTLY; every later one is, so readers are never blocked.  The
- * snapshot recorded is taken before the refresh, so any load it does not
- * show is counted as unseen: energy_get may call the view stale when it is
- * not, never fresh when it is not.
+ * Hand the remembered meter-days to the change log.  A meter-day logged
+ * twice (split over two writes) costs populate nothing: it reads DISTINCT.
  */
-Datum
-energy_populate_view(PG_FUNCTION_ARGS)
+static void
+daily_log_changes(EnergyDaily *daily)
 {
-	EnergySchema schema;
-	bool		populated;
-	Datum		snapshot;
-	int64		rows;
-	bool		isnull;
-	int			rc;
-	Datum		args[2];
-	Oid			argtypes[2] = {InvalidOid, INT8OID};
+	meterday_iterator it;
+	MeterDayEntry *e;
 
-	energy_schema_lookup(&schema, fcinfo);
-	populated = energy_view_populated(&schema);
-
-	SPI_connect();
-
-	rc = SPI_execute("SELECT pg_catalog.pg_current_snapshot()", false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the current snapshot");
-	argtypes[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-	snapshot = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	snapshot = PointerGetDatum(PG_DETOAST_DATUM_COPY(snapshot));
-
-	rc = SPI_execute(psprintf("REFRESH MATERIALIZED VIEW %s%s.energy_data_view",
-							  populated ? "CONCURRENTLY " : "", schema.nspname),
-					 false, 0);
-	if (rc != SPI_OK_UTILITY)
-		elog(ERROR, "refreshing energy_data_view failed: %s", SPI_result_code_string(rc));
-
-	rc = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s.energy_data_view",
-							  schema.nspname), false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not count energy_data_view");
-	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	args[0] = snapshot;
-	args[1] = Int64GetDatum(rows);
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_view_state AS s "
-										"(populated_at, populated_by, snapshot, view_rows) "
-										"VALUES (pg_catalog.now(), SESSION_USER, $1, $2) "
-										"ON CONFLICT (singleton) DO UPDATE SET "
-										"populated_at = excluded.populated_at, "
-										"populated_by = excluded.populated_by, "
-										"snapshot = excluded.snapshot, view_rows = excluded.view_rows",
-										schema.nspname),
-							   2, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "recording the refresh failed: %s", SPI_result_code_string(rc));
-
-	SPI_finish();
-	PG_RETURN_INT64(rows);
+	meterday_start_iterate(daily->changed, &it);
+	while ((e = meterday_iterate(daily->changed, &it)) != NULL)
+		energy_sink_change(daily->sink, e->key.meter_id, e->key.day);
+	energy_sink_flush(daily->sink);
+	meterday_reset(daily->changed);
 }

@@ -12,9 +12,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -28,6 +35,7 @@ int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
 
 void		_PG_init(void);
+static int	installed_version(void);
 
 /*
  * Settings are PGC_USERSET: they only change how a load is carried out in
@@ -79,6 +87,61 @@ energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo)
 	if (nspname == NULL)
 		elog(ERROR, "schema of extension \"energy\" not found");
 	schema->nspname = quote_identifier(nspname);
+	schema->version = 0;		/* read when first needed */
+}
+
+/*
+ * The version of the extension's SQL objects, as "major.minor" in
+ * pg_extension, made a number (1.1 is 101).  A new library may meet an old
+ * schema between "make install" and ALTER EXTENSION UPDATE.
+ */
+static int
+installed_version(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			major = 0,
+				minor = 0;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(get_extension_oid("energy", false)));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull && sscanf(TextDatumGetCString(d), "%d.%d", &major, &minor) != 2)
+			major = minor = 0;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return major * 100 + minor;
+}
+
+/*
+ * Refuse what needs a newer schema than the database has, with the safe way
+ * forward in the hint: ALTER EXTENSION keeps every reading, while dropping
+ * and creating the extension again would lose them all.
+ */
+void
+energy_require_schema(EnergySchema *schema, int version, const char *what)
+{
+	if (schema->version == 0)
+		schema->version = installed_version();
+	if (schema->version >= version)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s needs version %d.%d of extension \"energy\", but the database has %d.%d",
+					what, version / 100, version % 100,
+					schema->version / 100, schema->version % 100),
+			 errhint("Run ALTER EXTENSION energy UPDATE.")));
 }
 
 /*

@@ -39,9 +39,15 @@ typedef struct EnergySchema
 {
 	Oid			nspid;
 	const char *nspname;		/* quoted, ready to paste into SQL */
+	int			version;		/* installed schema, 101 for 1.1; 0 until read */
 } EnergySchema;
 
+/* The schema version this library was built for (energy.control's). */
+#define ENERGY_SCHEMA_VERSION 101
+
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
+extern void energy_require_schema(EnergySchema *schema, int version,
+								  const char *what);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 extern bool energy_view_populated(const EnergySchema *schema);
 
@@ -144,6 +150,7 @@ extern EnergySink *energy_sink_open(const EnergySchema *schema);
 extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
+extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
 

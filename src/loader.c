@@ -689,6 +689,37 @@ delete_rejects(LoadState *ls, const char *name)
  * through their segments (BRIN on segment_id), so this costs the file's
  * size, not the table's.
  */
+/*
+ * A file's partials go, and the meter-days they covered go to the change
+ * log, in one statement: populate must rewrite those days of the views.  A
+ * 1.0 schema (before ALTER EXTENSION UPDATE) has no change log; its next
+ * populate is a full refresh anyway.
+ */
+static void
+delete_daily(LoadState *ls, Datum *values)
+{
+	if (!OidIsValid(get_relname_relid("energy_change", ls->schema.nspid)))
+	{
+		run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
+		return;
+	}
+	if (ls->plans[PLAN_DELETE_DAILY] == NULL)
+	{
+		const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
+		char	   *sql = psprintf("WITH gone AS (%s RETURNING d.meter_id, d.day) "
+								   "INSERT INTO %s.energy_change (meter_id, day) "
+								   "SELECT DISTINCT meter_id, day FROM gone",
+								   psprintf(def->sql, ls->schema.nspname),
+								   ls->schema.nspname);
+
+		ls->plans[PLAN_DELETE_DAILY] = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
+		if (ls->plans[PLAN_DELETE_DAILY] == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+	}
+	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_INSERT);
+}
+
 static void
 delete_file(LoadState *ls, int64 file_id)
 {
@@ -696,7 +727,7 @@ delete_file(LoadState *ls, int64 file_id)
 
 	run_plan(ls, PLAN_DELETE_READINGS, values, NULL, SPI_OK_DELETE);
 	run_plan(ls, PLAN_DELETE_REGISTERS, values, NULL, SPI_OK_DELETE);
-	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
+	delete_daily(ls, values);
 	run_plan(ls, PLAN_DELETE_SEGMENTS, values, NULL, SPI_OK_DELETE);
 	run_plan(ls, PLAN_DELETE_FILE, values, NULL, SPI_OK_DELETE);
 }

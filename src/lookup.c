@@ -9,9 +9,10 @@
  * dd/mm/yyyy and DateStyle must never decide whether 01/09/2015 is the
  * first of September.
  *
- * Before answering, it checks whether any file was loaded after the view's
- * last refresh (energy_view_state) and says so with a NOTICE: the answer is
- * still the view's, but the caller learns it may be behind.
+ * The same statement asks the change log whether this meter-day was loaded,
+ * replaced or unloaded since the last populate, and if so a NOTICE says so:
+ * the answer is still the view's, but the caller learns it may be behind.
+ * One indexed statement per call, no second query.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,16 +24,18 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 
 #include "energy.h"
 
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
 
-/* Plans kept for the life of the backend, for the schema they were made in. */
-static SPIPlanPtr state_plan = NULL;
+/* The plan kept for the life of the backend, for the schema it was made in. */
 static SPIPlanPtr get_plan = NULL;
-static Oid	plans_nspid = InvalidOid;
+static Oid	plan_nspid = InvalidOid;
+
+#define GET_NATTS 8
 
 /* Read 1..maxlen digits; returns the position after them, or NULL. */
 static const char *
@@ -100,46 +103,43 @@ energy_parse_day(const char *text, DateADT *day)
 	return true;
 }
 
+/*
+ * The view's row (if any) and whether the change log holds the meter-day,
+ * from one statement: an index probe into the view, one into the meter
+ * dictionary and one into energy_change.  The view's columns come first, the
+ * flag last; a day without a row gives NULLs and the flag.
+ */
 static void
-prepare_plans(const EnergySchema *schema)
+prepare_plan(EnergySchema *schema)
 {
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, DATEOID};
-	SPIPlanPtr	s,
-				g;
+	SPIPlanPtr	g;
 
-	if (plans_nspid == schema->nspid && state_plan != NULL)
+	if (plan_nspid == schema->nspid && get_plan != NULL)
 		return;
+	if (!OidIsValid(get_relname_relid("energy_change", schema->nspid)))
+		energy_require_schema(schema, 101, "energy_get()");
 
-	/*
-	 * A file is unseen if its loading transaction is not in the snapshot of
-	 * the last refresh.  Transactions not yet started here (load_xid past the
-	 * current snapshot's xmax) can only come from a restored dump of another
-	 * cluster, whose rows a refresh here has seen.
-	 */
-	s = SPI_prepare(psprintf("SELECT EXISTS (SELECT 1 FROM %s.energy_file f "
-							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
-							 "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
-							 "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
-							 "FROM %s.energy_view_state v",
-							 schema->nspname, schema->nspname), 0, NULL);
-	g = SPI_prepare(psprintf("SELECT meter_code, serial_number, plant_code, day, "
-							 "min_energy, max_energy, avg_energy, readings "
-							 "FROM %s.energy_data_view "
-							 "WHERE meter_code OPERATOR(pg_catalog.=) $1 "
-							 "AND serial_number OPERATOR(pg_catalog.=) $2 "
-							 "AND day OPERATOR(pg_catalog.=) $3",
+	g = SPI_prepare(psprintf("SELECT v.meter_code, v.serial_number, v.plant_code, v.day, "
+							 "v.min_energy, v.max_energy, v.avg_energy, v.readings, "
+							 "EXISTS (SELECT FROM %1$s.energy_change c "
+							 "JOIN %1$s.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) c.meter_id "
+							 "WHERE m.meter_code OPERATOR(pg_catalog.=) $1 "
+							 "AND m.serial_number OPERATOR(pg_catalog.=) $2 "
+							 "AND c.day OPERATOR(pg_catalog.=) $3) "
+							 "FROM (VALUES (1)) AS one(x) "
+							 "LEFT JOIN %1$s.energy_data_view v "
+							 "ON v.meter_code OPERATOR(pg_catalog.=) $1 "
+							 "AND v.serial_number OPERATOR(pg_catalog.=) $2 "
+							 "AND v.day OPERATOR(pg_catalog.=) $3",
 							 schema->nspname), 3, argtypes);
-	if (s == NULL || g == NULL)
+	if (g == NULL)
 		elog(ERROR, "could not prepare energy_get: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(s);
 	SPI_keepplan(g);
-	if (state_plan)
-		SPI_freeplan(state_plan);
 	if (get_plan)
 		SPI_freeplan(get_plan);
-	state_plan = s;
 	get_plan = g;
-	plans_nspid = schema->nspid;
+	plan_nspid = schema->nspid;
 }
 
 static Datum
@@ -148,32 +148,23 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EnergySchema schema;
 	Datum		args[3];
-	bool		isnull;
+	bool		stale = false;
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	energy_schema_lookup(&schema, fcinfo);
 
-	SPI_connect();
-	prepare_plans(&schema);
-
-	rc = SPI_execute_plan(state_plan, NULL, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_view_state failed: %s", SPI_result_code_string(rc));
-	/* never refreshed, or restored from a dump (which leaves it empty) */
-	if (SPI_processed == 0 || !energy_view_populated(&schema))
+	/* never populated, or restored from a dump (which leaves it empty) */
+	if (!energy_view_populated(&schema))
 	{
 		ereport(NOTICE,
 				(errmsg("energy_data_view has not been populated yet"),
 				 errhint("Call energy_populate_view().")));
-		SPI_finish();
 		return (Datum) 0;
 	}
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(NOTICE,
-				(errmsg("energy_data_view is stale: files were loaded after the last energy_populate_view()"),
-				 errhint("Call energy_populate_view() to include them.")));
 
+	SPI_connect();
+	prepare_plan(&schema);
 	args[0] = meter;
 	args[1] = serial;
 	args[2] = DateADTGetDatum(day);
@@ -183,13 +174,19 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		Datum		values[8];
-		bool		nulls[8];
+		Datum		values[GET_NATTS + 1];
+		bool		nulls[GET_NATTS + 1];
 
 		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		stale = DatumGetBool(values[GET_NATTS]);
+		if (!nulls[0])
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();
+	if (stale)
+		ereport(NOTICE,
+				(errmsg("energy_data_view is stale: this meter-day changed after the last energy_populate_view()"),
+				 errhint("Call energy_populate_view() to include the change.")));
 	return (Datum) 0;
 }
 

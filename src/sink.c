@@ -41,6 +41,7 @@
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rls.h"
 
@@ -52,6 +53,7 @@
 #define CHUNK_BATCH		64
 #define REGISTER_NATTS	12
 #define DAILY_NATTS		9
+#define CHANGE_NATTS	2
 
 /* One target table and its pending batch. */
 typedef struct SinkTable
@@ -78,6 +80,7 @@ struct EnergySink
 	SinkTable	reading;
 	SinkTable	reg;
 	SinkTable	daily;
+	SinkTable	change;			/* rel NULL on a 1.0 schema, which has none */
 };
 
 /*
@@ -215,14 +218,18 @@ EnergySink *
 energy_sink_open(const EnergySchema *schema)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
-	Oid			relids[3];
+	Oid			relids[4];
+	int			ntables;
 	List	   *rtable = NIL;
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
 	relids[2] = energy_relation(schema, "energy_daily");
+	/* Until ALTER EXTENSION UPDATE, a 1.0 schema loads without a change log. */
+	relids[3] = get_relname_relid("energy_change", schema->nspid);
+	ntables = OidIsValid(relids[3]) ? 4 : 3;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < ntables; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
 
@@ -243,6 +250,8 @@ energy_sink_open(const EnergySchema *schema)
 	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, CHUNK_BATCH);
 	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, energy_batch_rows);
 	sink_table_open(sink, &sink->daily, relids[2], 3, DAILY_NATTS, energy_batch_rows);
+	if (ntables == 4)
+		sink_table_open(sink, &sink->change, relids[3], 4, CHANGE_NATTS, energy_batch_rows);
 	return sink;
 }
 
@@ -258,6 +267,7 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 
 	if (t->nused == 0)
 		return;
+	Assert(t->rel != NULL);
 
 	CHECK_FOR_INTERRUPTS();
 
@@ -423,12 +433,34 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 		sink_table_flush(sink, t);
 }
 
+/* One meter-day for the change log that populate reads. */
+void
+energy_sink_change(EnergySink *sink, int64 meter_id, int32 day)
+{
+	SinkTable  *t = &sink->change;
+	TupleTableSlot *slot;
+
+	if (t->rel == NULL)
+		return;
+	slot = t->slots[t->nused];
+	ExecClearTuple(slot);
+	slot->tts_values[0] = Int64GetDatum(meter_id);
+	slot->tts_values[1] = DateADTGetDatum(day);
+	slot->tts_isnull[0] = false;
+	slot->tts_isnull[1] = false;
+	ExecStoreVirtualTuple(slot);
+
+	if (++t->nused == t->nslots)
+		sink_table_flush(sink, t);
+}
+
 void
 energy_sink_flush(EnergySink *sink)
 {
 	sink_table_flush(sink, &sink->reading);
 	sink_table_flush(sink, &sink->reg);
 	sink_table_flush(sink, &sink->daily);
+	sink_table_flush(sink, &sink->change);
 }
 
 /*
@@ -438,12 +470,15 @@ energy_sink_flush(EnergySink *sink)
 void
 energy_sink_close(EnergySink *sink)
 {
-	SinkTable  *tables[3] = {&sink->reading, &sink->reg, &sink->daily};
+	SinkTable  *tables[4] = {&sink->reading, &sink->reg, &sink->daily, &sink->change};
 
 	energy_sink_flush(sink);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 	{
 		SinkTable  *t = tables[i];
+
+		if (t->rel == NULL)
+			continue;
 
 		FreeBulkInsertState(t->bistate);
 		table_finish_bulk_insert(t->rel, 0);

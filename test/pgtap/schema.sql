@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(45);
+SELECT plan(49);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -21,6 +21,8 @@ SELECT has_table('energy_register');
 SELECT has_table('energy_daily');
 SELECT has_table('energy_rejects');
 SELECT has_table('energy_view_state');
+SELECT has_table('energy_change');
+SELECT has_index('energy_change', 'energy_change_meter_day_idx', ARRAY['meter_id', 'day']);
 SELECT has_view('energy_data');
 SELECT has_materialized_view('energy_data_view');
 SELECT index_is_unique('energy_data_view', 'energy_data_view_key');
@@ -76,19 +78,25 @@ SELECT ok(NOT has_function_privilege('public', 'energy_populate_view()', 'EXECUT
 SELECT ok(has_function_privilege('public', 'energy_get(text, text, text)', 'EXECUTE'), 'PUBLIC can run energy_get');
 SELECT ok(has_table_privilege('public', 'energy_data_view', 'SELECT'), 'PUBLIC can read energy_data_view');
 SELECT ok(NOT has_table_privilege('public', 'energy_reading', 'INSERT'), 'PUBLIC cannot write readings');
--- The one SECURITY DEFINER function pins its search_path.
+SELECT ok(has_table_privilege('public', 'energy_change', 'SELECT'), 'PUBLIC can read the change log (energy_get does)');
+SELECT ok(NOT has_table_privilege('public', 'energy_change', 'INSERT'), 'PUBLIC cannot write the change log');
+-- The SECURITY DEFINER functions, populate and the refresh watch, pin
+-- their search_path; there are no others.
 SELECT is_definer('energy_populate_view', ARRAY[]::text[]);
-SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'energy_populate_view()'::regprocedure),
-          ARRAY['search_path=pg_catalog, pg_temp'], 'energy_populate_view pins search_path');
-SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
-            WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
-              AND p.prosecdef), 1::bigint, 'only one SECURITY DEFINER function');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text || ' ' || array_to_string(p.proconfig, ',')
+                  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+                 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
+                   AND p.prosecdef ORDER BY 1),
+          ARRAY['energy_populate_view() search_path=pg_catalog, pg_temp',
+                'energy_view_refreshed() search_path=pg_catalog, pg_temp'],
+          'the SECURITY DEFINER functions pin search_path');
+SELECT ok(NOT has_function_privilege('public', 'energy_view_refreshed()', 'EXECUTE'), 'PUBLIC cannot run the event trigger function');
 
 -- pg_dump dumps the data tables (not the view state, which a restore
 -- must rebuild by a refresh).
 SELECT is(ARRAY(SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig) c
                  WHERE e.extname = 'energy' AND c::regclass::text NOT LIKE '%_seq' ORDER BY 1),
-          ARRAY['energy_channel', 'energy_daily', 'energy_file', 'energy_meter', 'energy_reading',
+          ARRAY['energy_change', 'energy_channel', 'energy_daily', 'energy_file', 'energy_meter', 'energy_reading',
                 'energy_register', 'energy_rejects', 'energy_segment'],
           'the data tables are dumped by pg_dump');
 

@@ -8,17 +8,32 @@
 \getenv data ENERGY_TEST_DATA
 CREATE EXTENSION energy VERSION '1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'energy';
+-- A loading role of 1.0, granted as 1.0's README said.
+CREATE ROLE regress_energy_old_loader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON energy_file, energy_meter, energy_channel,
+      energy_segment, energy_reading, energy_register, energy_daily, energy_rejects
+      TO regress_energy_old_loader;
 
 -- A loaded 1.0 database: the real exports, a file with rejected rows, a
--- populated view.  This library is 1.1, and serves 1.0 as it is.
+-- populated view.  This library is 1.1: it loads into the 1.0 schema as it
+-- is, but populate and lookups need 1.1's change log, and say how to get it.
 SELECT * FROM energy_load(:'data' || '/erm');
 SELECT * FROM energy_load_data('rejects.csv', convert_to(
     E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n'
     || E'900,900,P9,02/09/2015 00:15:00,Import Wh Total,1.5,kwh,\n'
     || E'900,900,P9,02/09/2015 00:30:00,Import Wh Total,abc,kwh,\n'
     || E'900,900,P9,02/09/2015 00:45:00,Import Wh Total,2.5,kwh,\n', 'UTF8'), on_error => 'skip');
-SELECT energy_populate_view();
-SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
+SELECT energy_populate_view(); -- ERROR
+SELECT * FROM energy_get('210095893', '210095893', '01/09/2015'); -- ERROR
+-- What 1.0's energy_populate_view() did: refresh, and record the snapshot.
+REFRESH MATERIALIZED VIEW energy_data_view;
+INSERT INTO energy_view_state (populated_at, populated_by, snapshot, view_rows)
+SELECT now(), session_user, pg_current_snapshot(), count(*) FROM energy_data_view;
+SELECT * FROM energy_data_view WHERE meter_code = '210095893' AND day = '2015-09-01';
+-- A file loaded after that refresh, which the 1.0 view has not seen.
+SELECT * FROM energy_load_data('late.csv', convert_to(
+    E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n'
+    || E'901,901,P9,03/09/2015 00:15:00,Import Wh Total,7.25,kwh,\n', 'UTF8'));
 
 -- Everything a user can see, kept aside.
 CREATE TEMP TABLE before_data AS SELECT * FROM energy_data;
@@ -30,10 +45,17 @@ CREATE TEMP TABLE before_rejects AS
 	SELECT reject_id, file_name, line, raw, sqlstate, message FROM energy_rejects;
 CREATE TEMP TABLE before_view AS SELECT * FROM energy_data_view;
 CREATE TEMP TABLE before_json AS
-	SELECT energy_get_json('214612534', '214612534', '06/09/2015') AS j;
+	SELECT jsonb_build_object('meter_code', meter_code, 'serial_code', serial_number,
+	                          'plant_code', plant_code, 'date_time', to_char(day, 'DD/MM/YYYY'),
+	                          'min_energy', min_energy, 'max_energy', max_energy,
+	                          'avg_energy', avg_energy, 'readings', readings) AS j
+	  FROM energy_data_view WHERE meter_code = '214612534' AND day = '2015-09-06';
 
 ALTER EXTENSION energy UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'energy';
+-- The loading role may write the new change log; everyone may read it.
+SELECT has_table_privilege('regress_energy_old_loader', 'energy_change', 'INSERT') AS loader_logs,
+       has_table_privilege('public', 'energy_change', 'SELECT') AS public_reads;
 
 -- Every row is still there, unchanged: each difference is counted both ways.
 SELECT (SELECT count(*) FROM before_data) AS readings,
@@ -55,14 +77,21 @@ SELECT (SELECT count(*) FROM before_view) AS view_rows,
        (SELECT count(*) FROM ((TABLE before_view EXCEPT ALL SELECT * FROM energy_data_view)
                               UNION ALL (SELECT * FROM energy_data_view EXCEPT ALL TABLE before_view)) d) AS changed;
 
--- The same answers: the seed's documented one, and the JSON body.
+-- The same answers, now through energy_get: the late file's meter-day is
+-- stale until the first 1.1 populate, which refreshes in full.
+SELECT * FROM energy_get('901', '901', '03/09/2015');
+SELECT energy_populate_view();
+SELECT * FROM energy_get('901', '901', '03/09/2015');
 SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
 SELECT energy_get_json('214612534', '214612534', '06/09/2015') = j AS same_json FROM before_json;
+SELECT count(*) AS changed_view_rows
+  FROM ((TABLE before_view EXCEPT ALL SELECT * FROM energy_data_view WHERE meter_code <> '901')
+        UNION ALL (SELECT * FROM energy_data_view WHERE meter_code <> '901' EXCEPT ALL TABLE before_view)) d;
 
 -- The upgraded database goes on as before: the same files are unchanged,
 -- a populate gives the same view, and the identities continue.
 SELECT file_name, action FROM energy_load(:'data' || '/erm');
-SELECT energy_populate_view() = (SELECT count(*) FROM before_view) AS same_view_rows;
+SELECT energy_populate_view() = (SELECT count(*) + 1 FROM before_view) AS same_view_rows;
 SELECT file_name, action FROM energy_load(:'data' || '/samples');
 SELECT min(file_id) > (SELECT max(file_id) FROM before_files) AS new_ids_follow
   FROM energy_file WHERE file_name NOT IN (SELECT file_name FROM before_files);
@@ -87,3 +116,4 @@ SELECT count(*) AS differences
             AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
          EXCEPT ALL TABLE upgraded_objects)) d;
 DROP EXTENSION energy;
+DROP ROLE regress_energy_old_loader;
