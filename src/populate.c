@@ -55,11 +55,27 @@
 
 PG_FUNCTION_INFO_V1(energy_populate_view);
 
-/* Changed meter-days rewritten per round: memory stays bounded. */
+/* Changed meter-days rewritten per batch: memory stays bounded. */
 #define POPULATE_BATCH 10000
 
 /* The key of the view's unique index, which the change log maps to. */
 #define NKEYS 3
+
+/*
+ * The statements of an incremental populate, prepared once per backend for
+ * the view they were made for (the plan cache replans them if the tables
+ * change): a populate that follows a small change should not pay for
+ * parsing and planning the view's defining query every time.
+ */
+typedef struct PopulatePlans
+{
+	Oid			nspid;
+	SPIPlanPtr	changes;		/* the change log, taken and mapped to keys */
+	Oid			viewid;
+	SPIPlanPtr	rewrite;		/* per key: the old row's ctid, the new row */
+} PopulatePlans;
+
+static PopulatePlans plans;
 
 /* Writes into one materialized view, as the executor would make them. */
 typedef struct ViewWriter
@@ -68,8 +84,6 @@ typedef struct ViewWriter
 	ResultRelInfo *rri;
 	EState	   *estate;
 	TupleTableSlot *slot;
-	SPIPlanPtr	find_plan;		/* ctids of the rows of a batch of keys */
-	SPIPlanPtr	compute_plan;	/* the defining query for a batch of keys */
 	int64		deleted;
 	int64		inserted;
 } ViewWriter;
@@ -118,43 +132,100 @@ populate_full(const EnergySchema *schema, bool populated)
 	return first_int8();
 }
 
+/* Prepare and keep one statement of the incremental path, planned once. */
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	/*
+	 * A generic plan: its shape (index probes per key) does not depend on
+	 * how many keys a batch has, so planning it once per backend is enough.
+	 */
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+	if (plan == NULL || SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	return plan;
+}
+
 /*
- * The statements of an incremental populate.  The keys come as three
- * parallel arrays; the defining query is the view's own, wrapped in a
- * LATERAL subquery kept from being flattened (OFFSET 0), so that the key
- * conditions are pushed below its GROUP BY: one index probe per key, not a
- * pass over the history.
+ * The change log, taken whole (the entries this snapshot sees) and turned
+ * into the view's keys, in key order so that the view's index is walked,
+ * not jumped about.
  */
 static void
-writer_prepare(ViewWriter *w, const EnergySchema *schema)
+prepare_changes(const EnergySchema *schema)
+{
+	if (plans.nspid == schema->nspid)
+		return;
+	if (OidIsValid(plans.nspid))
+		SPI_freeplan(plans.changes);
+	plans.nspid = InvalidOid;
+	plans.changes = keep_plan(psprintf("WITH c AS (DELETE FROM %1$s.energy_change RETURNING meter_id, day) "
+									   "SELECT DISTINCT m.meter_code, m.serial_number, c.day "
+									   "FROM c JOIN %1$s.energy_meter m "
+									   "ON m.meter_id OPERATOR(pg_catalog.=) c.meter_id "
+									   "ORDER BY 1, 2, 3", schema->nspname), 0, NULL);
+	plans.nspid = schema->nspid;
+}
+
+/*
+ * The keys come as three parallel arrays.  For each, the statement gives
+ * the ctid of the view's row (if any), whether the new row equals it, and
+ * the new row from the view's own defining query (all NULL when nothing
+ * covers that meter-day any more).  Both are LATERAL subqueries kept from
+ * being flattened (OFFSET 0), so the key conditions reach the indexes below
+ * the defining query's GROUP BY: a few index probes per key, never a pass
+ * over the history.
+ */
+static void
+prepare_plans(const EnergySchema *schema, Relation view)
 {
 	Oid			argtypes[NKEYS] = {TEXTARRAYOID, TEXTARRAYOID, DATEARRAYOID};
-	const char *keys = "ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-		"pg_catalog.unnest($3)) AS k(meter_code, serial_number, day)";
 	const char *match = "v.meter_code OPERATOR(pg_catalog.=) k.meter_code "
 		"AND v.serial_number OPERATOR(pg_catalog.=) k.serial_number "
 		"AND v.day OPERATOR(pg_catalog.=) k.day";
+	TupleDesc	desc = RelationGetDescr(view);
+	StringInfoData oldcols,
+				newcols;
 	char	   *viewdef;
 	size_t		len;
 
-	populate_sql(psprintf("SELECT pg_catalog.pg_get_viewdef(%u)",
-						  RelationGetRelid(w->rel)), SPI_OK_SELECT);
+	if (plans.viewid == RelationGetRelid(view))
+		return;
+	if (OidIsValid(plans.viewid))
+	{
+		SPI_freeplan(plans.rewrite);
+		plans.viewid = InvalidOid;
+	}
+
+	populate_sql(psprintf("SELECT pg_catalog.pg_get_viewdef(%u)", RelationGetRelid(view)),
+				 SPI_OK_SELECT);
 	viewdef = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	len = strlen(viewdef);
 	while (len > 0 && (viewdef[len - 1] == ';' || isspace((unsigned char) viewdef[len - 1])))
 		viewdef[--len] = '\0';
 
-	w->find_plan = SPI_prepare(psprintf("SELECT v.ctid FROM %s.energy_data_view v "
-										"JOIN %s ON %s",
-										schema->nspname, keys, match),
-							   NKEYS, argtypes);
-	w->compute_plan = SPI_prepare(psprintf("SELECT v.* FROM %s, LATERAL "
-										   "(SELECT * FROM (%s) v WHERE %s OFFSET 0) v",
-										   keys, viewdef, match),
-								  NKEYS, argtypes);
-	if (w->find_plan == NULL || w->compute_plan == NULL)
-		elog(ERROR, "could not prepare the populate of energy_data_view: %s",
-			 SPI_result_code_string(SPI_result));
+	initStringInfo(&oldcols);
+	initStringInfo(&newcols);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		const char *col = quote_identifier(NameStr(TupleDescAttr(desc, i)->attname));
+
+		appendStringInfo(&oldcols, "%so.%s", i ? ", " : "", col);
+		appendStringInfo(&newcols, "%sn.%s", i ? ", " : "", col);
+	}
+
+	plans.rewrite = keep_plan(psprintf("SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
+									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+									   "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
+									   "LEFT JOIN LATERAL (SELECT v.ctid, v.* FROM %s.energy_data_view v "
+									   "WHERE %s OFFSET 0) o ON true "
+									   "LEFT JOIN LATERAL (SELECT * FROM (%s) v WHERE %s OFFSET 0) n ON true",
+									   oldcols.data, newcols.data, newcols.data,
+									   schema->nspname, match, viewdef, match),
+							  NKEYS, argtypes);
+	plans.viewid = RelationGetRelid(view);
 }
 
 /*
@@ -162,7 +233,7 @@ writer_prepare(ViewWriter *w, const EnergySchema *schema)
  * excludes every other writer (REFRESH, another populate) but no reader.
  */
 static void
-writer_open(ViewWriter *w, const EnergySchema *schema, Oid viewid)
+writer_open(ViewWriter *w, Oid viewid)
 {
 	memset(w, 0, sizeof(*w));
 	w->rel = table_open(viewid, NoLock);
@@ -174,12 +245,13 @@ writer_open(ViewWriter *w, const EnergySchema *schema, Oid viewid)
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
 	ExecOpenIndices(w->rri, false);
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
-	writer_prepare(w, schema);
 }
 
 static void
 writer_close(ViewWriter *w)
 {
+	if (w->rel == NULL)
+		return;
 	ExecCloseIndices(w->rri);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
@@ -187,56 +259,57 @@ writer_close(ViewWriter *w)
 }
 
 /*
- * Rewrite the view's rows of one batch of keys: delete what it holds for
- * them, then insert what the defining query now gives (nothing, for a
- * meter-day whose last file was unloaded).  The unique index checks every
- * insertion, so a row can never be doubled.
+ * Rewrite the view's rows of one batch of keys.  A row that comes out the
+ * same is left alone; an old row is deleted; a new row (none, for a
+ * meter-day whose last file was unloaded) is inserted.  The unique index
+ * checks every insertion, so a row can never be doubled.
  */
 static void
 writer_apply(ViewWriter *w, Datum *keys)
 {
 	Snapshot	snapshot = GetActiveSnapshot();
+	TupleDesc	desc = RelationGetDescr(w->rel);
+	int			natts = desc->natts;
 	CommandId	cid;
-	uint64		n;
 	int			rc;
 
-	rc = SPI_execute_plan(w->find_plan, keys, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "finding the rows of energy_data_view failed: %s",
-			 SPI_result_code_string(rc));
-	n = SPI_processed;
-	for (uint64 i = 0; i < n; i++)
-	{
-		bool		isnull;
-		ItemPointer tid = (ItemPointer)
-			DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
-										  SPI_tuptable->tupdesc, 1, &isnull));
-
-		simple_table_tuple_delete(w->rel, tid, snapshot);
-	}
-	w->deleted += n;
-	SPI_freetuptable(SPI_tuptable);
-
-	rc = SPI_execute_plan(w->compute_plan, keys, NULL, false, 0);
+	rc = SPI_execute_plan(plans.rewrite, keys, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "computing the rows of energy_data_view failed: %s",
 			 SPI_result_code_string(rc));
-	n = SPI_processed;
+	Assert(SPI_tuptable->tupdesc->natts == natts + 2);
 	cid = GetCurrentCommandId(true);
 	w->estate->es_output_cid = cid;
-	for (uint64 i = 0; i < n; i++)
+
+	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		Datum		values[MaxTupleAttributeNumber + 2];
+		bool		nulls[MaxTupleAttributeNumber + 2];
 		List	   *recheck;
 
-		ExecForceStoreHeapTuple(SPI_tuptable->vals[i], w->slot, false);
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		if (!nulls[1] && DatumGetBool(values[1]))
+			continue;			/* unchanged */
+		if (!nulls[0])
+		{
+			simple_table_tuple_delete(w->rel, (ItemPointer) DatumGetPointer(values[0]),
+									  snapshot);
+			w->deleted++;
+		}
+		if (nulls[2])
+			continue;			/* the meter-day has no data any more */
+
+		ExecClearTuple(w->slot);
+		memcpy(w->slot->tts_values, values + 2, sizeof(Datum) * natts);
+		memcpy(w->slot->tts_isnull, nulls + 2, sizeof(bool) * natts);
+		ExecStoreVirtualTuple(w->slot);
 		table_tuple_insert(w->rel, w->slot, cid, 0, NULL);
 		recheck = ExecInsertIndexTuples(w->rri, w->slot, w->estate,
 										false, false, NULL, NIL);
 		list_free(recheck);
-		ExecClearTuple(w->slot);
 		ResetPerTupleExprContext(w->estate);
+		w->inserted++;
 	}
-	w->inserted += n;
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -272,28 +345,20 @@ batch_keys(Datum *keys)
 }
 
 /*
- * Rewrite the meter-days of the change log, in key order (so the view's
- * index is walked, not jumped about), a batch at a time.  Returns the new
- * row count, from the old one when it is known (-1 when not).
+ * Rewrite the meter-days of the change log, a batch at a time.  Returns the new
+ * row count, from the old one when it is known (-1 when not); *changed says
+ * whether there was anything to do.
  */
 static int64
-populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows)
+populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows, bool *changed)
 {
 	ViewWriter	w;
 	Portal		cursor;
 	MemoryContext batch_cxt;
-	SPIPlanPtr	plan;
 
-	writer_open(&w, schema, viewid);
-	plan = SPI_prepare(psprintf("WITH c AS (DELETE FROM %1$s.energy_change RETURNING meter_id, day) "
-								"SELECT DISTINCT m.meter_code, m.serial_number, c.day "
-								"FROM c JOIN %1$s.energy_meter m "
-								"ON m.meter_id OPERATOR(pg_catalog.=) c.meter_id "
-								"ORDER BY 1, 2, 3", schema->nspname), 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare reading the change log: %s",
-			 SPI_result_code_string(SPI_result));
-	cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	memset(&w, 0, sizeof(w));
+	prepare_changes(schema);
+	cursor = SPI_cursor_open(NULL, plans.changes, NULL, NULL, false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "energy populate batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -309,16 +374,23 @@ populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows)
 		batch_keys(keys);
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
+		if (w.rel == NULL)
+		{
+			writer_open(&w, viewid);
+			prepare_plans(schema, w.rel);
+		}
 		writer_apply(&w, keys);
 		MemoryContextReset(batch_cxt);
 	}
 	SPI_cursor_close(cursor);
+	*changed = (w.rel != NULL);
 	writer_close(&w);
 
 	if (view_rows < 0)
 	{
 		populate_sql(psprintf("SELECT pg_catalog.count(*) FROM %s.energy_data_view",
 							  schema->nspname), SPI_OK_SELECT);
+		*changed = true;
 		return first_int8();
 	}
 	Assert(view_rows - w.deleted + w.inserted >= 0);
@@ -359,6 +431,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	Oid			viewid;
 	bool		populated;
 	bool		has_state;
+	bool		changed = true;
 	int64		rows = -1;
 
 	energy_schema_lookup(&schema, fcinfo);
@@ -377,8 +450,10 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	if (!populated || !has_state)
 		rows = populate_full(&schema, populated);
 	else
-		rows = populate_changes(&schema, viewid, rows);
-	write_state(&schema, rows);
+		rows = populate_changes(&schema, viewid, rows, &changed);
+	/* nothing to record when nothing changed: the call then writes nothing */
+	if (changed)
+		write_state(&schema, rows);
 	SPI_finish();
 	PG_RETURN_INT64(rows);
 }
