@@ -6,12 +6,15 @@ EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" energy.contr
 MODULE_big = energy
 OBJS = \
 	src/energy.o \
-	src/parser.o \
-	src/dictionary.o \
-	src/aggregate.o \
-	src/chunk.o \
-	src/sink.o \
 	src/loader.o \
+	src/file.o \
+	src/parser.o \
+	src/glue.o \
+	src/dictionary.o \
+	src/chunk.o \
+	src/aggregate.o \
+	src/sink.o \
+	src/view.o \
 	src/lookup.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

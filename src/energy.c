@@ -12,12 +12,10 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_class.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 
 #include "energy.h"
 
@@ -37,8 +35,8 @@ void
 _PG_init(void)
 {
 	DefineCustomIntVariable("energy.batch_rows",
-							"Rows buffered before each bulk insert into the readings table.",
-							"Larger batches amortise WAL and index work; each costs a little memory.",
+							"Rows buffered before each bulk insert of TOU register reads and per-day partials.",
+							"Larger batches amortise WAL and index work; each costs a little memory.  LP readings are packed per day and written in batches of their own.",
 							&energy_batch_rows,
 							1000, 1, 10000,
 							PGC_USERSET, 0,
@@ -96,22 +94,4 @@ energy_relation(const EnergySchema *schema, const char *relname)
 				 errmsg("relation \"%s.%s\" of extension \"energy\" does not exist",
 						schema->nspname, relname)));
 	return relid;
-}
-
-/*
- * Whether energy_data_view holds data: not before the first refresh, nor
- * after a restore from a dump, which recreates it empty.
- */
-bool
-energy_view_populated(const EnergySchema *schema)
-{
-	Oid			viewid = energy_relation(schema, "energy_data_view");
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
-	bool		populated;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", viewid);
-	populated = ((Form_pg_class) GETSTRUCT(tup))->relispopulated;
-	ReleaseSysCache(tup);
-	return populated;
 }

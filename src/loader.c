@@ -17,37 +17,33 @@
  * An ERROR anywhere aborts the whole call; with on_error => 'skip', bad
  * records (and unreadable files of a directory) go to energy_rejects.
  *
- * Files are opened the way a server process must open what a user names:
- * stat first, refuse anything but a regular file (a FIFO would block the
- * backend forever), open non-blocking, and check again with fstat.
+ * This file only drives: the bytes come from the file stage (file.c), the
+ * parser's values and errors are converted by glue.c, and rows go down
+ * through the dictionaries, chunks, partials and sink.  None of those calls
+ * back up into here.  While a file is loaded, an error context callback
+ * (glue.c) names the file, line and column of any error, as COPY does.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/sequence.h"
-#include "common/cryptohash.h"
 #include "common/hashfn.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "utils/array.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -59,9 +55,6 @@ PG_FUNCTION_INFO_V1(energy_load_data);
 
 /* Distinguishes our file-name locks from user advisory locks in pg_locks. */
 #define ENERGY_LOCK_CLASS	0x454E
-
-/* Longest raw record kept in energy_rejects. */
-#define REJECT_RAW_MAX		1000
 
 typedef enum OnError
 {
@@ -144,25 +137,6 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	5, {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID}},
 };
 
-/* Where a file's bytes come from: the server's file system or the client. */
-typedef struct Source
-{
-	const char *name;			/* base name: the file's identity */
-	const char *path;			/* for messages; NULL for client data */
-	int			fd;				/* -1 for client data */
-	const char *data;			/* client data */
-	size_t		pos;			/* read position in client data */
-	int64		size;
-} Source;
-
-/* What a failed open is, so that skip mode can record it instead. */
-typedef struct OpenError
-{
-	int			sqlerrcode;
-	char	   *message;
-	char	   *detail;
-} OpenError;
-
 typedef struct SegmentKey
 {
 	int64		meter_id;
@@ -190,13 +164,15 @@ typedef struct LoadState
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
 	size_t		readbuf_size;
+	EnergyErrorPosition pos;	/* for the error context of the file */
 	SPIPlanPtr	plans[NUM_PLANS];
 } LoadState;
 
 /* State of one file. */
 typedef struct FileLoad
 {
-	Source	   *src;
+	EnergySource *src;
+	EpParser   *parser;			/* NULL until parsing starts */
 	EpFormat	format;
 	int64		file_id;		/* 0 until registered */
 	bool		existed;
@@ -211,75 +187,11 @@ typedef struct FileLoad
 	uint64		rows;
 	uint64		rejected;
 	uint64		bytes_read;
+	bool		progress;		/* a progress report is open */
 	HTAB	   *segments;
 	SegmentEntry *last_segment;
+	ErrorContextCallback errcb;
 } FileLoad;
-
-/* ---------------------------------------------------------------------
- * Conversions from parser values
- * ---------------------------------------------------------------------
- */
-
-/*
- * Files are UTF-8 (the parser has validated that); a database in another
- * encoding gets the text converted, or an error if it cannot hold it.
- */
-text *
-energy_text(const EpText *t)
-{
-	if (GetDatabaseEncoding() != PG_UTF8)
-	{
-		char	   *s = pg_any_to_server(t->ptr, (int) t->len, PG_UTF8);
-
-		if (s != t->ptr)
-			return cstring_to_text(s);
-	}
-	return cstring_to_text_with_len(t->ptr, (int) t->len);
-}
-
-/* The parser has checked the calendar, so this cannot go out of range. */
-static int32
-energy_day(const EpTimestamp *ts)
-{
-	return date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
-}
-
-/* The timestamp of a date/time whose day the caller has already computed. */
-static Timestamp
-day_timestamp(int32 day, const EpTimestamp *ts)
-{
-	return (int64) day * USECS_PER_DAY +
-		(((int64) ts->hour * MINS_PER_HOUR + ts->minute) * SECS_PER_MINUTE + ts->second) * USECS_PER_SEC +
-		ts->usec;
-}
-
-static Timestamp
-energy_timestamp(const EpTimestamp *ts)
-{
-	return day_timestamp(energy_day(ts), ts);
-}
-
-/* ---------------------------------------------------------------------
- * Parser memory comes from the per-file context
- * ---------------------------------------------------------------------
- */
-static void *
-ep_palloc(size_t size, void *arg)
-{
-	return MemoryContextAllocHuge((MemoryContext) arg, size);
-}
-
-static void *
-ep_repalloc(void *ptr, size_t size, void *arg)
-{
-	return repalloc_huge(ptr, size);
-}
-
-static void
-ep_pfree(void *ptr, void *arg)
-{
-	pfree(ptr);
-}
 
 /*
  * Run one of the prepared statements; returns SPI's code after checking it
@@ -290,6 +202,7 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 {
 	int			rc;
 
+	Assert(id >= 0 && id < NUM_PLANS);
 	if (ls->plans[id] == NULL)
 	{
 		const PlanDef *def = &plan_defs[id];
@@ -308,130 +221,11 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 }
 
 /* ---------------------------------------------------------------------
- * Errors
+ * Rejects and output
  * ---------------------------------------------------------------------
  */
 
-static const char *
-error_phrase(EpErrorCode code)
-{
-	switch (code)
-	{
-		case EP_ERR_EMPTY:
-			return "file has no header";
-		case EP_ERR_HEADER:
-			return "header is neither LP nor TOU";
-		case EP_ERR_COLUMNS:
-			return "wrong number of fields";
-		case EP_ERR_QUOTE:
-			return "misplaced or unterminated quote";
-		case EP_ERR_TOO_LONG:
-			return "record too long";
-		case EP_ERR_ENCODING:
-			return "invalid byte sequence for encoding \"UTF8\"";
-		case EP_ERR_REQUIRED:
-			return "missing required value";
-		case EP_ERR_DATETIME:
-			return "invalid date/time";
-		case EP_ERR_DATETIME_RANGE:
-			return "date/time field value out of range";
-		case EP_ERR_NUMBER:
-			return "invalid number";
-		case EP_ERR_NUMBER_RANGE:
-			return "number out of range";
-		case EP_ERR_BOOLEAN:
-			return "invalid boolean";
-		case EP_ERR_INTEGER:
-			return "invalid integer";
-		case EP_ERR_INTEGER_RANGE:
-			return "integer out of range";
-		case EP_ERR_NONE:
-			break;
-	}
-	return "invalid input";
-}
-
-static int
-error_sqlerrcode(EpErrorCode code)
-{
-	const char *s = ep_sqlstate(code);
-
-	return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-}
-
-/*
- * One message for both modes: the ERROR of 'stop' and the message column of
- * energy_rejects name the file, line, column and value the same way.
- */
-static char *
-error_message(const char *file_name, const EpError *err)
-{
-	const char *phrase = error_phrase(err->code);
-
-	if (err->code == EP_ERR_EMPTY)
-		return psprintf("file \"%s\" is empty: it has no header line", file_name);
-	if (err->code == EP_ERR_HEADER)
-		return psprintf("file \"%s\" is neither LP nor TOU: its header is \"%s\"",
-						file_name, err->value);
-	if (err->column > 0 && err->value[0] == '\0')
-		return psprintf("%s in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
-						phrase, file_name, err->line, err->column,
-						err->column_name ? err->column_name : "?");
-	if (err->column > 0)
-		return psprintf("%s \"%s\" in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
-						phrase, err->value, file_name, err->line, err->column,
-						err->column_name ? err->column_name : "?");
-	if (err->line > 0)
-		return psprintf("%s in file \"%s\", line " UINT64_FORMAT ": \"%s\"",
-						phrase, file_name, err->line, err->value);
-	return psprintf("%s in file \"%s\": \"%s\"", phrase, file_name, err->value);
-}
-
-static void
-raise_parse_error(const char *file_name, const EpError *err)
-{
-	ereport(ERROR,
-			(errcode(error_sqlerrcode(err->code)),
-			 errmsg_internal("%s", error_message(file_name, err)),
-			 err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
-			 err->code == EP_ERR_HEADER ?
-			 errhint("An LP file starts with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\"; a TOU file with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,...\".") : 0));
-}
-
-/*
- * Raw text for energy_rejects: cut at a character boundary, and bytes a
- * text column cannot hold (NUL, invalid UTF-8) written as \xNN.
- */
-static text *
-reject_raw(const char *raw, size_t len)
-{
-	StringInfoData buf;
-	size_t		i = 0;
-
-	initStringInfo(&buf);
-	while (i < len && buf.len < REJECT_RAW_MAX)
-	{
-		unsigned char c = (unsigned char) raw[i];
-		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) raw + i);
-
-		if (c != 0 && i + l <= len && pg_utf8_islegal((const unsigned char *) raw + i, l))
-		{
-			appendBinaryStringInfo(&buf, raw + i, l);
-			i += l;
-		}
-		else
-		{
-			appendStringInfo(&buf, "\\x%02X", c);
-			i++;
-		}
-	}
-	{
-		EpText		t = {buf.data, (size_t) buf.len};
-
-		return energy_text(&t);
-	}
-}
-
+/* One row of energy_rejects; raw NULL when there is no record to keep. */
 static void
 record_reject(LoadState *ls, const char *file_name, uint64 line,
 			  const char *raw, size_t raw_len, int sqlerrcode,
@@ -444,7 +238,7 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 	values[1] = Int64GetDatum((int64) line);
 	nulls[1] = line > 0 ? ' ' : 'n';
 	if (raw != NULL)
-		values[2] = PointerGetDatum(reject_raw(raw, raw_len));
+		values[2] = PointerGetDatum(energy_reject_raw(raw, raw_len));
 	else
 		nulls[2] = 'n';
 	values[3] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
@@ -453,10 +247,16 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 	run_plan(ls, PLAN_INSERT_REJECT, values, nulls, SPI_OK_INSERT);
 }
 
-/* ---------------------------------------------------------------------
- * Output
- * ---------------------------------------------------------------------
- */
+/* A parser error as a row of energy_rejects. */
+static void
+record_parse_reject(LoadState *ls, const char *file_name, const EpError *err)
+{
+	record_reject(ls, file_name, err->line, err->raw, err->raw_len,
+				  energy_parse_sqlerrcode(err->code),
+				  energy_reject_message(err), NULL);
+}
+
+/* One row of the call's result. */
 static void
 emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 	 int64 rejected, const char *action)
@@ -479,157 +279,6 @@ static const char *
 format_name(EpFormat f)
 {
 	return f == EP_FORMAT_LP ? "LP" : f == EP_FORMAT_TOU ? "TOU" : NULL;
-}
-
-/* ---------------------------------------------------------------------
- * Files
- * ---------------------------------------------------------------------
- */
-
-static void
-open_error_errno(OpenError *oe, const char *what, const char *path)
-{
-	int			save = errno;
-
-	oe->sqlerrcode = (save == ENOENT || save == ENOTDIR) ? ERRCODE_UNDEFINED_FILE :
-		(save == EACCES || save == EPERM) ? ERRCODE_INSUFFICIENT_PRIVILEGE :
-		ERRCODE_IO_ERROR;
-	oe->message = psprintf("could not %s file \"%s\": %s", what, path, strerror(save));
-	oe->detail = NULL;
-}
-
-static const char *
-file_kind(mode_t mode)
-{
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-/*
- * Open a regular file without ever blocking: stat refuses FIFOs and devices
- * before open() could wait on them or trigger a device's side effects;
- * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
- * what was really opened.  Returns -1 and fills *oe on failure.
- */
-static int
-open_regular_file(const char *path, int64 *size, OpenError *oe)
-{
-	struct stat st;
-	int			fd;
-
-	if (stat(path, &st) < 0)
-	{
-		open_error_errno(oe, "stat", path);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is not a regular file", path);
-		oe->detail = psprintf("It is %s; only regular files are loaded.", file_kind(st.st_mode));
-		return -1;
-	}
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK);
-	if (fd < 0)
-	{
-		open_error_errno(oe, "open", path);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-	{
-		CloseTransientFile(fd);
-		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is not a regular file", path);
-		oe->detail = pstrdup("It changed while it was being opened.");
-		return -1;
-	}
-	*size = (int64) st.st_size;
-	return fd;
-}
-
-/* Read the next chunk; 0 at the end.  Interruptible between reads. */
-static size_t
-source_read(LoadState *ls, Source *src)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (src->fd < 0)
-	{
-		size_t		n = Min(ls->readbuf_size, (size_t) src->size - src->pos);
-
-		memcpy(ls->readbuf, src->data + src->pos, n);
-		src->pos += n;
-		return n;
-	}
-	for (;;)
-	{
-		ssize_t		n = read(src->fd, ls->readbuf, ls->readbuf_size);
-
-		if (n >= 0)
-			return (size_t) n;
-		if (errno != EINTR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", src->path)));
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-static void
-source_rewind(Source *src)
-{
-	if (src->fd < 0)
-		src->pos = 0;
-	else if (lseek(src->fd, 0, SEEK_SET) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not seek in file \"%s\": %m", src->path)));
-}
-
-static pg_cryptohash_ctx *
-sha256_begin(void)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialise SHA-256: %s", pg_cryptohash_error(ctx));
-	return ctx;
-}
-
-static void
-sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_t len)
-{
-	if (pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-}
-
-static void
-sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
-{
-	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-}
-
-/* Hash the whole source ahead of parsing: only when it may be unchanged. */
-static void
-source_digest(LoadState *ls, Source *src, uint8 *digest)
-{
-	pg_cryptohash_ctx *ctx = sha256_begin();
-	size_t		n;
-
-	while ((n = source_read(ls, src)) > 0)
-		sha256_update(ctx, ls->readbuf, n);
-	sha256_end(ctx, digest);
-	source_rewind(src);
 }
 
 /* ---------------------------------------------------------------------
@@ -818,6 +467,10 @@ finish_file(LoadState *ls, FileLoad *fl)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * One parsed row down the pipeline: its ids, its partial, then its chunk
+ * (LP) or register row (TOU).
+ */
 static inline void
 load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 {
@@ -826,6 +479,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	int64		seg = segment_id(ls, fl, meter_id, channel_id);
 	int32		day = energy_day(&row->at);
 
+	Assert(fl->file_id != 0);
 	energy_daily_add(ls->daily, meter_id, channel_id, day, &row->value);
 
 	if (fl->format == EP_FORMAT_LP)
@@ -834,7 +488,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 
 		r.meter_id = meter_id;
 		r.segment_id = seg;
-		r.at = day_timestamp(day, &row->at);
+		r.at = energy_day_timestamp(day, &row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
 		energy_chunks_add(ls->chunks, &r, day);
@@ -843,10 +497,11 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	{
 		EnergyRegister g;
 
+		Assert(fl->format == EP_FORMAT_TOU);
 		g.meter_id = meter_id;
 		g.segment_id = seg;
 		g.row = row;
-		g.at = day_timestamp(day, &row->at);
+		g.at = energy_day_timestamp(day, &row->at);
 		g.max_demand_at_null = row->max_demand_at.is_null;
 		g.max_demand_at = g.max_demand_at_null ? 0 : energy_timestamp(&row->max_demand_at);
 		g.reset_at_null = row->reset_at.is_null;
@@ -856,17 +511,19 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	fl->rows++;
 }
 
+/* pg_stat_progress_copy shows a load as a COPY FROM into energy_reading. */
 static void
-progress_start(LoadState *ls, Source *src)
+progress_start(LoadState *ls, FileLoad *fl)
 {
 	const int	index[] = {PROGRESS_COPY_COMMAND, PROGRESS_COPY_TYPE, PROGRESS_COPY_BYTES_TOTAL};
 	int64		val[3];
 
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, ls->reading_relid);
 	val[0] = PROGRESS_COPY_COMMAND_FROM;
-	val[1] = src->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
-	val[2] = src->size;
+	val[1] = fl->src->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
+	val[2] = fl->src->size;
 	pgstat_progress_update_multi_param(3, index, val);
+	fl->progress = true;
 }
 
 static void
@@ -882,133 +539,218 @@ progress_update(FileLoad *fl)
 	pgstat_progress_update_multi_param(3, index, val);
 }
 
+/*
+ * Start a file: its error context, its name lock, and what energy_file
+ * already holds under its name.
+ */
 static void
-load_source(LoadState *ls, Source *src)
+file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
 {
-	FileLoad	fl;
-	EpAllocator alloc;
-	EpParser   *parser;
-	EpRow		row;
-	EpError		err;
-	HASHCTL		hctl;
-	uint32		tick = 0;
-	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
+	memset(fl, 0, sizeof(*fl));
+	fl->src = src;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.src = src;
+	ls->pos.file_name = src->name;
+	energy_error_position_line(&ls->pos, 0);
+	fl->errcb.callback = energy_error_context;
+	fl->errcb.arg = &ls->pos;
+	fl->errcb.previous = error_context_stack;
+	error_context_stack = &fl->errcb;
 
 	lock_file_name(src->name);
-	lookup_existing(ls, &fl);
-	if (fl.existed && fl.old_size == src->size)
+	lookup_existing(ls, fl);
+}
+
+/*
+ * Same name, same size and same SHA-256 as the stored version: report it
+ * "unchanged" and write nothing.  Otherwise the file is hashed as it is
+ * parsed (unless it was just hashed here).
+ */
+static bool
+file_unchanged(LoadState *ls, FileLoad *fl)
+{
+	if (fl->existed && fl->old_size == fl->src->size)
 	{
-		source_digest(ls, src, fl.digest);
-		if (VARSIZE_ANY_EXHDR(fl.old_sha) == PG_SHA256_DIGEST_LENGTH &&
-			memcmp(VARDATA_ANY(fl.old_sha), fl.digest, PG_SHA256_DIGEST_LENGTH) == 0)
+		energy_source_digest(fl->src, ls->readbuf, ls->readbuf_size, fl->digest);
+		if (VARSIZE_ANY_EXHDR(fl->old_sha) == PG_SHA256_DIGEST_LENGTH &&
+			memcmp(VARDATA_ANY(fl->old_sha), fl->digest, PG_SHA256_DIGEST_LENGTH) == 0)
 		{
-			emit(ls, src->name, fl.old_format, fl.old_rows, fl.old_rejected, "unchanged");
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(ls->file_cxt);
-			return;
+			emit(ls, fl->src->name, fl->old_format, fl->old_rows, fl->old_rejected,
+				 "unchanged");
+			return true;
 		}
 	}
 	else
-		fl.hash = sha256_begin();
+		fl->hash = energy_sha256_begin();
+	return false;
+}
+
+/* The parser and the segment table of one file, in the file's context. */
+static void
+parse_begin(LoadState *ls, FileLoad *fl)
+{
+	HASHCTL		hctl;
 
 	hctl.keysize = sizeof(SegmentKey);
 	hctl.entrysize = sizeof(SegmentEntry);
 	hctl.hcxt = ls->file_cxt;
-	fl.segments = hash_create("energy segments", 64, &hctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fl->segments = hash_create("energy segments", 64, &hctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fl->parser = energy_parser_create(ls->file_cxt, (size_t) energy_max_record_bytes);
+	progress_start(ls, fl);
+}
 
-	alloc.alloc = ep_palloc;
-	alloc.realloc = ep_repalloc;
-	alloc.free = ep_pfree;
-	alloc.arg = ls->file_cxt;
-	parser = ep_create(&alloc, (size_t) energy_max_record_bytes);
+/* The next chunk of bytes into the parser (and the hash), or its end. */
+static void
+feed_parser(LoadState *ls, FileLoad *fl)
+{
+	size_t		n;
 
-	progress_start(ls, src);
+	energy_error_position_line(&ls->pos, 0);
+	n = energy_source_read(fl->src, ls->readbuf, ls->readbuf_size);
+	if (n == 0)
+	{
+		ep_finish(fl->parser);
+		return;
+	}
+	if (fl->hash)
+		energy_sha256_update(fl->hash, ls->readbuf, n);
+	ep_push(fl->parser, ls->readbuf, n);
+	fl->bytes_read += n;
+	progress_update(fl);
+}
+
+/*
+ * The content is not a meter file (no header, or another one).  'stop'
+ * raises; 'skip' records one reject for the file and leaves its old
+ * version, if any, in place.
+ */
+static void
+reject_file(LoadState *ls, FileLoad *fl, const EpError *err)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		energy_raise_parse_error(&ls->pos, err);
+	energy_error_position_set(&ls->pos, err);
+	delete_rejects(ls, fl->src->name);
+	record_parse_reject(ls, fl->src->name, err);
+	emit(ls, fl->src->name, NULL, 0, 1, "rejected");
+}
+
+/* A bad record: the ERROR of 'stop', or a row of energy_rejects. */
+static void
+reject_record(LoadState *ls, FileLoad *fl, const EpError *err)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		energy_raise_parse_error(&ls->pos, err);
+	energy_error_position_set(&ls->pos, err);
+	record_parse_reject(ls, fl->src->name, err);
+	fl->rejected++;
+}
+
+/*
+ * The record loop: pull records, feed bytes when the parser needs them,
+ * and send each record down the pipeline or to the rejects.  The file is
+ * registered (and its old version deleted) at the first record after the
+ * header, once the content is known to be a meter file.  Returns false when
+ * it is not one.
+ */
+static bool
+parse_records(LoadState *ls, FileLoad *fl)
+{
+	uint32		tick = 0;
 
 	for (;;)
 	{
-		EpStatus	st = ep_next(parser, &row, &err);
+		EpRow		row;
+		EpError		err;
+		EpStatus	st = ep_next(fl->parser, &row, &err);
 
 		if (st == EP_NEED_MORE)
 		{
-			size_t		n = source_read(ls, src);
-
-			if (n == 0)
-				ep_finish(parser);
-			else
-			{
-				if (fl.hash)
-					sha256_update(fl.hash, ls->readbuf, n);
-				ep_push(parser, ls->readbuf, n);
-				fl.bytes_read += n;
-				progress_update(&fl);
-			}
+			feed_parser(ls, fl);
 			continue;
 		}
-
 		if (st == EP_ERROR && (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER))
 		{
-			char	   *msg = error_message(src->name, &err);
-
-			if (ls->on_error == ON_ERROR_STOP)
-				raise_parse_error(src->name, &err);
-			/* the old version, if any, stays: the new one is not a meter file */
-			delete_rejects(ls, src->name);
-			record_reject(ls, src->name, err.line, err.raw, err.raw_len,
-						  error_sqlerrcode(err.code), msg, err.detail);
-			emit(ls, src->name, NULL, 0, 1, "rejected");
-			if (fl.hash)
-				pg_cryptohash_free(fl.hash);
-			pgstat_progress_end_command();
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(ls->file_cxt);
-			return;
+			reject_file(ls, fl, &err);
+			return false;
 		}
-
-		if (fl.file_id == 0)
-			register_file(ls, &fl, ep_format(parser));
-
+		if (fl->file_id == 0)
+			register_file(ls, fl, ep_format(fl->parser));
 		if (st == EP_END)
-			break;
+			return true;
 
 		if ((++tick & 1023) == 0)
 		{
 			CHECK_FOR_INTERRUPTS();
-			progress_update(&fl);
+			progress_update(fl);
 		}
 
 		if (st == EP_ERROR)
+			reject_record(ls, fl, &err);
+		else
 		{
-			if (ls->on_error == ON_ERROR_STOP)
-				raise_parse_error(src->name, &err);
-			record_reject(ls, src->name, err.line, err.raw, err.raw_len,
-						  error_sqlerrcode(err.code), error_message(src->name, &err),
-						  err.detail);
-			fl.rejected++;
-			continue;
+			energy_error_position_line(&ls->pos, row.line);
+			load_row(ls, fl, &row);
 		}
-
-		load_row(ls, &fl, &row);
 	}
+}
 
-	if (fl.hash)
-		sha256_end(fl.hash, fl.digest);
+/*
+ * The end of a parsed file: everything still buffered goes to the tables,
+ * then the file's row in energy_file gets its hash and counts.
+ */
+static void
+file_write(LoadState *ls, FileLoad *fl)
+{
+	energy_error_position_line(&ls->pos, 0);
+	if (fl->hash)
+	{
+		energy_sha256_end(fl->hash, fl->digest);
+		fl->hash = NULL;
+	}
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
-	finish_file(ls, &fl);
-	progress_update(&fl);
-	pgstat_progress_end_command();
+	finish_file(ls, fl);
+	progress_update(fl);
 
-	emit(ls, src->name, format_name(fl.format), (int64) fl.rows, (int64) fl.rejected,
-		 fl.existed ? "replaced" : "loaded");
+	emit(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
+		 (int64) fl->rejected, fl->existed ? "replaced" : "loaded");
+}
 
-	ep_destroy(parser);
+/* The one cleanup path of a file, whatever the way it ended. */
+static void
+file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
+{
+	if (fl->hash)
+		pg_cryptohash_free(fl->hash);
+	if (fl->progress)
+		pgstat_progress_end_command();
+	ep_destroy(fl->parser);
+	error_context_stack = fl->errcb.previous;
+	ls->pos.file_name = NULL;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ls->file_cxt);
+}
+
+/*
+ * One file, shaped init -> work -> free like pgvector's BuildIndex: every
+ * way through (unchanged, not a meter file, loaded) leaves by file_end.
+ */
+static void
+load_source(LoadState *ls, EnergySource *src)
+{
+	FileLoad	fl;
+	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
+
+	file_begin(ls, &fl, src);
+	if (!file_unchanged(ls, &fl))
+	{
+		parse_begin(ls, &fl);
+		if (parse_records(ls, &fl))
+			file_write(ls, &fl);
+	}
+	file_end(ls, &fl, old);
 }
 
 /* ---------------------------------------------------------------------
@@ -1031,8 +773,10 @@ parse_on_error(text *t)
 	return ON_ERROR_STOP;		/* keep compiler quiet */
 }
 
+/* What every file of a call shares: SPI, caches, the sink, the buffer. */
 static void
-load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
+load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
+		   const char *function)
 {
 	MemoryContext cxt;
 
@@ -1040,6 +784,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	InitMaterializedSRF(fcinfo, 0);
 	ls->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ls->on_error = on_error;
+	ls->pos.function = function;
 	energy_schema_lookup(&ls->schema, fcinfo);
 	ls->reading_relid = energy_relation(&ls->schema, "energy_reading");
 	ls->segment_seq = getIdentitySequence(energy_relation(&ls->schema, "energy_segment"),
@@ -1066,6 +811,7 @@ load_end(LoadState *ls)
 	SPI_finish();
 }
 
+/* The privilege COPY FROM 'file' asks for. */
 static void
 check_read_privilege(void)
 {
@@ -1077,18 +823,17 @@ check_read_privilege(void)
 				 errhint("Send the content from the client with energy_load_data() instead.")));
 }
 
-/* A file of a directory, or the one file named. */
+/*
+ * A file of a directory, or the one file named.  A file that cannot be
+ * opened is the call's ERROR, or in skip mode one reject.
+ */
 static void
 load_path(LoadState *ls, const char *path, const char *name)
 {
-	Source		src;
-	OpenError	oe;
+	EnergySource src;
+	EnergyOpenError oe;
 
-	memset(&src, 0, sizeof(src));
-	src.name = name;
-	src.path = path;
-	src.fd = open_regular_file(path, &src.size, &oe);
-	if (src.fd < 0)
+	if (!energy_source_open(&src, path, name, &oe))
 	{
 		if (ls->on_error == ON_ERROR_STOP)
 			ereport(ERROR,
@@ -1100,24 +845,7 @@ load_path(LoadState *ls, const char *path, const char *name)
 		return;
 	}
 	load_source(ls, &src);
-	if (CloseTransientFile(src.fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", path)));
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static bool
-is_csv_name(const char *name)
-{
-	size_t		len = strlen(name);
-
-	return len > 4 && name[0] != '.' && pg_strcasecmp(name + len - 4, ".csv") == 0;
+	energy_source_close(&src);
 }
 
 /*
@@ -1127,27 +855,9 @@ is_csv_name(const char *name)
 static void
 load_directory(LoadState *ls, const char *dirpath)
 {
-	DIR		   *dir = AllocateDir(dirpath);
-	struct dirent *de;
-	char	  **names = NULL;
-	int			n = 0,
-				cap = 0;
+	char	  **names;
+	int			n = energy_list_directory(dirpath, &names);
 
-	while ((de = ReadDir(dir, dirpath)) != NULL)
-	{
-		if (!is_csv_name(de->d_name))
-			continue;
-		if (n == cap)
-		{
-			cap = cap ? cap * 2 : 64;
-			names = names ? repalloc(names, sizeof(char *) * cap) : palloc(sizeof(char *) * cap);
-		}
-		names[n++] = pstrdup(de->d_name);
-	}
-	FreeDir(dir);
-
-	if (n > 1)
-		qsort(names, n, sizeof(char *), name_cmp);
 	for (int i = 0; i < n; i++)
 		load_path(ls, psprintf("%s/%s", dirpath, names[i]), names[i]);
 }
@@ -1171,7 +881,7 @@ energy_load(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
 
-	load_begin(&ls, fcinfo, on_error);
+	load_begin(&ls, fcinfo, on_error, "energy_load");
 	if (S_ISDIR(st.st_mode))
 	{
 		size_t		len = strlen(path);
@@ -1197,20 +907,15 @@ energy_load_data(PG_FUNCTION_ARGS)
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
 	OnError		on_error = parse_on_error(PG_GETARG_TEXT_PP(2));
 	LoadState	ls;
-	Source		src;
+	EnergySource src;
 
 	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("file_name must not be empty")));
 
-	load_begin(&ls, fcinfo, on_error);
-	memset(&src, 0, sizeof(src));
-	src.name = name;
-	src.path = NULL;
-	src.fd = -1;
-	src.data = VARDATA_ANY(data);
-	src.size = VARSIZE_ANY_EXHDR(data);
+	load_begin(&ls, fcinfo, on_error, "energy_load_data");
+	energy_source_from_data(&src, name, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
 	load_source(&ls, &src);
 	load_end(&ls);
 	return (Datum) 0;

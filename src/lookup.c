@@ -9,9 +9,9 @@
  * dd/mm/yyyy and DateStyle must never decide whether 01/09/2015 is the
  * first of September.
  *
- * Before answering, it checks whether any file was loaded after the view's
- * last refresh (energy_view_state) and says so with a NOTICE: the answer is
- * still the view's, but the caller learns it may be behind.
+ * Before answering, it asks view.c whether any file was loaded after the
+ * view's last refresh and says so with a NOTICE: the answer is still the
+ * view's, but the caller learns it may be behind.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,8 +29,7 @@
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
 
-/* Plans kept for the life of the backend, for the schema they were made in. */
-static SPIPlanPtr state_plan = NULL;
+/* The plan kept for the life of the backend, for the schema it was made in. */
 static SPIPlanPtr get_plan = NULL;
 static Oid	plans_nspid = InvalidOid;
 
@@ -66,28 +65,15 @@ energy_parse_day(const char *text, DateADT *day)
 	return true;
 }
 
+/* The lookup, prepared once per backend for the schema it was made in. */
 static void
-prepare_plans(const EnergySchema *schema)
+prepare_get_plan(const EnergySchema *schema)
 {
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, DATEOID};
-	SPIPlanPtr	s,
-				g;
+	SPIPlanPtr	g;
 
-	if (plans_nspid == schema->nspid && state_plan != NULL)
+	if (plans_nspid == schema->nspid && get_plan != NULL)
 		return;
-
-	/*
-	 * A file is unseen if its loading transaction is not in the snapshot of
-	 * the last refresh.  Transactions not yet started here (load_xid past the
-	 * current snapshot's xmax) can only come from a restored dump of another
-	 * cluster, whose rows a refresh here has seen.
-	 */
-	s = SPI_prepare(psprintf("SELECT EXISTS (SELECT 1 FROM %s.energy_file f "
-							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
-							 "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
-							 "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
-							 "FROM %s.energy_view_state v",
-							 schema->nspname, schema->nspname), 0, NULL);
 	g = SPI_prepare(psprintf("SELECT meter_code, serial_number, plant_code, day, "
 							 "min_energy, max_energy, avg_energy, readings "
 							 "FROM %s.energy_data_view "
@@ -95,50 +81,37 @@ prepare_plans(const EnergySchema *schema)
 							 "AND serial_number OPERATOR(pg_catalog.=) $2 "
 							 "AND day OPERATOR(pg_catalog.=) $3",
 							 schema->nspname), 3, argtypes);
-	if (s == NULL || g == NULL)
+	if (g == NULL)
 		elog(ERROR, "could not prepare energy_get: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(s);
 	SPI_keepplan(g);
-	if (state_plan)
-		SPI_freeplan(state_plan);
 	if (get_plan)
 		SPI_freeplan(get_plan);
-	state_plan = s;
 	get_plan = g;
 	plans_nspid = schema->nspid;
 }
 
+/*
+ * One meter's day: a NOTICE first if the view may be behind (view.c), then
+ * the indexed lookup.
+ */
 static Datum
 energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT day)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EnergySchema schema;
 	Datum		args[3];
-	bool		isnull;
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	energy_schema_lookup(&schema, fcinfo);
 
 	SPI_connect();
-	prepare_plans(&schema);
-
-	rc = SPI_execute_plan(state_plan, NULL, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_view_state failed: %s", SPI_result_code_string(rc));
-	/* never refreshed, or restored from a dump (which leaves it empty) */
-	if (SPI_processed == 0 || !energy_view_populated(&schema))
+	if (!energy_view_check(&schema))
 	{
-		ereport(NOTICE,
-				(errmsg("energy_data_view has not been populated yet"),
-				 errhint("Call energy_populate_view().")));
 		SPI_finish();
 		return (Datum) 0;
 	}
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(NOTICE,
-				(errmsg("energy_data_view is stale: files were loaded after the last energy_populate_view()"),
-				 errhint("Call energy_populate_view() to include them.")));
+	prepare_get_plan(&schema);
 
 	args[0] = meter;
 	args[1] = serial;

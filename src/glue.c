@@ -1,0 +1,251 @@
+/*-------------------------------------------------------------------------
+ *
+ * glue.c
+ *	  The parser's seam with the server: its memory, its values as Datums,
+ *	  its errors as ereport()s and reject rows.
+ *
+ * The parser (parser.c) is pure C so that it can be tested and fuzzed
+ * without a server; everything it hands out (EpText, EpTimestamp, EpError)
+ * becomes a PostgreSQL value here, and only here.  Every stage below the
+ * driver (dictionary.c, chunk.c, sink.c) converts through these functions,
+ * so none of them needs to call back into loader.c.
+ *
+ * Errors follow COPY's split: the message is short ("invalid number"), and
+ * the file, line, column and value come from an error context callback,
+ * like CopyFromErrorCallback, so that errors raised deep below a row (an
+ * encoding conversion, a constraint, out of memory) name the place too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+
+#include "energy.h"
+
+/* Longest raw record kept in energy_rejects. */
+#define REJECT_RAW_MAX		1000
+
+/* ---------------------------------------------------------------------
+ * Parser memory comes from a memory context, so an error frees it
+ * ---------------------------------------------------------------------
+ */
+static void *
+ep_palloc(size_t size, void *arg)
+{
+	return MemoryContextAllocHuge((MemoryContext) arg, size);
+}
+
+static void *
+ep_repalloc(void *ptr, size_t size, void *arg)
+{
+	return repalloc_huge(ptr, size);
+}
+
+static void
+ep_pfree(void *ptr, void *arg)
+{
+	pfree(ptr);
+}
+
+/* A parser whose memory lives in cxt. */
+EpParser *
+energy_parser_create(MemoryContext cxt, size_t max_record)
+{
+	EpAllocator alloc;
+
+	alloc.alloc = ep_palloc;
+	alloc.realloc = ep_repalloc;
+	alloc.free = ep_pfree;
+	alloc.arg = cxt;
+	return ep_create(&alloc, max_record);
+}
+
+/* ---------------------------------------------------------------------
+ * Values
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Files are UTF-8 (the parser has validated that); a database in another
+ * encoding gets the text converted, or an error if it cannot hold it.
+ */
+text *
+energy_text(const EpText *t)
+{
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		char	   *s = pg_any_to_server(t->ptr, (int) t->len, PG_UTF8);
+
+		if (s != t->ptr)
+			return cstring_to_text(s);
+	}
+	return cstring_to_text_with_len(t->ptr, (int) t->len);
+}
+
+/*
+ * A reading's day.  The parser has checked the calendar (years 1..9999),
+ * so this cannot go out of range.
+ */
+int32
+energy_day(const EpTimestamp *ts)
+{
+	Assert(!ts->is_null);
+	Assert(ts->year >= 1 && ts->year <= 9999);
+	return date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
+}
+
+/* The timestamp of a date/time whose day the caller has already computed. */
+Timestamp
+energy_day_timestamp(int32 day, const EpTimestamp *ts)
+{
+	return (int64) day * USECS_PER_DAY +
+		(((int64) ts->hour * MINS_PER_HOUR + ts->minute) * SECS_PER_MINUTE + ts->second) * USECS_PER_SEC +
+		ts->usec;
+}
+
+Timestamp
+energy_timestamp(const EpTimestamp *ts)
+{
+	return energy_day_timestamp(energy_day(ts), ts);
+}
+
+/* ---------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------
+ */
+
+int
+energy_parse_sqlerrcode(EpErrorCode code)
+{
+	const char *s = ep_error_info(code)->sqlstate;
+
+	return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+}
+
+/*
+ * The context line of every error raised while a file is loaded, as COPY's
+ * CopyFromErrorCallback writes it: the call, the file, and as much of the
+ * place as is known.
+ */
+void
+energy_error_context(void *arg)
+{
+	const EnergyErrorPosition *pos = (const EnergyErrorPosition *) arg;
+
+	if (pos->file_name == NULL)
+		return;
+	if (pos->line == 0)
+		errcontext("%s file \"%s\"", pos->function, pos->file_name);
+	else if (pos->column > 0 && pos->value && pos->value[0])
+		errcontext("%s file \"%s\", line " UINT64_FORMAT ", column %d (%s): \"%s\"",
+				   pos->function, pos->file_name, pos->line, pos->column,
+				   pos->column_name ? pos->column_name : "?", pos->value);
+	else if (pos->column > 0)
+		errcontext("%s file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
+				   pos->function, pos->file_name, pos->line, pos->column,
+				   pos->column_name ? pos->column_name : "?");
+	else if (pos->value && pos->value[0])
+		errcontext("%s file \"%s\", line " UINT64_FORMAT ": \"%s\"",
+				   pos->function, pos->file_name, pos->line, pos->value);
+	else
+		errcontext("%s file \"%s\", line " UINT64_FORMAT,
+				   pos->function, pos->file_name, pos->line);
+}
+
+/* Point the error context at the place a parser error names. */
+void
+energy_error_position_set(EnergyErrorPosition *pos, const EpError *err)
+{
+	pos->line = err->line;
+	pos->column = err->column;
+	pos->column_name = err->column_name;
+	pos->value = err->value;
+}
+
+/* The place is a whole row (line > 0) or the file (line 0). */
+void
+energy_error_position_line(EnergyErrorPosition *pos, uint64 line)
+{
+	pos->line = line;
+	pos->column = 0;
+	pos->column_name = NULL;
+	pos->value = NULL;
+}
+
+/*
+ * The ERROR of on_error => 'stop'.  The message is the code's phrase; the
+ * place (and the offending value) is the context's.
+ */
+void
+energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err)
+{
+	energy_error_position_set(pos, err);
+	ereport(ERROR,
+			(errcode(energy_parse_sqlerrcode(err->code)),
+			 errmsg_internal("%s", ep_error_info(err->code)->phrase),
+			 err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
+			 err->code == EP_ERR_HEADER ?
+			 errhint("An LP file starts with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\"; a TOU file with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,...\".") : 0));
+	pg_unreachable();
+}
+
+/*
+ * The message column of energy_rejects, which has the file and line in
+ * columns of their own and the record in "raw": the phrase, the column and
+ * its value when the error is about one, and the detail.
+ */
+char *
+energy_reject_message(const EpError *err)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, ep_error_info(err->code)->phrase);
+	if (err->column > 0)
+	{
+		if (err->value[0])
+			appendStringInfo(&buf, " \"%s\"", err->value);
+		appendStringInfo(&buf, " in column %d (%s)", err->column,
+						 err->column_name ? err->column_name : "?");
+	}
+	if (err->detail[0])
+		appendStringInfo(&buf, ": %s", err->detail);
+	return buf.data;
+}
+
+/*
+ * Raw text for energy_rejects: cut at a character boundary, and bytes a
+ * text column cannot hold (NUL, invalid UTF-8) written as \xNN.
+ */
+text *
+energy_reject_raw(const char *raw, size_t len)
+{
+	StringInfoData buf;
+	size_t		i = 0;
+	EpText		t;
+
+	initStringInfo(&buf);
+	while (i < len && buf.len < REJECT_RAW_MAX)
+	{
+		unsigned char c = (unsigned char) raw[i];
+		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) raw + i);
+
+		if (c != 0 && i + l <= len && pg_utf8_islegal((const unsigned char *) raw + i, l))
+		{
+			appendBinaryStringInfo(&buf, raw + i, l);
+			i += l;
+		}
+		else
+		{
+			appendStringInfo(&buf, "\\x%02X", c);
+			i++;
+		}
+	}
+	t.ptr = buf.data;
+	t.len = (size_t) buf.len;
+	return energy_text(&t);
+}
