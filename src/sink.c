@@ -102,7 +102,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" does not have the columns energy expects",
 						RelationGetRelationName(t->rel)),
-				 errhint("Reinstall the extension.")));
+				 errhint("The extension's tables may be older than its library; ALTER EXTENSION energy UPDATE brings them up to date and keeps every reading.")));
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
