@@ -227,6 +227,9 @@ energy_source_digest(EnergySource *src, char *buf, size_t size, uint8 *digest)
 	energy_source_rewind(src);
 }
 
+/*
+ * Byte order, as the contract says "sorted by name", whatever the locale.
+ */
 static int
 name_cmp(const void *a, const void *b)
 {

@@ -30,7 +30,9 @@
 #define REJECT_RAW_MAX		1000
 
 /* ---------------------------------------------------------------------
- * Parser memory comes from a memory context, so an error frees it
+ * Parser memory comes from a memory context, so an error frees it.  The
+ * allocations may be "huge": the size limit that matters is the parser's
+ * own (energy.max_record_bytes plus one read), not palloc's 1 GB.
  * ---------------------------------------------------------------------
  */
 static void *
@@ -107,6 +109,9 @@ energy_day_timestamp(int32 day, const EpTimestamp *ts)
 		ts->usec;
 }
 
+/*
+ * A TOU register's other timestamps, whose day is not computed elsewhere.
+ */
 Timestamp
 energy_timestamp(const EpTimestamp *ts)
 {
@@ -118,6 +123,9 @@ energy_timestamp(const EpTimestamp *ts)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * The SQLSTATE of a parser error, from the parser's one table.
+ */
 int
 energy_parse_sqlerrcode(EpErrorCode code)
 {

@@ -275,6 +275,9 @@ emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * The format as energy_file and the result name it; NULL before the header.
+ */
 static const char *
 format_name(EpFormat f)
 {
@@ -301,6 +304,10 @@ lock_file_name(const char *name)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+/*
+ * What energy_file holds under this name, read under the name lock, so that
+ * the comparison and the replacement see the same version.
+ */
 static void
 lookup_existing(LoadState *ls, FileLoad *fl)
 {
@@ -325,6 +332,9 @@ lookup_existing(LoadState *ls, FileLoad *fl)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/*
+ * Rejects describe one version of a file: a new version starts afresh.
+ */
 static void
 delete_rejects(LoadState *ls, const char *name)
 {
@@ -410,6 +420,10 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 	return e->segment_id;
 }
 
+/*
+ * All segments of the file in one statement, as arrays: one per file, not
+ * one per segment.
+ */
 static void
 write_segments(LoadState *ls, FileLoad *fl)
 {
@@ -442,6 +456,10 @@ write_segments(LoadState *ls, FileLoad *fl)
 	run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
 }
 
+/*
+ * The file's row gets its hash and counts last, once they describe what was
+ * stored.
+ */
 static void
 finish_file(LoadState *ls, FileLoad *fl)
 {
@@ -526,6 +544,9 @@ progress_start(LoadState *ls, FileLoad *fl)
 	fl->progress = true;
 }
 
+/*
+ * Bytes and rows so far, so pg_stat_progress_copy shows a long load moving.
+ */
 static void
 progress_update(FileLoad *fl)
 {
@@ -758,6 +779,9 @@ load_source(LoadState *ls, EnergySource *src)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * on_error as the two words the contract names, in any case.
+ */
 static OnError
 parse_on_error(text *t)
 {
@@ -804,6 +828,10 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->readbuf = palloc(ls->readbuf_size);
 }
 
+/*
+ * The sink first: its last batches go out through the SPI connection's
+ * memory, which SPI_finish releases.
+ */
 static void
 load_end(LoadState *ls)
 {
@@ -862,6 +890,9 @@ load_directory(LoadState *ls, const char *dirpath)
 		load_path(ls, psprintf("%s/%s", dirpath, names[i]), names[i]);
 }
 
+/*
+ * energy_load(path, on_error): one file, or every *.csv of a folder.
+ */
 Datum
 energy_load(PG_FUNCTION_ARGS)
 {
@@ -900,6 +931,10 @@ energy_load(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * energy_load_data(file_name, data, on_error): content sent by a client that
+ * cannot place files on the server; the same driver as a file.
+ */
 Datum
 energy_load_data(PG_FUNCTION_ARGS)
 {

@@ -132,6 +132,9 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	return (Datum) 0;
 }
 
+/*
+ * energy_get(meter, serial, day date): an infinite day has no row.
+ */
 Datum
 energy_get_date(PG_FUNCTION_ARGS)
 {
@@ -144,6 +147,9 @@ energy_get_date(PG_FUNCTION_ARGS)
 	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day);
 }
 
+/*
+ * energy_get(meter, serial, text): the day as the seed's clients write it.
+ */
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
 {

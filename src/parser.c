@@ -587,7 +587,7 @@ trim(const char **s, size_t *n)
  * more input, a quote never closed (SCAN_EOF_QUOTE), the end of the input
  * (SCAN_END) and a last record without a line end.
  *
- * Why macros and gotos: STORE_FIELD runs at each field end in five places
+ * Why macros and gotos: STORE_FIELD runs at every field end, in seven places,
  * and must write to p-> while the state stays in locals; a function taking
  * all of them would cost more than the field.  The state lives in locals
  * because the buffer is char data, which may alias anything: working

@@ -328,6 +328,8 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * READING_NATTS);
 	v[0] = Int64GetDatum(ch->meter_id);
@@ -369,6 +371,8 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * REGISTER_NATTS);
 	v[0] = Int64GetDatum(r->meter_id);
@@ -406,6 +410,8 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * DAILY_NATTS);
 	v[0] = Int64GetDatum(p->meter_id);
