@@ -1,6 +1,9 @@
--- Aggregates on datafiles/: energy_data_view and energy_get against SQL
+-- Aggregates on test/data/samples/: energy_data_view and energy_get against SQL
 -- computed over the raw rows in energy_data.  Runs in a transaction that
--- rolls back.  scripts/test-data copies datafiles/ to a readable folder.
+-- rolls back.
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset format unaligned
@@ -14,12 +17,12 @@ SET client_min_messages = warning;
 SELECT plan(14);
 
 SELECT results_eq(
-    $$SELECT file_name, format, rows_loaded, rows_rejected, action
-        FROM energy_load('/tmp/energy-test-data/datafiles')$$,
+    format($$SELECT file_name, format, rows_loaded, rows_rejected, action
+        FROM energy_load(%L)$$, :'data' || '/samples'),
     $$VALUES ('LP_100000001_20240303T010000.csv', 'LP', 24::bigint, 0::bigint, 'loaded'),
              ('LP_multi_20240301T020000.csv', 'LP', 16, 0, 'loaded'),
              ('TOU_100000001_20240303T000500.csv', 'TOU', 5, 0, 'loaded')$$,
-    'datafiles/ loads, files in name order');
+    'test/data/samples/ loads, files in name order');
 
 SELECT is(energy_populate_view(), (SELECT count(*) FROM (SELECT DISTINCT meter_code, serial_number, date_time::date FROM energy_data) d),
           'populate returns one row per meter, serial and day');
@@ -78,7 +81,7 @@ SELECT is((SELECT count(*) FROM energy_channel WHERE lower(units) = 'kwh' AND da
 
 -- Reloading the folder writes nothing.
 SELECT results_eq(
-    $$SELECT action FROM energy_load('/tmp/energy-test-data/datafiles')$$,
+    format($$SELECT action FROM energy_load(%L)$$, :'data' || '/samples'),
     $$VALUES ('unchanged'), ('unchanged'), ('unchanged')$$,
     'reload is unchanged');
 SELECT is((SELECT count(*) FROM energy_data), 45::bigint, 'still 45 rows');

@@ -3,28 +3,29 @@
 -- the real sample exports, checked against values computed from the CSV
 -- text by PostgreSQL's own CSV reader, not by the extension.
 --
--- scripts/test-data has copied the files to /tmp/energy-test-data.
---
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
 CREATE EXTENSION energy;
 
 -- Nothing populated yet: no row, and a NOTICE saying what to call.
 SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
 
 -- /load-data: every *.csv of a folder, in name order.
-SELECT * FROM energy_load('/tmp/energy-test-data/erm');
+SELECT * FROM energy_load(:'data' || '/erm');
 
 -- Row counts equal each file's data lines (counted here from the text).
 SELECT f.file_name, f.format, f.rows_loaded,
        (SELECT count(*) - 1
-          FROM regexp_split_to_table(rtrim(pg_read_file('/tmp/energy-test-data/erm/' || f.file_name), E'\n'), E'\n')) AS data_lines,
+          FROM regexp_split_to_table(rtrim(pg_read_file(:'data' || '/erm/' || f.file_name), E'\n'), E'\n')) AS data_lines,
        length(f.sha256) AS sha256_bytes,
-       f.file_size = (pg_stat_file('/tmp/energy-test-data/erm/' || f.file_name)).size AS size_matches
+       f.file_size = (pg_stat_file(:'data' || '/erm/' || f.file_name)).size AS size_matches
   FROM energy_file f ORDER BY 1;
 
 -- The content hash is the file's SHA-256.
 SELECT count(*) AS hashes_match
   FROM energy_file f
- WHERE f.sha256 = sha256(pg_read_binary_file('/tmp/energy-test-data/erm/' || f.file_name));
+ WHERE f.sha256 = sha256(pg_read_binary_file(:'data' || '/erm/' || f.file_name));
 
 -- Loaded but never populated: still nothing to answer from.
 SELECT count(*) FROM energy_get('210095893', '210095893', '01/09/2015');
@@ -81,10 +82,14 @@ CREATE TEMP TABLE raw_tou (meter text, serial text, plant text, date_time text,
                            data_type text, energy text, max_demand text, max_demand_at text,
                            units text, status text, period text, dls text,
                            reset_count text, reset_at text, rate text);
-COPY raw_lp FROM '/tmp/energy-test-data/erm/LP_210095893_20150901T011608049.csv' (FORMAT csv, HEADER);
-COPY raw_lp FROM '/tmp/energy-test-data/erm/LP_214612534_20150907T084333712.csv' (FORMAT csv, HEADER);
-COPY raw_tou FROM '/tmp/energy-test-data/erm/TOU_212621145_20150911T022358.csv' (FORMAT csv, HEADER);
-COPY raw_tou FROM '/tmp/energy-test-data/erm/TOU_214667141_20150901T040057.csv' (FORMAT csv, HEADER);
+\set f :data/erm/LP_210095893_20150901T011608049.csv
+COPY raw_lp FROM :'f' (FORMAT csv, HEADER);
+\set f :data/erm/LP_214612534_20150907T084333712.csv
+COPY raw_lp FROM :'f' (FORMAT csv, HEADER);
+\set f :data/erm/TOU_212621145_20150911T022358.csv
+COPY raw_tou FROM :'f' (FORMAT csv, HEADER);
+\set f :data/erm/TOU_214667141_20150901T040057.csv
+COPY raw_tou FROM :'f' (FORMAT csv, HEADER);
 CREATE TEMP VIEW expected AS
 WITH v AS (
     SELECT meter, serial, date_time, value::numeric AS v FROM raw_lp
@@ -121,10 +126,12 @@ SELECT date_time, energy, maximum_demand, time_of_max_demand, status, period,
 SELECT data_type, units FROM energy_channel ORDER BY 1;
 
 -- Loading again changes nothing.
-SELECT * FROM energy_load('/tmp/energy-test-data/erm');
+SELECT * FROM energy_load(:'data' || '/erm');
 SELECT sum(cardinality(at)) AS readings FROM energy_reading;
 SELECT count(*) AS registers FROM energy_register;
 SELECT sum(readings) AS partial_readings FROM energy_daily;
 SELECT energy_populate_view();
 -- The view is fresh again: no NOTICE.
 SELECT readings FROM energy_get('210095893', '210095893', '01/09/2015');
+
+DROP EXTENSION energy;

@@ -5,6 +5,10 @@
 -- the call and leaves nothing behind; with 'skip' its good rows load and
 -- the bad one goes to energy_rejects.
 --
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
+CREATE EXTENSION energy;
 CREATE TEMP VIEW table_counts AS
 SELECT (SELECT count(*) FROM energy_file) AS files,
        (SELECT coalesce(sum(cardinality(at)), 0) FROM energy_reading) AS readings,
@@ -15,13 +19,13 @@ SELECT (SELECT count(*) FROM energy_file) AS files,
        (SELECT count(*) FROM energy_channel) AS channels,
        (SELECT count(*) FROM energy_rejects) AS rejects;
 
-CREATE FUNCTION pg_temp.try_load(f text, mode text,
+CREATE FUNCTION pg_temp.try_load(path text, mode text,
     OUT state text, OUT rows_loaded bigint, OUT rows_rejected bigint, OUT action text)
 LANGUAGE plpgsql AS $$
 BEGIN
     SELECT l.rows_loaded, l.rows_rejected, l.action
       INTO try_load.rows_loaded, try_load.rows_rejected, try_load.action
-      FROM energy_load('/tmp/energy-test-data/hostile/' || f, mode) l;
+      FROM energy_load(path, mode) l;
     state := '00000';
 EXCEPTION WHEN OTHERS THEN
     state := SQLSTATE;
@@ -32,8 +36,8 @@ CREATE TEMP TABLE before AS SELECT * FROM table_counts;
 -- 'stop': the SQLSTATE of each file (00000 where it loads).
 BEGIN;
 SELECT f AS file, t.*
-  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f,
-       LATERAL pg_temp.try_load(f, 'stop') AS t
+  FROM pg_ls_dir(:'data' || '/hostile') AS f,
+       LATERAL pg_temp.try_load(:'data' || '/hostile/' || f, 'stop') AS t
  ORDER BY f;
 ROLLBACK;
 
@@ -41,24 +45,24 @@ ROLLBACK;
 SELECT (SELECT t FROM table_counts t) = (SELECT b FROM before b) AS unchanged;
 
 -- What the errors say: file, line, column (with its name) and value.
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_feb_31.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_month_13.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_date_iso.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_number_nan.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_columns_short.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/bad_utf8.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/nul_byte.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/missing_meter.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/ole_zero_reading.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/unknown_header.csv'); -- ERROR
-SELECT * FROM energy_load('/tmp/energy-test-data/hostile/empty.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_feb_31.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_month_13.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_date_iso.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_number_nan.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_columns_short.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/bad_utf8.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/nul_byte.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/missing_meter.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/ole_zero_reading.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/unknown_header.csv'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/hostile/empty.csv'); -- ERROR
 SELECT (SELECT t FROM table_counts t) = (SELECT b FROM before b) AS unchanged;
 
 -- 'skip': good rows load, each bad one is a reject.
 BEGIN;
 SELECT f AS file, t.*
-  FROM pg_ls_dir('/tmp/energy-test-data/hostile') AS f,
-       LATERAL pg_temp.try_load(f, 'skip') AS t
+  FROM pg_ls_dir(:'data' || '/hostile') AS f,
+       LATERAL pg_temp.try_load(:'data' || '/hostile/' || f, 'skip') AS t
  ORDER BY f;
 SELECT file_name, line, sqlstate, message FROM energy_rejects ORDER BY file_name, line;
 -- A reject keeps the raw record, made safe for a text column.
@@ -84,3 +88,6 @@ SELECT meter_code, plant_code, date_time, data_type, energy, units, status
  WHERE f.file_name IN ('quoted_commas.csv', 'spaces.csv', 'negative_values.csv')
  ORDER BY f.file_name, date_time, data_type, energy;
 ROLLBACK;
+
+DROP VIEW table_counts;
+DROP EXTENSION energy;

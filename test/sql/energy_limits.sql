@@ -4,6 +4,10 @@
 -- into memory, and anything at all (binary junk, a lone BOM) is a clear
 -- error, never a crash.
 --
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
+CREATE EXTENSION energy;
 \set lp_header 'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
 
 -- Settings: defaults, units, bounds, and the reserved prefix.  The settings
@@ -20,11 +24,13 @@ SET energy.no_such_setting = 1; -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- Tiny batches and reads give the same result as the defaults.
+SELECT file_name, rows_loaded, action
+  FROM energy_load(:'data' || '/erm/LP_210095893_20150901T011608049.csv');
 SET energy.batch_rows = 1;
 SET energy.read_buffer_kb = 8;
 SELECT file_name, rows_loaded, action
   FROM energy_load_data('small_batches.csv',
-       pg_read_binary_file('/tmp/energy-test-data/erm/LP_210095893_20150901T011608049.csv'));
+       pg_read_binary_file(:'data' || '/erm/LP_210095893_20150901T011608049.csv'));
 SELECT f.file_name, count(*), sum(d.energy::numeric), min(d.date_time), max(d.date_time),
        sum(extract(epoch FROM d.date_time) * d.energy::numeric) AS weighted
   FROM energy_data d JOIN energy_file f USING (file_id)
@@ -71,3 +77,5 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM energy_load_data('year0.csv', convert_to(:'lp_header' || E'\n'
     || E'2,2,P,01/01/0000 00:00:00,Import Wh Total,1,kwh,\n', 'UTF8')); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+
+DROP EXTENSION energy;

@@ -5,27 +5,32 @@
 -- Files are written with COPY ... TO into a scratch folder the server may
 -- write (scripts/test-data makes it).
 --
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
+CREATE EXTENSION energy;
+\set lp555 :data/scratch/LP_555.csv
 \set lp_header 'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
 
 COPY (VALUES (:'lp_header'),
              ('555,555,P5,01/01/2020 00:00:00,Import Wh Total,1.000000,kwh,'),
              ('555,555,P5,01/01/2020 00:15:00,Import Wh Total,2.000000,kwh,'),
              ('555,555,P5,01/01/2020 00:30:00,Import Wh Total,3.000000,kwh,'))
-  TO '/tmp/energy-test-data/scratch/LP_555.csv';
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch/LP_555.csv');
+  TO :'lp555';
+SELECT * FROM energy_load(:'data' || '/scratch/LP_555.csv');
 SELECT energy_populate_view() > 0 AS populated;
 SELECT * FROM energy_get('555', '555', '01/01/2020');
 
 -- Same name, same content: unchanged, nothing written.
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch/LP_555.csv');
+SELECT * FROM energy_load(:'data' || '/scratch/LP_555.csv');
 SELECT count(*) FROM energy_data WHERE meter_code = '555';
 
 -- Same name, other content: replaced; only the new rows remain.
 COPY (VALUES (:'lp_header'),
              ('555,555,P5,01/01/2020 00:00:00,Import Wh Total,10.000000,kwh,'),
              ('555,555,P5,01/01/2020 00:15:00,Import Wh Total,20.000000,kwh,'))
-  TO '/tmp/energy-test-data/scratch/LP_555.csv';
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch/LP_555.csv');
+  TO :'lp555';
+SELECT * FROM energy_load(:'data' || '/scratch/LP_555.csv');
 SELECT date_time, energy FROM energy_data WHERE meter_code = '555' ORDER BY date_time;
 SELECT count(*) AS files, sum(rows_loaded) AS rows FROM energy_file WHERE file_name = 'LP_555.csv';
 SELECT count(*) AS partials, sum(d.readings) AS readings
@@ -47,7 +52,7 @@ SELECT * FROM energy_load_data('client.csv',
 SELECT plant_code, date_time, energy, units, status FROM energy_data WHERE meter_code = '666' ORDER BY date_time;
 
 -- Arguments.
-SELECT * FROM energy_load('/tmp/energy-test-data/erm', 'ignore'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/erm', 'ignore'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM energy_load(''); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
@@ -55,32 +60,41 @@ SELECT * FROM energy_load_data('', '\x00'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- Missing files and special files are refused at once, never waited on.
-SELECT * FROM energy_load('/tmp/energy-test-data/no-such-file.csv'); -- ERROR
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-\! mkfifo /tmp/energy-test-data/scratch/fifo.csv
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch/fifo.csv'); -- ERROR
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- Errors that name a path show it with the run's folder as $DATA.
+CREATE FUNCTION pg_temp.load_error(path text, on_error text DEFAULT 'stop') RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM energy_load(path, on_error);
+    RETURN 'loaded';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || replace(SQLERRM, current_setting('energy_test.data'), '$DATA');
+END $$;
+SELECT pg_temp.load_error(:'data' || '/no-such-file.csv');
+\! mkfifo "$ENERGY_TEST_DATA"/scratch/fifo.csv
+SELECT pg_temp.load_error(:'data' || '/scratch/fifo.csv');
 SELECT * FROM energy_load('/dev/null'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-\! mkdir /tmp/energy-test-data/scratch/subdir.csv
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch/subdir.csv/'); -- loads the (empty) directory
+\! mkdir "$ENERGY_TEST_DATA"/scratch/subdir.csv
+SELECT * FROM energy_load(:'data' || '/scratch/subdir.csv/'); -- loads the (empty) directory
 -- In a directory, the FIFO stops the call ...
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch'); -- ERROR
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT pg_temp.load_error(:'data' || '/scratch');
 -- ... or, with on_error => 'skip', it and the directory named like a file
 -- are one reject each while the rest loads.
-SELECT * FROM energy_load('/tmp/energy-test-data/scratch', on_error => 'skip');
-SELECT file_name, line, raw, sqlstate, message FROM energy_rejects
+SELECT * FROM energy_load(:'data' || '/scratch', on_error => 'skip');
+SELECT file_name, line, raw, sqlstate, replace(message, :'data', '$DATA') AS message FROM energy_rejects
  WHERE file_name IN ('fifo.csv', 'subdir.csv') ORDER BY reject_id;
-\! rm -f /tmp/energy-test-data/scratch/fifo.csv; rmdir /tmp/energy-test-data/scratch/subdir.csv
+\! rm -f "$ENERGY_TEST_DATA"/scratch/fifo.csv; rmdir "$ENERGY_TEST_DATA"/scratch/subdir.csv
 
 -- A directory without *.csv files loads nothing.
-SELECT * FROM energy_load('/tmp/energy-test-data');
+SELECT * FROM energy_load(:'data');
 
--- Privileges.  EXECUTE on energy_load is revoked from PUBLIC ...
+-- Privileges, on a populated database.
+SELECT count(*) FROM energy_load(:'data' || '/erm');
+SELECT energy_populate_view() > 0 AS populated;
+-- EXECUTE on energy_load is revoked from PUBLIC ...
 CREATE ROLE regress_energy_reader;
 SET ROLE regress_energy_reader;
-SELECT * FROM energy_load('/tmp/energy-test-data/erm'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/erm'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM energy_load_data('x.csv', '\x00'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
@@ -95,7 +109,7 @@ GRANT EXECUTE ON FUNCTION energy_load(text, text) TO regress_energy_reader;
 SET ROLE regress_energy_reader;
 SELECT * FROM energy_load('/etc/passwd'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT * FROM energy_load('/tmp/energy-test-data/erm'); -- ERROR
+SELECT * FROM energy_load(:'data' || '/erm'); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 RESET ROLE;
 
@@ -109,7 +123,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON energy_file, energy_meter, energy_channe
       TO regress_energy_loader;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO regress_energy_loader;
 SET ROLE regress_energy_loader;
-SELECT * FROM energy_load('/tmp/energy-test-data/datafiles');
+SELECT * FROM energy_load(:'data' || '/samples');
 SELECT energy_populate_view() > 0 AS populated;
 SELECT * FROM energy_get('100000001', '100000001', '01/03/2024');
 RESET ROLE;
@@ -123,3 +137,5 @@ SELECT count(*) FROM energy_file WHERE file_name = 'denied.csv';
 
 DROP OWNED BY regress_energy_reader, regress_energy_loader;
 DROP ROLE regress_energy_reader, regress_energy_loader;
+
+DROP EXTENSION energy;

@@ -4,6 +4,10 @@
 -- every operator and function; a role that can create objects in public
 -- (and puts public first) cannot hijack a load, a refresh or a lookup.
 --
+-- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
+-- (scripts/test-data: erm/, samples/, hostile/, scratch/).
+\getenv data ENERGY_TEST_DATA
+CREATE EXTENSION energy;
 CREATE ROLE regress_energy_planter;
 GRANT CREATE, USAGE ON SCHEMA public TO regress_energy_planter;
 SET ROLE regress_energy_planter;
@@ -40,10 +44,12 @@ RESET search_path;
 DROP EXTENSION energy;
 SET search_path = public, pg_catalog;
 CREATE EXTENSION energy;
-SELECT file_name, rows_loaded, action FROM energy_load('/tmp/energy-test-data/erm');
+SELECT file_name, rows_loaded, action FROM energy_load(:'data' || '/erm');
 SELECT energy_populate_view();
 SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
 RESET search_path;
 
 DROP OWNED BY regress_energy_planter;
 DROP ROLE regress_energy_planter;
+
+DROP EXTENSION energy;

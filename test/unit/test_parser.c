@@ -10,7 +10,7 @@
  * change a result.
  *
  * Usage: test/unit/test_parser [SAMPLE_DIR [HOSTILE_DIR]]
- * (defaults ../shared/erm-samples and test/data/hostile, relative to the
+ * (defaults datafiles and test/data/hostile, relative to the
  * repository root, which is where "make unittest" runs it).
  *
  *-------------------------------------------------------------------------
@@ -1535,7 +1535,7 @@ test_hostile_details(const char *dir)
 int
 main(int argc, char **argv)
 {
-	const char *samples = argc > 1 ? argv[1] : "../shared/erm-samples";
+	const char *samples = argc > 1 ? argv[1] : "datafiles";
 	const char *hostile = argc > 2 ? argv[2] : "test/data/hostile";
 
 	test_basic_lp();
