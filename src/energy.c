@@ -28,8 +28,11 @@ int			energy_read_buffer_kb = 256;
 void		_PG_init(void);
 
 /*
- * Settings are PGC_USERSET: they only change how a load is carried out in
- * the caller's own backend, never what ends up stored.
+ * Settings only change how a load is carried out in the caller's own
+ * backend, never what ends up stored.  Most are PGC_USERSET; the record
+ * limit is PGC_SUSET, since the parser's buffer and the copies of a record
+ * made on its way to energy_rejects come to several times the limit: a
+ * user who could raise it could make one backend take gigabytes.
  */
 void
 _PG_init(void)
@@ -47,7 +50,7 @@ _PG_init(void)
 							"A longer record (or a run of bytes with no line end) is an error, so a file without newlines cannot exhaust memory.",
 							&energy_max_record_bytes,
 							1024 * 1024, 1024, 64 * 1024 * 1024,
-							PGC_USERSET, GUC_UNIT_BYTE,
+							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("energy.read_buffer_kb",

@@ -219,6 +219,8 @@ extern pg_cryptohash_ctx *energy_sha256_begin(void);
 extern void energy_sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_t len);
 extern void energy_sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest);
 extern int	energy_list_directory(const char *dirpath, char ***names);
+extern bool energy_name_valid(const char *name);
+extern char *energy_name_escape(const char *name);
 
 /* The parser's seam with the server (glue.c) */
 extern EpParser *energy_parser_create(MemoryContext cxt, size_t max_record);
@@ -227,6 +229,11 @@ extern int32 energy_day(const EpTimestamp *ts);
 extern Timestamp energy_day_timestamp(int32 day, const EpTimestamp *ts);
 extern Timestamp energy_timestamp(const EpTimestamp *ts);
 extern int	energy_parse_sqlerrcode(EpErrorCode code);
+
+/* Longest meter or channel field, in bytes: three fit one btree entry. */
+#define ENERGY_KEY_MAX	800
+
+extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
 
 /*
  * Where a load is, for the context line of its errors (energy_error_context,

@@ -27,6 +27,8 @@
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 
@@ -67,6 +69,12 @@ file_kind(mode_t mode)
  * before open() could wait on them or trigger a device's side effects;
  * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
  * what was really opened.  Returns false and fills *oe on failure.
+ *
+ * The file itself is never reached through a symbolic link (lstat, and
+ * O_NOFOLLOW for a link planted in between): whoever may only write into a
+ * drop folder could otherwise point a name there at any file the server can
+ * read, and see its first line in an error or in energy_rejects.  The
+ * folders on the way are followed, as the caller named them.
  */
 bool
 energy_source_open(EnergySource *src, const char *path, const char *name,
@@ -80,9 +88,16 @@ energy_source_open(EnergySource *src, const char *path, const char *name,
 	src->path = path;
 	src->fd = -1;
 
-	if (stat(path, &st) < 0)
+	if (lstat(path, &st) < 0)
 	{
 		open_error_errno(oe, "stat", path);
+		return false;
+	}
+	if (S_ISLNK(st.st_mode))
+	{
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is a symbolic link", path);
+		oe->detail = pstrdup("Symbolic links are not followed; name the file itself.");
 		return false;
 	}
 	if (!S_ISREG(st.st_mode))
@@ -92,7 +107,14 @@ energy_source_open(EnergySource *src, const char *path, const char *name,
 		oe->detail = psprintf("It is %s; only regular files are loaded.", file_kind(st.st_mode));
 		return false;
 	}
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK);
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP)
+	{
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is a symbolic link", path);
+		oe->detail = pstrdup("It changed while it was being opened.");
+		return false;
+	}
 	if (fd < 0)
 	{
 		open_error_errno(oe, "open", path);
@@ -230,6 +252,47 @@ energy_source_digest(EnergySource *src, char *buf, size_t size, uint8 *digest)
 /*
  * Byte order, as the contract says "sorted by name", whatever the locale.
  */
+/*
+ * Whether a name from the file system is text the database can store.  A
+ * folder may hold names in another encoding (a Latin-1 "é" from a Windows
+ * share); stored as they are, they would make a dump that cannot be
+ * restored.
+ */
+bool
+energy_name_valid(const char *name)
+{
+	return pg_verify_mbstr(GetDatabaseEncoding(), name, (int) strlen(name), true);
+}
+
+/*
+ * A name that is not valid text, made printable and storable: every byte
+ * that does not start a valid character of the database encoding becomes
+ * \xNN.  Only for messages and reject rows of names that are refused.
+ */
+char *
+energy_name_escape(const char *name)
+{
+	StringInfoData buf;
+	int			enc = GetDatabaseEncoding();
+	int			len = (int) strlen(name);
+	int			i = 0;
+
+	initStringInfo(&buf);
+	while (i < len)
+	{
+		int			l = pg_encoding_verifymbchar(enc, name + i, len - i);
+
+		if (l > 0 && !((unsigned char) name[i] < 0x20))
+		{
+			appendBinaryStringInfo(&buf, name + i, l);
+			i += l;
+		}
+		else
+			appendStringInfo(&buf, "\\x%02X", (unsigned char) name[i++]);
+	}
+	return buf.data;
+}
+
 static int
 name_cmp(const void *a, const void *b)
 {

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -116,6 +117,136 @@ Timestamp
 energy_timestamp(const EpTimestamp *ts)
 {
 	return energy_day_timestamp(energy_day(ts), ts);
+}
+
+/* ---------------------------------------------------------------------
+ * The row check: what parses but the tables cannot hold
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Fill err (all but its detail) for a field of a row that passed the
+ * parser: the same shape as a parser error, so both modes treat it alike
+ * (the ERROR of 'stop', a reject row in 'skip').
+ */
+static void
+row_error(EpError *err, const EpRow *row, EpFormat format, EpErrorCode code,
+		  int column, const EpText *t)
+{
+	int			n = pg_encoding_mbcliplen(PG_UTF8, t->ptr, (int) Min(t->len, 100), 100);
+	int			o = 0;
+
+	memset(err, 0, sizeof(*err));
+	err->code = code;
+	err->line = row->line;
+	err->column = column;
+	err->column_name = ep_column_name(format, column);
+	/* the parser validated the field as UTF-8; only controls need escaping */
+	for (int i = 0; i < n && o < (int) sizeof(err->value) - 5; i++)
+	{
+		unsigned char c = (unsigned char) t->ptr[i];
+
+		if (c < 0x20 || c == 0x7F)
+			o += snprintf(err->value + o, sizeof(err->value) - o, "\\x%02X", c);
+		else
+			err->value[o++] = (char) c;
+	}
+	err->value[o] = '\0';
+	err->raw = row->raw;
+	err->raw_len = row->raw_len;
+}
+
+/*
+ * Whether the whole text converts into the database encoding.  Converted
+ * in pieces through a stack buffer, so the check allocates nothing however
+ * long the field; a character cut at a piece's end is taken again with the
+ * next piece.
+ */
+static bool
+text_encodable(const EpText *t, Oid proc, int enc)
+{
+	unsigned char dst[256 * MAX_CONVERSION_GROWTH + 1];
+	size_t		pos = 0;
+
+	while (pos < t->len)
+	{
+		int			chunk = (int) Min(t->len - pos, (size_t) 256);
+		int			n = pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
+													  (unsigned char *) t->ptr + pos, chunk,
+													  dst, sizeof(dst), true);
+
+		if (n <= 0)
+			return false;
+		pos += n;
+	}
+	return true;
+}
+
+static bool
+has_high_byte(const EpText *t)
+{
+	for (size_t i = 0; i < t->len; i++)
+		if ((unsigned char) t->ptr[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/*
+ * Check a parsed row against what the tables can hold, before anything of
+ * it is written: an error there would abort the whole call, even in skip
+ * mode.  Meter and channel fields are keys of the dictionaries' unique
+ * indexes, whose entries must fit a btree page (about 2.7 kB for all
+ * columns together): each may have ENERGY_KEY_MAX bytes.  In a database
+ * whose encoding is not UTF-8, every text field must convert into it.
+ * Returns false with err filled.
+ */
+bool
+energy_row_check(const EpRow *row, EpFormat format, EpError *err)
+{
+	bool		tou = (format == EP_FORMAT_TOU);
+	const struct
+	{
+		const EpText *t;
+		int			column;		/* 1-based */
+		bool		key;
+	}			fields[] = {
+		{&row->meter, EP_LP_METER + 1, true},
+		{&row->serial, EP_LP_SERIAL + 1, true},
+		{&row->plant, EP_LP_PLANT + 1, true},
+		{&row->data_type, EP_LP_DATA_TYPE + 1, true},
+		{&row->units, (tou ? EP_TOU_UNITS : EP_LP_UNITS) + 1, true},
+		{&row->status, (tou ? EP_TOU_STATUS : EP_LP_STATUS) + 1, false},
+		{&row->period, EP_TOU_PERIOD + 1, false},
+		{&row->rate, EP_TOU_RATE + 1, false},
+	};
+	int			nfields = tou ? lengthof(fields) : lengthof(fields) - 2;
+	int			enc = GetDatabaseEncoding();
+	Oid			proc = InvalidOid;
+
+	for (int i = 0; i < nfields; i++)
+	{
+		if (fields[i].key && fields[i].t->len > ENERGY_KEY_MAX)
+		{
+			row_error(err, row, format, EP_ERR_KEY_TOO_LONG, fields[i].column, fields[i].t);
+			snprintf(err->detail, sizeof(err->detail),
+					 "A meter or channel field may have at most %d bytes; this one has %zu.",
+					 ENERGY_KEY_MAX, fields[i].t->len);
+			return false;
+		}
+		if (enc == PG_UTF8 || enc == PG_SQL_ASCII || !has_high_byte(fields[i].t))
+			continue;
+		if (!OidIsValid(proc))
+			proc = FindDefaultConversionProc(PG_UTF8, enc);
+		if (!OidIsValid(proc) || !text_encodable(fields[i].t, proc, enc))
+		{
+			row_error(err, row, format, EP_ERR_UNTRANSLATABLE, fields[i].column, fields[i].t);
+			snprintf(err->detail, sizeof(err->detail),
+					 "The field has a character that encoding \"%s\" cannot hold.",
+					 GetDatabaseEncodingName());
+			return false;
+		}
+	}
+	return true;
 }
 
 /* ---------------------------------------------------------------------

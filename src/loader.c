@@ -38,6 +38,7 @@
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -53,8 +54,8 @@
 PG_FUNCTION_INFO_V1(energy_load);
 PG_FUNCTION_INFO_V1(energy_load_data);
 
-/* Distinguishes our file-name locks from user advisory locks in pg_locks. */
-#define ENERGY_LOCK_CLASS	0x454E
+/* Attempts at claiming a file name that concurrent loads keep taking. */
+#define CLAIM_ATTEMPTS		10
 
 typedef enum OnError
 {
@@ -94,14 +95,20 @@ typedef struct PlanDef
 static const PlanDef plan_defs[NUM_PLANS] = {
 	[PLAN_LOOKUP_FILE] = {
 		"SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected "
-		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1",
+		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 	1, {TEXTOID}},
 	[PLAN_DELETE_REJECTS] = {
 		"DELETE FROM %1$s.energy_rejects WHERE file_name OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}},
 	[PLAN_DELETE_READINGS] = {
-		"DELETE FROM %1$s.energy_reading WHERE segment_id OPERATOR(pg_catalog.=) ANY "
-		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
+		"DELETE FROM %1$s.energy_reading r USING ("
+		"SELECT DISTINCT d.meter_id, d.day, s.segment_id "
+		"FROM %1$s.energy_segment s JOIN %1$s.energy_daily d "
+		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
+		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id "
+		"WHERE s.file_id OPERATOR(pg_catalog.=) $1 OFFSET 0) k "
+		"WHERE r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day "
+		"AND r.segment_id OPERATOR(pg_catalog.=) k.segment_id",
 	1, {INT8OID}},
 	[PLAN_DELETE_REGISTERS] = {
 		"DELETE FROM %1$s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
@@ -164,6 +171,7 @@ typedef struct LoadState
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
 	size_t		readbuf_size;
+	MemoryContext reject_cxt;	/* one reject's memory, reset after each */
 	EnergyErrorPosition pos;	/* for the error context of the file */
 	SPIPlanPtr	plans[NUM_PLANS];
 } LoadState;
@@ -182,7 +190,7 @@ typedef struct FileLoad
 	char	   *old_format;
 	int64		old_rows;
 	int64		old_rejected;
-	pg_cryptohash_ctx *hash;	/* NULL when hashed before parsing */
+	pg_cryptohash_ctx *hash;	/* the pass's hash; NULL outside a pass */
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	uint64		rows;
 	uint64		rejected;
@@ -290,23 +298,11 @@ format_name(EpFormat f)
  */
 
 /*
- * Serialise loads of one file name until commit.  A transaction-level
- * lock, in the advisory space but with a class of its own.
- */
-static void
-lock_file_name(const char *name)
-{
-	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) name, (int) strlen(name), 0);
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
-						 ENERGY_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
- * What energy_file holds under this name, read under the name lock, so that
- * the comparison and the replacement see the same version.
+ * What energy_file holds under this name, locked FOR UPDATE: the row is the
+ * name's lock.  A concurrent load of the same name waits here until we
+ * commit, then (under READ COMMITTED) sees our version; the comparison and
+ * the replacement see the same version.  The lock lives in the row, not in
+ * the lock table, so a call may load any number of files.
  */
 static void
 lookup_existing(LoadState *ls, FileLoad *fl)
@@ -320,7 +316,12 @@ lookup_existing(LoadState *ls, FileLoad *fl)
 	run_plan(ls, PLAN_LOOKUP_FILE, values, NULL, SPI_OK_SELECT);
 	fl->existed = (SPI_processed > 0);
 	if (!fl->existed)
+	{
+		/* even empty, a result holds its memory until freed */
+		SPI_freetuptable(SPI_tuptable);
 		return;
+	}
+	Assert(SPI_processed == 1);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	fl->old_file_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
@@ -345,8 +346,10 @@ delete_rejects(LoadState *ls, const char *name)
 
 /*
  * Remove every trace of a file's earlier version.  Readings are found
- * through their segments (BRIN on segment_id), so this costs the file's
- * size, not the table's.
+ * through the (meter_id, day) btree, at the meter-days the file's partials
+ * name, so this costs the file's size, not the table's, whether or not the
+ * table was vacuumed or analyzed (BRIN on segment_id would read every range
+ * not yet summarized).
  */
 static void
 delete_file(LoadState *ls, int64 file_id)
@@ -363,14 +366,22 @@ delete_file(LoadState *ls, int64 file_id)
 /*
  * Called once the header has shown that the new content is a meter file:
  * only now is the old version removed and the new one registered.
+ *
+ * A new name has no row to lock, so two loads may both find none; the
+ * unique file_name then makes the second INSERT wait for the first to
+ * commit and insert nothing.  Nothing has been written yet, so the loser
+ * returns false and the driver starts the file again from the lookup,
+ * which now sees (and waits for) the winner's row.  Under REPEATABLE READ
+ * or SERIALIZABLE the snapshot cannot see that row: PostgreSQL raises a
+ * serialization failure (40001) in the INSERT itself, never a second copy.
  */
-static void
+static bool
 register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 {
 	Datum		values[3];
 	bool		isnull;
 
-	delete_rejects(ls, fl->src->name);
+	Assert(format == EP_FORMAT_LP || format == EP_FORMAT_TOU);
 	if (fl->existed)
 		delete_file(ls, fl->old_file_id);
 
@@ -378,23 +389,18 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	values[1] = Int64GetDatum(fl->src->size);
 	values[2] = CStringGetTextDatum(format_name(format));
 	run_plan(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
-
-	/*
-	 * The name lock makes a concurrent load of the same file wait for us;
-	 * under READ COMMITTED it then sees our row.  Under REPEATABLE READ or
-	 * SERIALIZABLE its snapshot predates our commit, so it finds the row only
-	 * here: that is a serialization failure, to be retried.
-	 */
 	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access to file \"%s\" due to a concurrent load",
-						fl->src->name),
-				 errhint("Retry the load; under READ COMMITTED a concurrent load of the same file waits and then finds it loaded.")));
+	{
+		Assert(!fl->existed);
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
 	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
+	delete_rejects(ls, fl->src->name);
 	fl->format = format;
 	energy_daily_begin(ls->daily, ls->sink, fl->file_id);
+	return true;
 }
 
 /*
@@ -561,8 +567,8 @@ progress_update(FileLoad *fl)
 }
 
 /*
- * Start a file: its error context, its name lock, and what energy_file
- * already holds under its name.
+ * Start a file: its error context, and what energy_file already holds
+ * under its name (locked, see lookup_existing).
  */
 static void
 file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
@@ -577,14 +583,15 @@ file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
 	fl->errcb.previous = error_context_stack;
 	error_context_stack = &fl->errcb;
 
-	lock_file_name(src->name);
 	lookup_existing(ls, fl);
 }
 
 /*
  * Same name, same size and same SHA-256 as the stored version: report it
- * "unchanged" and write nothing.  Otherwise the file is hashed as it is
- * parsed (unless it was just hashed here).
+ * "unchanged" and write nothing.  Otherwise the file is parsed and hashed
+ * in one pass, so that the hash stored always describes the rows stored,
+ * even if the file is rewritten while we read it; the hash taken here only
+ * decides whether to parse at all.
  */
 static bool
 file_unchanged(LoadState *ls, FileLoad *fl)
@@ -600,27 +607,46 @@ file_unchanged(LoadState *ls, FileLoad *fl)
 			return true;
 		}
 	}
-	else
-		fl->hash = energy_sha256_begin();
 	return false;
 }
 
-/* The parser and the segment table of one file, in the file's context. */
+/* The parser, the hash and the segment table of one pass over the file. */
 static void
 parse_begin(LoadState *ls, FileLoad *fl)
 {
 	HASHCTL		hctl;
 
+	Assert(fl->parser == NULL && fl->hash == NULL);
 	hctl.keysize = sizeof(SegmentKey);
 	hctl.entrysize = sizeof(SegmentEntry);
 	hctl.hcxt = ls->file_cxt;
 	fl->segments = hash_create("energy segments", 64, &hctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fl->last_segment = NULL;
 	fl->parser = energy_parser_create(ls->file_cxt, (size_t) energy_max_record_bytes);
+	fl->hash = energy_sha256_begin();
+	fl->rows = fl->rejected = fl->bytes_read = 0;
 	progress_start(ls, fl);
 }
 
-/* The next chunk of bytes into the parser (and the hash), or its end. */
+/* Undo parse_begin, on every way out of a pass. */
+static void
+parse_end(FileLoad *fl)
+{
+	if (fl->hash)
+		pg_cryptohash_free(fl->hash);
+	fl->hash = NULL;
+	if (fl->progress)
+		pgstat_progress_end_command();
+	fl->progress = false;
+	ep_destroy(fl->parser);
+	fl->parser = NULL;
+	if (fl->segments)
+		hash_destroy(fl->segments);
+	fl->segments = NULL;
+}
+
+/* The next chunk of bytes into the parser and the hash, or their end. */
 static void
 feed_parser(LoadState *ls, FileLoad *fl)
 {
@@ -633,11 +659,24 @@ feed_parser(LoadState *ls, FileLoad *fl)
 		ep_finish(fl->parser);
 		return;
 	}
-	if (fl->hash)
-		energy_sha256_update(fl->hash, ls->readbuf, n);
+	energy_sha256_update(fl->hash, ls->readbuf, n);
 	ep_push(fl->parser, ls->readbuf, n);
 	fl->bytes_read += n;
 	progress_update(fl);
+}
+
+/*
+ * Write one reject in a short-lived context, reset at once: a file of a
+ * million bad lines costs the memory of one.
+ */
+static void
+reject_write(LoadState *ls, const char *file_name, const EpError *err)
+{
+	MemoryContext old = MemoryContextSwitchTo(ls->reject_cxt);
+
+	record_parse_reject(ls, file_name, err);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ls->reject_cxt);
 }
 
 /*
@@ -652,7 +691,7 @@ reject_file(LoadState *ls, FileLoad *fl, const EpError *err)
 		energy_raise_parse_error(&ls->pos, err);
 	energy_error_position_set(&ls->pos, err);
 	delete_rejects(ls, fl->src->name);
-	record_parse_reject(ls, fl->src->name, err);
+	reject_write(ls, fl->src->name, err);
 	emit(ls, fl->src->name, NULL, 0, 1, "rejected");
 }
 
@@ -663,18 +702,26 @@ reject_record(LoadState *ls, FileLoad *fl, const EpError *err)
 	if (ls->on_error == ON_ERROR_STOP)
 		energy_raise_parse_error(&ls->pos, err);
 	energy_error_position_set(&ls->pos, err);
-	record_parse_reject(ls, fl->src->name, err);
+	reject_write(ls, fl->src->name, err);
 	fl->rejected++;
 }
+
+/* How a pass over a file ended. */
+typedef enum ParseOutcome
+{
+	PARSE_LOADED,				/* every record loaded or rejected */
+	PARSE_NOT_METER,			/* not a meter file: rejected or raised */
+	PARSE_LOST_RACE				/* a concurrent load took the name first */
+} ParseOutcome;
 
 /*
  * The record loop: pull records, feed bytes when the parser needs them,
  * and send each record down the pipeline or to the rejects.  The file is
  * registered (and its old version deleted) at the first record after the
- * header, once the content is known to be a meter file.  Returns false when
- * it is not one.
+ * header, once the content is known to be a meter file, before anything
+ * else is written.
  */
-static bool
+static ParseOutcome
 parse_records(LoadState *ls, FileLoad *fl)
 {
 	uint32		tick = 0;
@@ -693,12 +740,12 @@ parse_records(LoadState *ls, FileLoad *fl)
 		if (st == EP_ERROR && (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER))
 		{
 			reject_file(ls, fl, &err);
-			return false;
+			return PARSE_NOT_METER;
 		}
-		if (fl->file_id == 0)
-			register_file(ls, fl, ep_format(fl->parser));
+		if (fl->file_id == 0 && !register_file(ls, fl, ep_format(fl->parser)))
+			return PARSE_LOST_RACE;
 		if (st == EP_END)
-			return true;
+			return PARSE_LOADED;
 
 		if ((++tick & 1023) == 0)
 		{
@@ -708,6 +755,11 @@ parse_records(LoadState *ls, FileLoad *fl)
 
 		if (st == EP_ERROR)
 			reject_record(ls, fl, &err);
+		else if (!energy_row_check(&row, fl->format, &err))
+		{
+			/* a row the tables cannot hold: a reject like a parse error */
+			reject_record(ls, fl, &err);
+		}
 		else
 		{
 			energy_error_position_line(&ls->pos, row.line);
@@ -718,17 +770,15 @@ parse_records(LoadState *ls, FileLoad *fl)
 
 /*
  * The end of a parsed file: everything still buffered goes to the tables,
- * then the file's row in energy_file gets its hash and counts.
+ * then the file's row in energy_file gets the hash of the bytes just parsed
+ * and the counts.
  */
 static void
 file_write(LoadState *ls, FileLoad *fl)
 {
 	energy_error_position_line(&ls->pos, 0);
-	if (fl->hash)
-	{
-		energy_sha256_end(fl->hash, fl->digest);
-		fl->hash = NULL;
-	}
+	energy_sha256_end(fl->hash, fl->digest);
+	fl->hash = NULL;
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
@@ -739,15 +789,29 @@ file_write(LoadState *ls, FileLoad *fl)
 		 (int64) fl->rejected, fl->existed ? "replaced" : "loaded");
 }
 
+/*
+ * Another load committed this name between our lookup and our INSERT.
+ * Nothing was written; start the file again, from the lookup, unless this
+ * keeps happening.
+ */
+static void
+file_retry(LoadState *ls, FileLoad *fl, int attempt)
+{
+	if (attempt >= CLAIM_ATTEMPTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to file \"%s\" due to concurrent loads",
+						fl->src->name),
+				 errhint("Retry the load.")));
+	energy_source_rewind(fl->src);
+	lookup_existing(ls, fl);
+}
+
 /* The one cleanup path of a file, whatever the way it ended. */
 static void
 file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
 {
-	if (fl->hash)
-		pg_cryptohash_free(fl->hash);
-	if (fl->progress)
-		pgstat_progress_end_command();
-	ep_destroy(fl->parser);
+	parse_end(fl);
 	error_context_stack = fl->errcb.previous;
 	ls->pos.file_name = NULL;
 	MemoryContextSwitchTo(old);
@@ -757,19 +821,27 @@ file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
 /*
  * One file, shaped init -> work -> free like pgvector's BuildIndex: every
  * way through (unchanged, not a meter file, loaded) leaves by file_end.
+ * The work is a loop only for the rare load that loses a new name to a
+ * concurrent one and must look again.
  */
 static void
 load_source(LoadState *ls, EnergySource *src)
 {
 	FileLoad	fl;
 	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
+	ParseOutcome outcome = PARSE_LOADED;
 
 	file_begin(ls, &fl, src);
-	if (!file_unchanged(ls, &fl))
+	for (int attempt = 1; !file_unchanged(ls, &fl); attempt++)
 	{
 		parse_begin(ls, &fl);
-		if (parse_records(ls, &fl))
+		outcome = parse_records(ls, &fl);
+		if (outcome == PARSE_LOADED)
 			file_write(ls, &fl);
+		parse_end(&fl);
+		if (outcome != PARSE_LOST_RACE)
+			break;
+		file_retry(ls, &fl, attempt);
 	}
 	file_end(ls, &fl, old);
 }
@@ -820,6 +892,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
 	ls->file_cxt = AllocSetContextCreate(cxt, "energy load file", ALLOCSET_DEFAULT_SIZES);
+	ls->reject_cxt = AllocSetContextCreate(cxt, "energy load reject", ALLOCSET_SMALL_SIZES);
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema);
@@ -877,6 +950,30 @@ load_path(LoadState *ls, const char *path, const char *name)
 }
 
 /*
+ * A folder entry whose name is not valid in the database encoding is
+ * refused, never stored as it is (its dump could not be restored) nor
+ * renamed into another file's identity: the call's ERROR, or in skip mode
+ * one reject under the name escaped as \xNN.
+ */
+static void
+refuse_name(LoadState *ls, const char *name)
+{
+	char	   *escaped = energy_name_escape(name);
+	char	   *message = psprintf("file name \"%s\" is not valid in encoding \"%s\"",
+								   escaped, GetDatabaseEncodingName());
+	const char *detail = "Rename the file; names are stored as text.";
+
+	if (ls->on_error == ON_ERROR_STOP)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg_internal("%s", message),
+				 errdetail_internal("%s", detail)));
+	record_reject(ls, escaped, 0, NULL, 0, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+				  message, detail);
+	emit(ls, escaped, NULL, 0, 1, "rejected");
+}
+
+/*
  * The seed's /load-data: every *.csv of a folder, in name order, so that a
  * directory of one meter's daily exports loads oldest first.
  */
@@ -887,7 +984,18 @@ load_directory(LoadState *ls, const char *dirpath)
 	int			n = energy_list_directory(dirpath, &names);
 
 	for (int i = 0; i < n; i++)
-		load_path(ls, psprintf("%s/%s", dirpath, names[i]), names[i]);
+	{
+		char	   *path;
+
+		if (!energy_name_valid(names[i]))
+		{
+			refuse_name(ls, names[i]);
+			continue;
+		}
+		path = psprintf("%s/%s", dirpath, names[i]);
+		load_path(ls, path, names[i]);
+		pfree(path);
+	}
 }
 
 /*

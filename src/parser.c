@@ -337,6 +337,8 @@ static const EpErrorInfo error_table[] = {
 	{EP_ERR_BOOLEAN, "boolean", "22P02", "invalid boolean"},
 	{EP_ERR_INTEGER, "integer", "22P02", "invalid integer"},
 	{EP_ERR_INTEGER_RANGE, "integer_range", "22003", "integer out of range"},
+	{EP_ERR_KEY_TOO_LONG, "key_too_long", "54000", "value too long"},
+	{EP_ERR_UNTRANSLATABLE, "untranslatable", "22P05", "character has no equivalent in the database encoding"},
 };
 
 static const EpErrorInfo unknown_error = {EP_ERR_NONE, "unknown", "XX000", "invalid input"};
@@ -350,6 +352,16 @@ ep_error_info(EpErrorCode code)
 		return &unknown_error;
 	Assert(error_table[k].code == code);
 	return &error_table[k];
+}
+
+const char *
+ep_column_name(EpFormat format, int column)
+{
+	if (format == EP_FORMAT_LP && column >= 1 && column <= EP_LP_NFIELDS)
+		return lp_names[column - 1];
+	if (format == EP_FORMAT_TOU && column >= 1 && column <= EP_TOU_NFIELDS)
+		return tou_names[column - 1];
+	return NULL;
 }
 
 const char *
@@ -507,14 +519,7 @@ set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
 	err->code = code;
 	err->line = line;
 	err->column = column;
-	err->column_name = NULL;
-	if (column > 0)
-	{
-		if (p->format == EP_FORMAT_LP && column <= EP_LP_NFIELDS)
-			err->column_name = lp_names[column - 1];
-		else if (p->format == EP_FORMAT_TOU && column <= EP_TOU_NFIELDS)
-			err->column_name = tou_names[column - 1];
-	}
+	err->column_name = ep_column_name(p->format, column);
 	if (val != NULL)
 		escape_value(err->value, val, vlen);
 	else

@@ -106,7 +106,16 @@ typedef enum EpErrorCode
 	EP_ERR_BOOLEAN,				/* DLS Active not a boolean; 22P02 */
 	EP_ERR_INTEGER,				/* Billing Reset Count not an integer;
 								 * 22P02 */
-	EP_ERR_INTEGER_RANGE		/* Billing Reset Count overflows int64; 22003 */
+	EP_ERR_INTEGER_RANGE,		/* Billing Reset Count overflows int64; 22003 */
+
+	/*
+	 * Raised by the backend's row check (glue.c), never by the parser: a row
+	 * that parses but that the tables cannot hold.
+	 */
+	EP_ERR_KEY_TOO_LONG,		/* a meter or channel field longer than the
+								 * dictionaries index; 54000 */
+	EP_ERR_UNTRANSLATABLE		/* a character the database encoding cannot
+								 * hold; 22P05 */
 } EpErrorCode;
 
 /* A field's text: not NUL-terminated; quotes removed, "" unescaped. */
@@ -248,6 +257,9 @@ typedef struct EpErrorInfo
 
 /* The row of code; an unknown code gets a row of its own, never NULL. */
 extern const EpErrorInfo *ep_error_info(EpErrorCode code);
+
+/* The canonical header name of a 1-based column of a format, or NULL. */
+extern const char *ep_column_name(EpFormat format, int column);
 
 /* The SQLSTATE (five characters) that an error code maps to. */
 extern const char *ep_sqlstate(EpErrorCode code);
