@@ -254,7 +254,7 @@ extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
 extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
-extern char *energy_reject_message(const EpError *err);
+extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);
 
 /* energy_data_view (view.c) */

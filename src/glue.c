@@ -333,58 +333,93 @@ energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err)
 }
 
 /*
+ * Append UTF-8 text to buf in the database encoding, for the reject rows:
+ * bytes that are not valid UTF-8 (or NUL), and characters the database
+ * encoding cannot hold, are written as \xNN, so that writing a reject never
+ * fails the way the rejected row did.  Stops at about max bytes of output,
+ * at a character boundary.
+ */
+static void
+append_storable(StringInfo buf, const char *s, size_t len, int max)
+{
+	int			enc = GetDatabaseEncoding();
+	bool		convert = (enc != PG_UTF8 && enc != PG_SQL_ASCII);
+	Oid			proc = convert ? FindDefaultConversionProc(PG_UTF8, enc) : InvalidOid;
+	size_t		i = 0;
+
+	while (i < len && buf->len < max)
+	{
+		unsigned char c = (unsigned char) s[i];
+		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) s + i);
+		bool		legal = c != 0 && i + l <= len &&
+			pg_utf8_islegal((const unsigned char *) s + i, l);
+
+		if (legal && c < 0x80)
+		{
+			appendStringInfoChar(buf, (char) c);
+			i++;
+			continue;
+		}
+		if (legal && !convert)
+		{
+			appendBinaryStringInfo(buf, s + i, l);
+			i += l;
+			continue;
+		}
+		if (legal && OidIsValid(proc))
+		{
+			unsigned char out[4 * MAX_CONVERSION_GROWTH + 1];
+
+			if (pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
+											  (unsigned char *) s + i, l,
+											  out, sizeof(out), true) == l)
+			{
+				appendStringInfoString(buf, (char *) out);
+				i += l;
+				continue;
+			}
+		}
+		/* not storable: its bytes as \xNN (one at a time if not even UTF-8) */
+		for (int k = 0; k < (legal ? l : 1); k++)
+			appendStringInfo(buf, "\\x%02X", (unsigned char) s[i + k]);
+		i += legal ? l : 1;
+	}
+}
+
+/*
  * The message column of energy_rejects, which has the file and line in
  * columns of their own and the record in "raw": the phrase, the column and
  * its value when the error is about one, and the detail.
  */
-char *
+text *
 energy_reject_message(const EpError *err)
 {
+	StringInfoData msg;
 	StringInfoData buf;
 
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, ep_error_info(err->code)->phrase);
+	initStringInfo(&msg);
+	appendStringInfoString(&msg, ep_error_info(err->code)->phrase);
 	if (err->column > 0)
 	{
 		if (err->value[0])
-			appendStringInfo(&buf, " \"%s\"", err->value);
-		appendStringInfo(&buf, " in column %d (%s)", err->column,
+			appendStringInfo(&msg, " \"%s\"", err->value);
+		appendStringInfo(&msg, " in column %d (%s)", err->column,
 						 err->column_name ? err->column_name : "?");
 	}
 	if (err->detail[0])
-		appendStringInfo(&buf, ": %s", err->detail);
-	return buf.data;
+		appendStringInfo(&msg, ": %s", err->detail);
+	initStringInfo(&buf);
+	append_storable(&buf, msg.data, msg.len, INT_MAX);
+	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
-/*
- * Raw text for energy_rejects: cut at a character boundary, and bytes a
- * text column cannot hold (NUL, invalid UTF-8) written as \xNN.
- */
+/* Raw text for energy_rejects: about REJECT_RAW_MAX bytes of the record. */
 text *
 energy_reject_raw(const char *raw, size_t len)
 {
 	StringInfoData buf;
-	size_t		i = 0;
-	EpText		t;
 
 	initStringInfo(&buf);
-	while (i < len && buf.len < REJECT_RAW_MAX)
-	{
-		unsigned char c = (unsigned char) raw[i];
-		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) raw + i);
-
-		if (c != 0 && i + l <= len && pg_utf8_islegal((const unsigned char *) raw + i, l))
-		{
-			appendBinaryStringInfo(&buf, raw + i, l);
-			i += l;
-		}
-		else
-		{
-			appendStringInfo(&buf, "\\x%02X", c);
-			i++;
-		}
-	}
-	t.ptr = buf.data;
-	t.len = (size_t) buf.len;
-	return energy_text(&t);
+	append_storable(&buf, raw, len, REJECT_RAW_MAX);
+	return cstring_to_text_with_len(buf.data, buf.len);
 }

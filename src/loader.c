@@ -233,11 +233,13 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
  * ---------------------------------------------------------------------
  */
 
-/* One row of energy_rejects; raw NULL when there is no record to keep. */
+/*
+ * One row of energy_rejects; raw NULL when there is no record to keep.  The
+ * texts are already in the database encoding.
+ */
 static void
 record_reject(LoadState *ls, const char *file_name, uint64 line,
-			  const char *raw, size_t raw_len, int sqlerrcode,
-			  const char *message, const char *detail)
+			  text *raw, int sqlerrcode, text *message)
 {
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -245,23 +247,29 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 	values[0] = CStringGetTextDatum(file_name);
 	values[1] = Int64GetDatum((int64) line);
 	nulls[1] = line > 0 ? ' ' : 'n';
-	if (raw != NULL)
-		values[2] = PointerGetDatum(energy_reject_raw(raw, raw_len));
-	else
-		nulls[2] = 'n';
+	values[2] = PointerGetDatum(raw);
+	nulls[2] = raw ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
-	values[4] = CStringGetTextDatum(detail && detail[0] ?
-									psprintf("%s: %s", message, detail) : message);
+	values[4] = PointerGetDatum(message);
 	run_plan(ls, PLAN_INSERT_REJECT, values, nulls, SPI_OK_INSERT);
+}
+
+/* A file that could not be opened (or named) as a row of energy_rejects. */
+static void
+record_file_reject(LoadState *ls, const char *file_name, int sqlerrcode,
+				   const char *message, const char *detail)
+{
+	record_reject(ls, file_name, 0, NULL, sqlerrcode,
+				  cstring_to_text(detail && detail[0] ? psprintf("%s: %s", message, detail) : message));
 }
 
 /* A parser error as a row of energy_rejects. */
 static void
 record_parse_reject(LoadState *ls, const char *file_name, const EpError *err)
 {
-	record_reject(ls, file_name, err->line, err->raw, err->raw_len,
-				  energy_parse_sqlerrcode(err->code),
-				  energy_reject_message(err), NULL);
+	record_reject(ls, file_name, err->line,
+				  err->raw ? energy_reject_raw(err->raw, err->raw_len) : NULL,
+				  energy_parse_sqlerrcode(err->code), energy_reject_message(err));
 }
 
 /* One row of the call's result. */
@@ -941,7 +949,7 @@ load_path(LoadState *ls, const char *path, const char *name)
 					(errcode(oe.sqlerrcode),
 					 errmsg_internal("%s", oe.message),
 					 oe.detail ? errdetail_internal("%s", oe.detail) : 0));
-		record_reject(ls, name, 0, NULL, 0, oe.sqlerrcode, oe.message, oe.detail);
+		record_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
 		emit(ls, name, NULL, 0, 1, "rejected");
 		return;
 	}
@@ -968,8 +976,8 @@ refuse_name(LoadState *ls, const char *name)
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg_internal("%s", message),
 				 errdetail_internal("%s", detail)));
-	record_reject(ls, escaped, 0, NULL, 0, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-				  message, detail);
+	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+					   message, detail);
 	emit(ls, escaped, NULL, 0, 1, "rejected");
 }
 
