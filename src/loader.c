@@ -5,15 +5,21 @@
  *
  * A load must never lose or double data, so each file goes through the same
  * steps inside the caller's transaction:
- *	1. lock its name, so a concurrent load of the same file waits for us and
- *	   then finds it already loaded;
- *	2. compare with what energy_file holds under that name: same size and
- *	   same SHA-256 means "unchanged" and nothing is written;
+ *	1. look its name up in energy_file, locking the row (FOR UPDATE), so a
+ *	   concurrent load of the same file waits for us and then finds it
+ *	   already loaded; a new name is claimed by the unique index when the
+ *	   file is registered (step 3), and a load that loses that race starts
+ *	   the file again;
+ *	2. same size and same SHA-256 as the stored version means "unchanged"
+ *	   and nothing is written;
  *	3. parse the header; only once the new content is known to be a meter
- *	   file is the old version (if any) deleted;
+ *	   file is the old version (if any) deleted and the new one registered;
  *	4. stream the records through the parser into the sink and the per-day
- *	   partials, hashing the bytes as they pass;
- *	5. write the partials and the file's counts once.
+ *	   partials, hashing the bytes as they pass, so the stored hash is that
+ *	   of the stored rows;
+ *	5. write the partials and the file's hash and counts once.
+ * No lock-table entry is taken per file, so a folder of any size loads in
+ * one call.
  * An ERROR anywhere aborts the whole call; with on_error => 'skip', bad
  * records (and unreadable files of a directory) go to energy_rejects.
  *
