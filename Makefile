@@ -6,13 +6,15 @@ EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" energy.contr
 MODULE_big = energy
 OBJS = \
 	src/energy.o \
-	src/parser.o \
-	src/dictionary.o \
-	src/aggregate.o \
-	src/populate.o \
-	src/chunk.o \
-	src/sink.o \
 	src/loader.o \
+	src/file.o \
+	src/parser.o \
+	src/glue.o \
+	src/dictionary.o \
+	src/chunk.o \
+	src/aggregate.o \
+	src/sink.o \
+	src/view.o \
 	src/lookup.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
@@ -36,7 +38,7 @@ include $(PGXS)
 
 # The parser has no server dependency: its unit tests and fuzzer build with
 # the plain compiler, no cluster needed.
-UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
+UNIT_CFLAGS = -std=c11 -O1 -g -DEP_ASSERTS -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
 
 test/unit/test_parser: test/unit/test_parser.c src/parser.c src/parser.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c src/parser.c -lm
@@ -48,7 +50,7 @@ unittest: test/unit/test_parser
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 test/fuzz/fuzz_parser: test/fuzz/fuzz_parser.c src/parser.c src/parser.h
-	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c src/parser.c
+	$(FUZZ_CC) -g -O1 -DEP_ASSERTS -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c src/parser.c
 
 # Fuzz for FUZZ_SECONDS seconds; any crash, leak or sanitizer report fails.
 fuzz: test/fuzz/fuzz_parser

@@ -167,6 +167,10 @@ energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
 	DailyEntry *e = daily->last;
 	double		v = value->value;
 
+	/* energy_daily_begin() came first: every partial belongs to a file */
+	Assert(daily->file_id != 0 && daily->sink != NULL);
+	Assert(!value->is_null);
+
 	if (e == NULL || e->key.day != day || e->key.meter_id != meter_id ||
 		e->key.channel_id != channel_id)
 	{

@@ -155,6 +155,7 @@ chunk_evict_oldest(EnergyChunks *c)
 	ChunkBuf   *b = c->oldest;
 	ChunkKey	k;
 
+	Assert(b != NULL && c->open > 0);
 	chunk_write(c, b);
 	k.segment_id = b->segment_id;
 	k.day = b->day;
@@ -224,6 +225,9 @@ energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
 		c->last = b;
 	}
 
+	/* a full buffer was written and emptied at its last reading */
+	Assert(b->n < CHUNK_MAX);
+	Assert(b->meter_id == r->meter_id);
 	b->at[b->n] = r->at;
 	b->value[b->n] = r->value;
 	if (r->status->len > 0)

@@ -24,7 +24,6 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 
 #include "energy.h"
 
@@ -38,15 +37,18 @@ void		_PG_init(void);
 static int	installed_version(void);
 
 /*
- * Settings are PGC_USERSET: they only change how a load is carried out in
- * the caller's own backend, never what ends up stored.
+ * Settings only change how a load is carried out in the caller's own
+ * backend, never what ends up stored.  Most are PGC_USERSET; the record
+ * limit is PGC_SUSET, since the parser's buffer and the copies of a record
+ * made on its way to energy_rejects come to several times the limit: a
+ * user who could raise it could make one backend take gigabytes.
  */
 void
 _PG_init(void)
 {
 	DefineCustomIntVariable("energy.batch_rows",
-							"Rows buffered before each bulk insert into the readings table.",
-							"Larger batches amortise WAL and index work; each costs a little memory.",
+							"Rows buffered before each bulk insert of TOU register reads and per-day partials.",
+							"Larger batches amortise WAL and index work; each costs a little memory.  LP readings are packed per day and written in batches of their own.",
 							&energy_batch_rows,
 							1000, 1, 10000,
 							PGC_USERSET, 0,
@@ -57,7 +59,7 @@ _PG_init(void)
 							"A longer record (or a run of bytes with no line end) is an error, so a file without newlines cannot exhaust memory.",
 							&energy_max_record_bytes,
 							1024 * 1024, 1024, 64 * 1024 * 1024,
-							PGC_USERSET, GUC_UNIT_BYTE,
+							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("energy.read_buffer_kb",
@@ -159,22 +161,4 @@ energy_relation(const EnergySchema *schema, const char *relname)
 				 errmsg("relation \"%s.%s\" of extension \"energy\" does not exist",
 						schema->nspname, relname)));
 	return relid;
-}
-
-/*
- * Whether energy_data_view holds data: not before the first refresh, nor
- * after a restore from a dump, which recreates it empty.
- */
-bool
-energy_view_populated(const EnergySchema *schema)
-{
-	Oid			viewid = energy_relation(schema, "energy_data_view");
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
-	bool		populated;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", viewid);
-	populated = ((Form_pg_class) GETSTRUCT(tup))->relispopulated;
-	ReleaseSysCache(tup);
-	return populated;
 }

@@ -3,12 +3,48 @@
  * energy.h
  *	  Declarations shared by the backend side of the energy extension.
  *
- * The backend side is split one file per job: settings (energy.c), the
- * dictionaries of meters and channels (dictionary.c), the per-day partial
- * aggregates and the view refresh (aggregate.c), the packing of LP readings
- * into per-day rows (chunk.c), the bulk-insert sink (sink.c), the load
- * driver (loader.c) and the lookups (lookup.c).  This
- * header is the seam between them; the parser (parser.h) stays server-free.
+ * A load, in data-flow order (compare copyfromparse.c's picture):
+ *
+ *	file or client bytes --> read buffer --> parser --> EpRow
+ *	  --> dictionaries (meter, channel ids) --> chunks (LP) or registers (TOU)
+ *	  --> sink (bulk insert) ; and, per row, --> partials --> sink
+ *
+ *	energy_source_read()   fills the driver's read buffer from the file
+ *	                       stage (file.c)
+ *	ep_push(), ep_next()   split the bytes into records and fields and
+ *	                       decode them (parser.c: pure C, no server)
+ *	energy_meter_id(),     give each row its dictionary ids
+ *	energy_channel_id()    (dictionary.c)
+ *	energy_chunks_add()    packs an LP reading into its day's chunk (chunk.c)
+ *	energy_sink_*()        form tuples and bulk-insert them (sink.c)
+ *	energy_daily_add()     adds the value to its per-day partial; written
+ *	                       through the sink per file, with the meter-days
+ *	                       it covers into the change log (aggregate.c)
+ *
+ * energy_populate_view() then rewrites the rows of energy_data_view of the
+ * meter-days in the change log (a full refresh the first time), and
+ * energy_get() answers from it (view.c, lookup.c).
+ *
+ * The file map, in the same order.  Each file calls only the ones below it
+ * or beside it in its stage, never back up into the driver:
+ *
+ *	energy.c		module init, settings, the extension's schema
+ *	loader.c		the driver: energy_load(), energy_load_data(); per file
+ *					lock, compare, parse, write, report
+ *	file.c			the file stage: safe open, folder listing, read, SHA-256
+ *	parser.c		the parser (parser.h), server-free
+ *	glue.c			the parser's seam with the server: its allocator, its
+ *					values as Datums, its errors as ereport()s and rejects
+ *	dictionary.c	meter and channel ids
+ *	chunk.c			LP readings packed per meter, channel and day
+ *	aggregate.c		per-day partial aggregates and the meter-days they cover
+ *	sink.c			the bulk-insert sink
+ *	view.c			energy_data_view: populated or not; energy_populate_view(),
+ *					full or incremental
+ *	lookup.c		energy_get(), with staleness from the change log
+ *
+ * This header is the seam between them; the parser (parser.h) stays
+ * server-free.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +56,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "common/cryptohash.h"
 #include "utils/date.h"
 #include "utils/timestamp.h"
 #include "utils/rel.h"
@@ -49,7 +86,6 @@ extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
 extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
-extern bool energy_view_populated(const EnergySchema *schema);
 
 /*
  * Hash of up to three small integer ids (meter, channel, segment, day).  They
@@ -161,7 +197,77 @@ extern EnergyChunks *energy_chunks_create(EnergySink *sink, MemoryContext parent
 extern void energy_chunks_add(EnergyChunks *chunks, const EnergyReading *r, int32 day);
 extern void energy_chunks_flush(EnergyChunks *chunks);
 
-/* Parser text as a text datum, in the database's encoding (loader.c) */
+/* The file stage (file.c) */
+typedef struct EnergySource
+{
+	const char *name;			/* base name: the file's identity */
+	const char *path;			/* for messages; NULL for client data */
+	int			fd;				/* -1 for client data */
+	const char *data;			/* client data */
+	size_t		pos;			/* read position in client data */
+	int64		size;
+} EnergySource;
+
+/* Why a file could not be opened, so that skip mode can record it. */
+typedef struct EnergyOpenError
+{
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;
+} EnergyOpenError;
+
+extern bool energy_source_open(EnergySource *src, const char *path,
+							   const char *name, EnergyOpenError *oe);
+extern void energy_source_from_data(EnergySource *src, const char *name,
+									const char *data, size_t len);
+extern void energy_source_close(EnergySource *src);
+extern size_t energy_source_read(EnergySource *src, char *buf, size_t size);
+extern void energy_source_rewind(EnergySource *src);
+extern void energy_source_digest(EnergySource *src, char *buf, size_t size,
+								 uint8 *digest);
+extern pg_cryptohash_ctx *energy_sha256_begin(void);
+extern void energy_sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_t len);
+extern void energy_sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest);
+extern int	energy_list_directory(const char *dirpath, char ***names);
+extern bool energy_name_valid(const char *name);
+extern char *energy_name_escape(const char *name);
+
+/* The parser's seam with the server (glue.c) */
+extern EpParser *energy_parser_create(MemoryContext cxt, size_t max_record);
 extern text *energy_text(const EpText *t);
+extern int32 energy_day(const EpTimestamp *ts);
+extern Timestamp energy_day_timestamp(int32 day, const EpTimestamp *ts);
+extern Timestamp energy_timestamp(const EpTimestamp *ts);
+extern int	energy_parse_sqlerrcode(EpErrorCode code);
+
+/* Longest meter or channel field, in bytes: three fit one btree entry. */
+#define ENERGY_KEY_MAX	800
+
+extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
+
+/*
+ * Where a load is, for the context line of its errors (energy_error_context,
+ * an ErrorContextCallback): the call, the file, and the line, column and
+ * value when they are known.  line 0 means "the file as a whole".
+ */
+typedef struct EnergyErrorPosition
+{
+	const char *function;		/* "energy_load" or "energy_load_data" */
+	const char *file_name;
+	uint64		line;
+	int			column;			/* 1-based; 0 when not about one column */
+	const char *column_name;
+	const char *value;			/* escaped, at most ~100 bytes; or NULL */
+} EnergyErrorPosition;
+
+extern void energy_error_context(void *arg);
+extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
+extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
+extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
+extern text *energy_reject_message(const EpError *err);
+extern text *energy_reject_raw(const char *raw, size_t len);
+
+/* energy_data_view (view.c) */
+extern bool energy_view_populated(const EnergySchema *schema);
 
 #endif							/* ENERGY_H */

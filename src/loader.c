@@ -5,49 +5,52 @@
  *
  * A load must never lose or double data, so each file goes through the same
  * steps inside the caller's transaction:
- *	1. lock its name, so a concurrent load of the same file waits for us and
- *	   then finds it already loaded;
- *	2. compare with what energy_file holds under that name: same size and
- *	   same SHA-256 means "unchanged" and nothing is written;
+ *	1. look its name up in energy_file, locking the row (FOR UPDATE), so a
+ *	   concurrent load of the same file waits for us and then finds it
+ *	   already loaded; a new name is claimed by the unique index when the
+ *	   file is registered (step 3), and a load that loses that race starts
+ *	   the file again;
+ *	2. same size and same SHA-256 as the stored version means "unchanged"
+ *	   and nothing is written;
  *	3. parse the header; only once the new content is known to be a meter
- *	   file is the old version (if any) deleted;
+ *	   file is the old version (if any) deleted and the new one registered;
  *	4. stream the records through the parser into the sink and the per-day
- *	   partials, hashing the bytes as they pass;
- *	5. write the partials and the file's counts once.
+ *	   partials, hashing the bytes as they pass, so the stored hash is that
+ *	   of the stored rows;
+ *	5. write the partials and the file's hash and counts once.
+ * No lock-table entry is taken per file, so a folder of any size loads in
+ * one call.
  * An ERROR anywhere aborts the whole call; with on_error => 'skip', bad
  * records (and unreadable files of a directory) go to energy_rejects.
  *
- * Files are opened the way a server process must open what a user names:
- * stat first, refuse anything but a regular file (a FIFO would block the
- * backend forever), open non-blocking, and check again with fstat.
+ * This file only drives: the bytes come from the file stage (file.c), the
+ * parser's values and errors are converted by glue.c, and rows go down
+ * through the dictionaries, chunks, partials and sink.  None of those calls
+ * back up into here.  While a file is loaded, an error context callback
+ * (glue.c) names the file, line and column of any error, as COPY does.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/sequence.h"
-#include "common/cryptohash.h"
 #include "common/hashfn.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "utils/array.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -57,11 +60,8 @@
 PG_FUNCTION_INFO_V1(energy_load);
 PG_FUNCTION_INFO_V1(energy_load_data);
 
-/* Distinguishes our file-name locks from user advisory locks in pg_locks. */
-#define ENERGY_LOCK_CLASS	0x454E
-
-/* Longest raw record kept in energy_rejects. */
-#define REJECT_RAW_MAX		1000
+/* Attempts at claiming a file name that concurrent loads keep taking. */
+#define CLAIM_ATTEMPTS		10
 
 typedef enum OnError
 {
@@ -101,14 +101,20 @@ typedef struct PlanDef
 static const PlanDef plan_defs[NUM_PLANS] = {
 	[PLAN_LOOKUP_FILE] = {
 		"SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected "
-		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1",
+		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 	1, {TEXTOID}},
 	[PLAN_DELETE_REJECTS] = {
 		"DELETE FROM %1$s.energy_rejects WHERE file_name OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}},
 	[PLAN_DELETE_READINGS] = {
-		"DELETE FROM %1$s.energy_reading WHERE segment_id OPERATOR(pg_catalog.=) ANY "
-		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
+		"DELETE FROM %1$s.energy_reading r USING ("
+		"SELECT DISTINCT d.meter_id, d.day, s.segment_id "
+		"FROM %1$s.energy_segment s JOIN %1$s.energy_daily d "
+		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
+		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id "
+		"WHERE s.file_id OPERATOR(pg_catalog.=) $1 OFFSET 0) k "
+		"WHERE r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day "
+		"AND r.segment_id OPERATOR(pg_catalog.=) k.segment_id",
 	1, {INT8OID}},
 	[PLAN_DELETE_REGISTERS] = {
 		"DELETE FROM %1$s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
@@ -144,25 +150,6 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	5, {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID}},
 };
 
-/* Where a file's bytes come from: the server's file system or the client. */
-typedef struct Source
-{
-	const char *name;			/* base name: the file's identity */
-	const char *path;			/* for messages; NULL for client data */
-	int			fd;				/* -1 for client data */
-	const char *data;			/* client data */
-	size_t		pos;			/* read position in client data */
-	int64		size;
-} Source;
-
-/* What a failed open is, so that skip mode can record it instead. */
-typedef struct OpenError
-{
-	int			sqlerrcode;
-	char	   *message;
-	char	   *detail;
-} OpenError;
-
 typedef struct SegmentKey
 {
 	int64		meter_id;
@@ -190,13 +177,16 @@ typedef struct LoadState
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
 	size_t		readbuf_size;
+	MemoryContext reject_cxt;	/* one reject's memory, reset after each */
+	EnergyErrorPosition pos;	/* for the error context of the file */
 	SPIPlanPtr	plans[NUM_PLANS];
 } LoadState;
 
 /* State of one file. */
 typedef struct FileLoad
 {
-	Source	   *src;
+	EnergySource *src;
+	EpParser   *parser;			/* NULL until parsing starts */
 	EpFormat	format;
 	int64		file_id;		/* 0 until registered */
 	bool		existed;
@@ -206,80 +196,16 @@ typedef struct FileLoad
 	char	   *old_format;
 	int64		old_rows;
 	int64		old_rejected;
-	pg_cryptohash_ctx *hash;	/* NULL when hashed before parsing */
+	pg_cryptohash_ctx *hash;	/* the pass's hash; NULL outside a pass */
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	uint64		rows;
 	uint64		rejected;
 	uint64		bytes_read;
+	bool		progress;		/* a progress report is open */
 	HTAB	   *segments;
 	SegmentEntry *last_segment;
+	ErrorContextCallback errcb;
 } FileLoad;
-
-/* ---------------------------------------------------------------------
- * Conversions from parser values
- * ---------------------------------------------------------------------
- */
-
-/*
- * Files are UTF-8 (the parser has validated that); a database in another
- * encoding gets the text converted, or an error if it cannot hold it.
- */
-text *
-energy_text(const EpText *t)
-{
-	if (GetDatabaseEncoding() != PG_UTF8)
-	{
-		char	   *s = pg_any_to_server(t->ptr, (int) t->len, PG_UTF8);
-
-		if (s != t->ptr)
-			return cstring_to_text(s);
-	}
-	return cstring_to_text_with_len(t->ptr, (int) t->len);
-}
-
-/* The parser has checked the calendar, so this cannot go out of range. */
-static int32
-energy_day(const EpTimestamp *ts)
-{
-	return date2j(ts->year, ts->month, ts->day) - POSTGRES_EPOCH_JDATE;
-}
-
-/* The timestamp of a date/time whose day the caller has already computed. */
-static Timestamp
-day_timestamp(int32 day, const EpTimestamp *ts)
-{
-	return (int64) day * USECS_PER_DAY +
-		(((int64) ts->hour * MINS_PER_HOUR + ts->minute) * SECS_PER_MINUTE + ts->second) * USECS_PER_SEC +
-		ts->usec;
-}
-
-static Timestamp
-energy_timestamp(const EpTimestamp *ts)
-{
-	return day_timestamp(energy_day(ts), ts);
-}
-
-/* ---------------------------------------------------------------------
- * Parser memory comes from the per-file context
- * ---------------------------------------------------------------------
- */
-static void *
-ep_palloc(size_t size, void *arg)
-{
-	return MemoryContextAllocHuge((MemoryContext) arg, size);
-}
-
-static void *
-ep_repalloc(void *ptr, size_t size, void *arg)
-{
-	return repalloc_huge(ptr, size);
-}
-
-static void
-ep_pfree(void *ptr, void *arg)
-{
-	pfree(ptr);
-}
 
 /*
  * Run one of the prepared statements; returns SPI's code after checking it
@@ -290,6 +216,7 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 {
 	int			rc;
 
+	Assert(id >= 0 && id < NUM_PLANS);
 	if (ls->plans[id] == NULL)
 	{
 		const PlanDef *def = &plan_defs[id];
@@ -308,134 +235,17 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 }
 
 /* ---------------------------------------------------------------------
- * Errors
+ * Rejects and output
  * ---------------------------------------------------------------------
  */
 
-static const char *
-error_phrase(EpErrorCode code)
-{
-	switch (code)
-	{
-		case EP_ERR_EMPTY:
-			return "file has no header";
-		case EP_ERR_HEADER:
-			return "header is neither LP nor TOU";
-		case EP_ERR_COLUMNS:
-			return "wrong number of fields";
-		case EP_ERR_QUOTE:
-			return "misplaced or unterminated quote";
-		case EP_ERR_TOO_LONG:
-			return "record too long";
-		case EP_ERR_ENCODING:
-			return "invalid byte sequence for encoding \"UTF8\"";
-		case EP_ERR_REQUIRED:
-			return "missing required value";
-		case EP_ERR_DATETIME:
-			return "invalid date/time";
-		case EP_ERR_DATETIME_RANGE:
-			return "date/time field value out of range";
-		case EP_ERR_NUMBER:
-			return "invalid number";
-		case EP_ERR_NUMBER_RANGE:
-			return "number out of range";
-		case EP_ERR_BOOLEAN:
-			return "invalid boolean";
-		case EP_ERR_INTEGER:
-			return "invalid integer";
-		case EP_ERR_INTEGER_RANGE:
-			return "integer out of range";
-		case EP_ERR_NONE:
-			break;
-	}
-	return "invalid input";
-}
-
-static int
-error_sqlerrcode(EpErrorCode code)
-{
-	const char *s = ep_sqlstate(code);
-
-	return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-}
-
 /*
- * One message for both modes: the ERROR of 'stop' and the message column of
- * energy_rejects name the file, line, column and value the same way.
+ * One row of energy_rejects; raw NULL when there is no record to keep.  The
+ * texts are already in the database encoding.
  */
-static char *
-error_message(const char *file_name, const EpError *err)
-{
-	const char *phrase = error_phrase(err->code);
-
-	if (err->code == EP_ERR_EMPTY)
-		return psprintf("file \"%s\" is empty: it has no header line", file_name);
-	if (err->code == EP_ERR_HEADER)
-		return psprintf("file \"%s\" is neither LP nor TOU: its header is \"%s\"",
-						file_name, err->value);
-	if (err->column > 0 && err->value[0] == '\0')
-		return psprintf("%s in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
-						phrase, file_name, err->line, err->column,
-						err->column_name ? err->column_name : "?");
-	if (err->column > 0)
-		return psprintf("%s \"%s\" in file \"%s\", line " UINT64_FORMAT ", column %d (%s)",
-						phrase, err->value, file_name, err->line, err->column,
-						err->column_name ? err->column_name : "?");
-	if (err->line > 0)
-		return psprintf("%s in file \"%s\", line " UINT64_FORMAT ": \"%s\"",
-						phrase, file_name, err->line, err->value);
-	return psprintf("%s in file \"%s\": \"%s\"", phrase, file_name, err->value);
-}
-
-static void
-raise_parse_error(const char *file_name, const EpError *err)
-{
-	ereport(ERROR,
-			(errcode(error_sqlerrcode(err->code)),
-			 errmsg_internal("%s", error_message(file_name, err)),
-			 err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
-			 err->code == EP_ERR_HEADER ?
-			 errhint("An LP file starts with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\"; a TOU file with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,...\".") : 0));
-}
-
-/*
- * Raw text for energy_rejects: cut at a character boundary, and bytes a
- * text column cannot hold (NUL, invalid UTF-8) written as \xNN.
- */
-static text *
-reject_raw(const char *raw, size_t len)
-{
-	StringInfoData buf;
-	size_t		i = 0;
-
-	initStringInfo(&buf);
-	while (i < len && buf.len < REJECT_RAW_MAX)
-	{
-		unsigned char c = (unsigned char) raw[i];
-		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) raw + i);
-
-		if (c != 0 && i + l <= len && pg_utf8_islegal((const unsigned char *) raw + i, l))
-		{
-			appendBinaryStringInfo(&buf, raw + i, l);
-			i += l;
-		}
-		else
-		{
-			appendStringInfo(&buf, "\\x%02X", c);
-			i++;
-		}
-	}
-	{
-		EpText		t = {buf.data, (size_t) buf.len};
-
-		return energy_text(&t);
-	}
-}
-
 static void
 record_reject(LoadState *ls, const char *file_name, uint64 line,
-			  const char *raw, size_t raw_len, int sqlerrcode,
-			  const char *message, const char *detail)
+			  text *raw, int sqlerrcode, text *message)
 {
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -443,20 +253,32 @@ record_reject(LoadState *ls, const char *file_name, uint64 line,
 	values[0] = CStringGetTextDatum(file_name);
 	values[1] = Int64GetDatum((int64) line);
 	nulls[1] = line > 0 ? ' ' : 'n';
-	if (raw != NULL)
-		values[2] = PointerGetDatum(reject_raw(raw, raw_len));
-	else
-		nulls[2] = 'n';
+	values[2] = PointerGetDatum(raw);
+	nulls[2] = raw ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
-	values[4] = CStringGetTextDatum(detail && detail[0] ?
-									psprintf("%s: %s", message, detail) : message);
+	values[4] = PointerGetDatum(message);
 	run_plan(ls, PLAN_INSERT_REJECT, values, nulls, SPI_OK_INSERT);
 }
 
-/* ---------------------------------------------------------------------
- * Output
- * ---------------------------------------------------------------------
- */
+/* A file that could not be opened (or named) as a row of energy_rejects. */
+static void
+record_file_reject(LoadState *ls, const char *file_name, int sqlerrcode,
+				   const char *message, const char *detail)
+{
+	record_reject(ls, file_name, 0, NULL, sqlerrcode,
+				  cstring_to_text(detail && detail[0] ? psprintf("%s: %s", message, detail) : message));
+}
+
+/* A parser error as a row of energy_rejects. */
+static void
+record_parse_reject(LoadState *ls, const char *file_name, const EpError *err)
+{
+	record_reject(ls, file_name, err->line,
+				  err->raw ? energy_reject_raw(err->raw, err->raw_len) : NULL,
+				  energy_parse_sqlerrcode(err->code), energy_reject_message(err));
+}
+
+/* One row of the call's result. */
 static void
 emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 	 int64 rejected, const char *action)
@@ -475,161 +297,13 @@ emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * The format as energy_file and the result name it; NULL before the header.
+ */
 static const char *
 format_name(EpFormat f)
 {
 	return f == EP_FORMAT_LP ? "LP" : f == EP_FORMAT_TOU ? "TOU" : NULL;
-}
-
-/* ---------------------------------------------------------------------
- * Files
- * ---------------------------------------------------------------------
- */
-
-static void
-open_error_errno(OpenError *oe, const char *what, const char *path)
-{
-	int			save = errno;
-
-	oe->sqlerrcode = (save == ENOENT || save == ENOTDIR) ? ERRCODE_UNDEFINED_FILE :
-		(save == EACCES || save == EPERM) ? ERRCODE_INSUFFICIENT_PRIVILEGE :
-		ERRCODE_IO_ERROR;
-	oe->message = psprintf("could not %s file \"%s\": %s", what, path, strerror(save));
-	oe->detail = NULL;
-}
-
-static const char *
-file_kind(mode_t mode)
-{
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-/*
- * Open a regular file without ever blocking: stat refuses FIFOs and devices
- * before open() could wait on them or trigger a device's side effects;
- * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
- * what was really opened.  Returns -1 and fills *oe on failure.
- */
-static int
-open_regular_file(const char *path, int64 *size, OpenError *oe)
-{
-	struct stat st;
-	int			fd;
-
-	if (stat(path, &st) < 0)
-	{
-		open_error_errno(oe, "stat", path);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is not a regular file", path);
-		oe->detail = psprintf("It is %s; only regular files are loaded.", file_kind(st.st_mode));
-		return -1;
-	}
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK);
-	if (fd < 0)
-	{
-		open_error_errno(oe, "open", path);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-	{
-		CloseTransientFile(fd);
-		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is not a regular file", path);
-		oe->detail = pstrdup("It changed while it was being opened.");
-		return -1;
-	}
-	*size = (int64) st.st_size;
-	return fd;
-}
-
-/* Read the next chunk; 0 at the end.  Interruptible between reads. */
-static size_t
-source_read(LoadState *ls, Source *src)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (src->fd < 0)
-	{
-		size_t		n = Min(ls->readbuf_size, (size_t) src->size - src->pos);
-
-		memcpy(ls->readbuf, src->data + src->pos, n);
-		src->pos += n;
-		return n;
-	}
-	for (;;)
-	{
-		ssize_t		n = read(src->fd, ls->readbuf, ls->readbuf_size);
-
-		if (n >= 0)
-			return (size_t) n;
-		if (errno != EINTR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", src->path)));
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-static void
-source_rewind(Source *src)
-{
-	if (src->fd < 0)
-		src->pos = 0;
-	else if (lseek(src->fd, 0, SEEK_SET) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not seek in file \"%s\": %m", src->path)));
-}
-
-static pg_cryptohash_ctx *
-sha256_begin(void)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialise SHA-256: %s", pg_cryptohash_error(ctx));
-	return ctx;
-}
-
-static void
-sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_t len)
-{
-	if (pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-}
-
-static void
-sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
-{
-	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-}
-
-/* Hash the whole source ahead of parsing: only when it may be unchanged. */
-static void
-source_digest(LoadState *ls, Source *src, uint8 *digest)
-{
-	pg_cryptohash_ctx *ctx = sha256_begin();
-	size_t		n;
-
-	while ((n = source_read(ls, src)) > 0)
-		sha256_update(ctx, ls->readbuf, n);
-	sha256_end(ctx, digest);
-	source_rewind(src);
 }
 
 /* ---------------------------------------------------------------------
@@ -638,20 +312,12 @@ source_digest(LoadState *ls, Source *src, uint8 *digest)
  */
 
 /*
- * Serialise loads of one file name until commit.  A transaction-level
- * lock, in the advisory space but with a class of its own.
+ * What energy_file holds under this name, locked FOR UPDATE: the row is the
+ * name's lock.  A concurrent load of the same name waits here until we
+ * commit, then (under READ COMMITTED) sees our version; the comparison and
+ * the replacement see the same version.  The lock lives in the row, not in
+ * the lock table, so a call may load any number of files.
  */
-static void
-lock_file_name(const char *name)
-{
-	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) name, (int) strlen(name), 0);
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
-						 ENERGY_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
 static void
 lookup_existing(LoadState *ls, FileLoad *fl)
 {
@@ -664,7 +330,12 @@ lookup_existing(LoadState *ls, FileLoad *fl)
 	run_plan(ls, PLAN_LOOKUP_FILE, values, NULL, SPI_OK_SELECT);
 	fl->existed = (SPI_processed > 0);
 	if (!fl->existed)
+	{
+		/* even empty, a result holds its memory until freed */
+		SPI_freetuptable(SPI_tuptable);
 		return;
+	}
+	Assert(SPI_processed == 1);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	fl->old_file_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
@@ -676,6 +347,9 @@ lookup_existing(LoadState *ls, FileLoad *fl)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/*
+ * Rejects describe one version of a file: a new version starts afresh.
+ */
 static void
 delete_rejects(LoadState *ls, const char *name)
 {
@@ -686,8 +360,10 @@ delete_rejects(LoadState *ls, const char *name)
 
 /*
  * Remove every trace of a file's earlier version.  Readings are found
- * through their segments (BRIN on segment_id), so this costs the file's
- * size, not the table's.
+ * through the (meter_id, day) btree, at the meter-days the file's partials
+ * name, so this costs the file's size, not the table's, whether or not the
+ * table was vacuumed or analyzed (BRIN on segment_id would read every range
+ * not yet summarized).
  */
 /*
  * A file's partials go, and the meter-days they covered go to the change
@@ -735,14 +411,22 @@ delete_file(LoadState *ls, int64 file_id)
 /*
  * Called once the header has shown that the new content is a meter file:
  * only now is the old version removed and the new one registered.
+ *
+ * A new name has no row to lock, so two loads may both find none; the
+ * unique file_name then makes the second INSERT wait for the first to
+ * commit and insert nothing.  Nothing has been written yet, so the loser
+ * returns false and the driver starts the file again from the lookup,
+ * which now sees (and waits for) the winner's row.  Under REPEATABLE READ
+ * or SERIALIZABLE the snapshot cannot see that row: PostgreSQL raises a
+ * serialization failure (40001) in the INSERT itself, never a second copy.
  */
-static void
+static bool
 register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 {
 	Datum		values[3];
 	bool		isnull;
 
-	delete_rejects(ls, fl->src->name);
+	Assert(format == EP_FORMAT_LP || format == EP_FORMAT_TOU);
 	if (fl->existed)
 		delete_file(ls, fl->old_file_id);
 
@@ -750,23 +434,18 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	values[1] = Int64GetDatum(fl->src->size);
 	values[2] = CStringGetTextDatum(format_name(format));
 	run_plan(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
-
-	/*
-	 * The name lock makes a concurrent load of the same file wait for us;
-	 * under READ COMMITTED it then sees our row.  Under REPEATABLE READ or
-	 * SERIALIZABLE its snapshot predates our commit, so it finds the row only
-	 * here: that is a serialization failure, to be retried.
-	 */
 	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access to file \"%s\" due to a concurrent load",
-						fl->src->name),
-				 errhint("Retry the load; under READ COMMITTED a concurrent load of the same file waits and then finds it loaded.")));
+	{
+		Assert(!fl->existed);
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
 	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
+	delete_rejects(ls, fl->src->name);
 	fl->format = format;
 	energy_daily_begin(ls->daily, ls->sink, fl->file_id);
+	return true;
 }
 
 /*
@@ -792,6 +471,10 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 	return e->segment_id;
 }
 
+/*
+ * All segments of the file in one statement, as arrays: one per file, not
+ * one per segment.
+ */
 static void
 write_segments(LoadState *ls, FileLoad *fl)
 {
@@ -824,6 +507,10 @@ write_segments(LoadState *ls, FileLoad *fl)
 	run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
 }
 
+/*
+ * The file's row gets its hash and counts last, once they describe what was
+ * stored.
+ */
 static void
 finish_file(LoadState *ls, FileLoad *fl)
 {
@@ -849,6 +536,10 @@ finish_file(LoadState *ls, FileLoad *fl)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * One parsed row down the pipeline: its ids, its partial, then its chunk
+ * (LP) or register row (TOU).
+ */
 static inline void
 load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 {
@@ -857,6 +548,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	int64		seg = segment_id(ls, fl, meter_id, channel_id);
 	int32		day = energy_day(&row->at);
 
+	Assert(fl->file_id != 0);
 	energy_daily_add(ls->daily, meter_id, channel_id, day, &row->value);
 
 	if (fl->format == EP_FORMAT_LP)
@@ -865,7 +557,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 
 		r.meter_id = meter_id;
 		r.segment_id = seg;
-		r.at = day_timestamp(day, &row->at);
+		r.at = energy_day_timestamp(day, &row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
 		energy_chunks_add(ls->chunks, &r, day);
@@ -874,10 +566,11 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	{
 		EnergyRegister g;
 
+		Assert(fl->format == EP_FORMAT_TOU);
 		g.meter_id = meter_id;
 		g.segment_id = seg;
 		g.row = row;
-		g.at = day_timestamp(day, &row->at);
+		g.at = energy_day_timestamp(day, &row->at);
 		g.max_demand_at_null = row->max_demand_at.is_null;
 		g.max_demand_at = g.max_demand_at_null ? 0 : energy_timestamp(&row->max_demand_at);
 		g.reset_at_null = row->reset_at.is_null;
@@ -887,19 +580,24 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	fl->rows++;
 }
 
+/* pg_stat_progress_copy shows a load as a COPY FROM into energy_reading. */
 static void
-progress_start(LoadState *ls, Source *src)
+progress_start(LoadState *ls, FileLoad *fl)
 {
 	const int	index[] = {PROGRESS_COPY_COMMAND, PROGRESS_COPY_TYPE, PROGRESS_COPY_BYTES_TOTAL};
 	int64		val[3];
 
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, ls->reading_relid);
 	val[0] = PROGRESS_COPY_COMMAND_FROM;
-	val[1] = src->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
-	val[2] = src->size;
+	val[1] = fl->src->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
+	val[2] = fl->src->size;
 	pgstat_progress_update_multi_param(3, index, val);
+	fl->progress = true;
 }
 
+/*
+ * Bytes and rows so far, so pg_stat_progress_copy shows a long load moving.
+ */
 static void
 progress_update(FileLoad *fl)
 {
@@ -913,133 +611,284 @@ progress_update(FileLoad *fl)
 	pgstat_progress_update_multi_param(3, index, val);
 }
 
+/*
+ * Start a file: its error context, and what energy_file already holds
+ * under its name (locked, see lookup_existing).
+ */
 static void
-load_source(LoadState *ls, Source *src)
+file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
 {
-	FileLoad	fl;
-	EpAllocator alloc;
-	EpParser   *parser;
-	EpRow		row;
-	EpError		err;
-	HASHCTL		hctl;
-	uint32		tick = 0;
-	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
+	memset(fl, 0, sizeof(*fl));
+	fl->src = src;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.src = src;
+	ls->pos.file_name = src->name;
+	energy_error_position_line(&ls->pos, 0);
+	fl->errcb.callback = energy_error_context;
+	fl->errcb.arg = &ls->pos;
+	fl->errcb.previous = error_context_stack;
+	error_context_stack = &fl->errcb;
 
-	lock_file_name(src->name);
-	lookup_existing(ls, &fl);
-	if (fl.existed && fl.old_size == src->size)
+	lookup_existing(ls, fl);
+}
+
+/*
+ * Same name, same size and same SHA-256 as the stored version: report it
+ * "unchanged" and write nothing.  Otherwise the file is parsed and hashed
+ * in one pass, so that the hash stored always describes the rows stored,
+ * even if the file is rewritten while we read it; the hash taken here only
+ * decides whether to parse at all.
+ */
+static bool
+file_unchanged(LoadState *ls, FileLoad *fl)
+{
+	if (fl->existed && fl->old_size == fl->src->size)
 	{
-		source_digest(ls, src, fl.digest);
-		if (VARSIZE_ANY_EXHDR(fl.old_sha) == PG_SHA256_DIGEST_LENGTH &&
-			memcmp(VARDATA_ANY(fl.old_sha), fl.digest, PG_SHA256_DIGEST_LENGTH) == 0)
+		energy_source_digest(fl->src, ls->readbuf, ls->readbuf_size, fl->digest);
+		if (VARSIZE_ANY_EXHDR(fl->old_sha) == PG_SHA256_DIGEST_LENGTH &&
+			memcmp(VARDATA_ANY(fl->old_sha), fl->digest, PG_SHA256_DIGEST_LENGTH) == 0)
 		{
-			emit(ls, src->name, fl.old_format, fl.old_rows, fl.old_rejected, "unchanged");
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(ls->file_cxt);
-			return;
+			emit(ls, fl->src->name, fl->old_format, fl->old_rows, fl->old_rejected,
+				 "unchanged");
+			return true;
 		}
 	}
-	else
-		fl.hash = sha256_begin();
+	return false;
+}
 
+/* The parser, the hash and the segment table of one pass over the file. */
+static void
+parse_begin(LoadState *ls, FileLoad *fl)
+{
+	HASHCTL		hctl;
+
+	Assert(fl->parser == NULL && fl->hash == NULL);
 	hctl.keysize = sizeof(SegmentKey);
 	hctl.entrysize = sizeof(SegmentEntry);
 	hctl.hcxt = ls->file_cxt;
-	fl.segments = hash_create("energy segments", 64, &hctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fl->segments = hash_create("energy segments", 64, &hctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fl->last_segment = NULL;
+	fl->parser = energy_parser_create(ls->file_cxt, (size_t) energy_max_record_bytes);
+	fl->hash = energy_sha256_begin();
+	fl->rows = fl->rejected = fl->bytes_read = 0;
+	progress_start(ls, fl);
+}
 
-	alloc.alloc = ep_palloc;
-	alloc.realloc = ep_repalloc;
-	alloc.free = ep_pfree;
-	alloc.arg = ls->file_cxt;
-	parser = ep_create(&alloc, (size_t) energy_max_record_bytes);
+/* Undo parse_begin, on every way out of a pass. */
+static void
+parse_end(FileLoad *fl)
+{
+	if (fl->hash)
+		pg_cryptohash_free(fl->hash);
+	fl->hash = NULL;
+	if (fl->progress)
+		pgstat_progress_end_command();
+	fl->progress = false;
+	ep_destroy(fl->parser);
+	fl->parser = NULL;
+	if (fl->segments)
+		hash_destroy(fl->segments);
+	fl->segments = NULL;
+}
 
-	progress_start(ls, src);
+/* The next chunk of bytes into the parser and the hash, or their end. */
+static void
+feed_parser(LoadState *ls, FileLoad *fl)
+{
+	size_t		n;
+
+	energy_error_position_line(&ls->pos, 0);
+	n = energy_source_read(fl->src, ls->readbuf, ls->readbuf_size);
+	if (n == 0)
+	{
+		ep_finish(fl->parser);
+		return;
+	}
+	energy_sha256_update(fl->hash, ls->readbuf, n);
+	ep_push(fl->parser, ls->readbuf, n);
+	fl->bytes_read += n;
+	progress_update(fl);
+}
+
+/*
+ * Write one reject in a short-lived context, reset at once: a file of a
+ * million bad lines costs the memory of one.
+ */
+static void
+reject_write(LoadState *ls, const char *file_name, const EpError *err)
+{
+	MemoryContext old = MemoryContextSwitchTo(ls->reject_cxt);
+
+	record_parse_reject(ls, file_name, err);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ls->reject_cxt);
+}
+
+/*
+ * The content is not a meter file (no header, or another one).  'stop'
+ * raises; 'skip' records one reject for the file and leaves its old
+ * version, if any, in place.
+ */
+static void
+reject_file(LoadState *ls, FileLoad *fl, const EpError *err)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		energy_raise_parse_error(&ls->pos, err);
+	energy_error_position_set(&ls->pos, err);
+	delete_rejects(ls, fl->src->name);
+	reject_write(ls, fl->src->name, err);
+	emit(ls, fl->src->name, NULL, 0, 1, "rejected");
+}
+
+/* A bad record: the ERROR of 'stop', or a row of energy_rejects. */
+static void
+reject_record(LoadState *ls, FileLoad *fl, const EpError *err)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		energy_raise_parse_error(&ls->pos, err);
+	energy_error_position_set(&ls->pos, err);
+	reject_write(ls, fl->src->name, err);
+	fl->rejected++;
+}
+
+/* How a pass over a file ended. */
+typedef enum ParseOutcome
+{
+	PARSE_LOADED,				/* every record loaded or rejected */
+	PARSE_NOT_METER,			/* not a meter file: rejected or raised */
+	PARSE_LOST_RACE				/* a concurrent load took the name first */
+} ParseOutcome;
+
+/*
+ * The record loop: pull records, feed bytes when the parser needs them,
+ * and send each record down the pipeline or to the rejects.  The file is
+ * registered (and its old version deleted) at the first record after the
+ * header, once the content is known to be a meter file, before anything
+ * else is written.
+ */
+static ParseOutcome
+parse_records(LoadState *ls, FileLoad *fl)
+{
+	uint32		tick = 0;
 
 	for (;;)
 	{
-		EpStatus	st = ep_next(parser, &row, &err);
+		EpRow		row;
+		EpError		err;
+		EpStatus	st = ep_next(fl->parser, &row, &err);
 
 		if (st == EP_NEED_MORE)
 		{
-			size_t		n = source_read(ls, src);
-
-			if (n == 0)
-				ep_finish(parser);
-			else
-			{
-				if (fl.hash)
-					sha256_update(fl.hash, ls->readbuf, n);
-				ep_push(parser, ls->readbuf, n);
-				fl.bytes_read += n;
-				progress_update(&fl);
-			}
+			feed_parser(ls, fl);
 			continue;
 		}
-
 		if (st == EP_ERROR && (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER))
 		{
-			char	   *msg = error_message(src->name, &err);
-
-			if (ls->on_error == ON_ERROR_STOP)
-				raise_parse_error(src->name, &err);
-			/* the old version, if any, stays: the new one is not a meter file */
-			delete_rejects(ls, src->name);
-			record_reject(ls, src->name, err.line, err.raw, err.raw_len,
-						  error_sqlerrcode(err.code), msg, err.detail);
-			emit(ls, src->name, NULL, 0, 1, "rejected");
-			if (fl.hash)
-				pg_cryptohash_free(fl.hash);
-			pgstat_progress_end_command();
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(ls->file_cxt);
-			return;
+			reject_file(ls, fl, &err);
+			return PARSE_NOT_METER;
 		}
-
-		if (fl.file_id == 0)
-			register_file(ls, &fl, ep_format(parser));
-
+		if (fl->file_id == 0 && !register_file(ls, fl, ep_format(fl->parser)))
+			return PARSE_LOST_RACE;
 		if (st == EP_END)
-			break;
+			return PARSE_LOADED;
 
 		if ((++tick & 1023) == 0)
 		{
 			CHECK_FOR_INTERRUPTS();
-			progress_update(&fl);
+			progress_update(fl);
 		}
 
 		if (st == EP_ERROR)
+			reject_record(ls, fl, &err);
+		else if (!energy_row_check(&row, fl->format, &err))
 		{
-			if (ls->on_error == ON_ERROR_STOP)
-				raise_parse_error(src->name, &err);
-			record_reject(ls, src->name, err.line, err.raw, err.raw_len,
-						  error_sqlerrcode(err.code), error_message(src->name, &err),
-						  err.detail);
-			fl.rejected++;
-			continue;
+			/* a row the tables cannot hold: a reject like a parse error */
+			reject_record(ls, fl, &err);
 		}
-
-		load_row(ls, &fl, &row);
+		else
+		{
+			energy_error_position_line(&ls->pos, row.line);
+			load_row(ls, fl, &row);
+		}
 	}
+}
 
-	if (fl.hash)
-		sha256_end(fl.hash, fl.digest);
+/*
+ * The end of a parsed file: everything still buffered goes to the tables,
+ * then the file's row in energy_file gets the hash of the bytes just parsed
+ * and the counts.
+ */
+static void
+file_write(LoadState *ls, FileLoad *fl)
+{
+	energy_error_position_line(&ls->pos, 0);
+	energy_sha256_end(fl->hash, fl->digest);
+	fl->hash = NULL;
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
-	finish_file(ls, &fl);
-	progress_update(&fl);
-	pgstat_progress_end_command();
+	finish_file(ls, fl);
+	progress_update(fl);
 
-	emit(ls, src->name, format_name(fl.format), (int64) fl.rows, (int64) fl.rejected,
-		 fl.existed ? "replaced" : "loaded");
+	emit(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
+		 (int64) fl->rejected, fl->existed ? "replaced" : "loaded");
+}
 
-	ep_destroy(parser);
+/*
+ * Another load committed this name between our lookup and our INSERT.
+ * Nothing was written; start the file again, from the lookup, unless this
+ * keeps happening.
+ */
+static void
+file_retry(LoadState *ls, FileLoad *fl, int attempt)
+{
+	if (attempt >= CLAIM_ATTEMPTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to file \"%s\" due to concurrent loads",
+						fl->src->name),
+				 errhint("Retry the load.")));
+	energy_source_rewind(fl->src);
+	lookup_existing(ls, fl);
+}
+
+/* The one cleanup path of a file, whatever the way it ended. */
+static void
+file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
+{
+	parse_end(fl);
+	error_context_stack = fl->errcb.previous;
+	ls->pos.file_name = NULL;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ls->file_cxt);
+}
+
+/*
+ * One file, shaped init -> work -> free like pgvector's BuildIndex: every
+ * way through (unchanged, not a meter file, loaded) leaves by file_end.
+ * The work is a loop only for the rare load that loses a new name to a
+ * concurrent one and must look again.
+ */
+static void
+load_source(LoadState *ls, EnergySource *src)
+{
+	FileLoad	fl;
+	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
+	ParseOutcome outcome = PARSE_LOADED;
+
+	file_begin(ls, &fl, src);
+	for (int attempt = 1; !file_unchanged(ls, &fl); attempt++)
+	{
+		parse_begin(ls, &fl);
+		outcome = parse_records(ls, &fl);
+		if (outcome == PARSE_LOADED)
+			file_write(ls, &fl);
+		parse_end(&fl);
+		if (outcome != PARSE_LOST_RACE)
+			break;
+		file_retry(ls, &fl, attempt);
+	}
+	file_end(ls, &fl, old);
 }
 
 /* ---------------------------------------------------------------------
@@ -1047,6 +896,9 @@ load_source(LoadState *ls, Source *src)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * on_error as the two words the contract names, in any case.
+ */
 static OnError
 parse_on_error(text *t)
 {
@@ -1062,8 +914,10 @@ parse_on_error(text *t)
 	return ON_ERROR_STOP;		/* keep compiler quiet */
 }
 
+/* What every file of a call shares: SPI, caches, the sink, the buffer. */
 static void
-load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
+load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
+		   const char *function)
 {
 	MemoryContext cxt;
 
@@ -1071,6 +925,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	InitMaterializedSRF(fcinfo, 0);
 	ls->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ls->on_error = on_error;
+	ls->pos.function = function;
 	energy_schema_lookup(&ls->schema, fcinfo);
 	ls->reading_relid = energy_relation(&ls->schema, "energy_reading");
 	ls->segment_seq = getIdentitySequence(energy_relation(&ls->schema, "energy_segment"),
@@ -1082,6 +937,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
 	ls->file_cxt = AllocSetContextCreate(cxt, "energy load file", ALLOCSET_DEFAULT_SIZES);
+	ls->reject_cxt = AllocSetContextCreate(cxt, "energy load reject", ALLOCSET_SMALL_SIZES);
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema);
@@ -1090,6 +946,10 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error)
 	ls->readbuf = palloc(ls->readbuf_size);
 }
 
+/*
+ * The sink first: its last batches go out through the SPI connection's
+ * memory, which SPI_finish releases.
+ */
 static void
 load_end(LoadState *ls)
 {
@@ -1097,6 +957,7 @@ load_end(LoadState *ls)
 	SPI_finish();
 }
 
+/* The privilege COPY FROM 'file' asks for. */
 static void
 check_read_privilege(void)
 {
@@ -1108,47 +969,53 @@ check_read_privilege(void)
 				 errhint("Send the content from the client with energy_load_data() instead.")));
 }
 
-/* A file of a directory, or the one file named. */
+/*
+ * A file of a directory, or the one file named.  A file that cannot be
+ * opened is the call's ERROR, or in skip mode one reject.
+ */
 static void
 load_path(LoadState *ls, const char *path, const char *name)
 {
-	Source		src;
-	OpenError	oe;
+	EnergySource src;
+	EnergyOpenError oe;
 
-	memset(&src, 0, sizeof(src));
-	src.name = name;
-	src.path = path;
-	src.fd = open_regular_file(path, &src.size, &oe);
-	if (src.fd < 0)
+	if (!energy_source_open(&src, path, name, &oe))
 	{
 		if (ls->on_error == ON_ERROR_STOP)
 			ereport(ERROR,
 					(errcode(oe.sqlerrcode),
 					 errmsg_internal("%s", oe.message),
 					 oe.detail ? errdetail_internal("%s", oe.detail) : 0));
-		record_reject(ls, name, 0, NULL, 0, oe.sqlerrcode, oe.message, oe.detail);
+		record_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
 		emit(ls, name, NULL, 0, 1, "rejected");
 		return;
 	}
 	load_source(ls, &src);
-	if (CloseTransientFile(src.fd) != 0)
+	energy_source_close(&src);
+}
+
+/*
+ * A folder entry whose name is not valid in the database encoding is
+ * refused, never stored as it is (its dump could not be restored) nor
+ * renamed into another file's identity: the call's ERROR, or in skip mode
+ * one reject under the name escaped as \xNN.
+ */
+static void
+refuse_name(LoadState *ls, const char *name)
+{
+	char	   *escaped = energy_name_escape(name);
+	char	   *message = psprintf("file name \"%s\" is not valid in encoding \"%s\"",
+								   escaped, GetDatabaseEncodingName());
+	const char *detail = "Rename the file; names are stored as text.";
+
+	if (ls->on_error == ON_ERROR_STOP)
 		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", path)));
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static bool
-is_csv_name(const char *name)
-{
-	size_t		len = strlen(name);
-
-	return len > 4 && name[0] != '.' && pg_strcasecmp(name + len - 4, ".csv") == 0;
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg_internal("%s", message),
+				 errdetail_internal("%s", detail)));
+	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+					   message, detail);
+	emit(ls, escaped, NULL, 0, 1, "rejected");
 }
 
 /*
@@ -1158,31 +1025,27 @@ is_csv_name(const char *name)
 static void
 load_directory(LoadState *ls, const char *dirpath)
 {
-	DIR		   *dir = AllocateDir(dirpath);
-	struct dirent *de;
-	char	  **names = NULL;
-	int			n = 0,
-				cap = 0;
+	char	  **names;
+	int			n = energy_list_directory(dirpath, &names);
 
-	while ((de = ReadDir(dir, dirpath)) != NULL)
-	{
-		if (!is_csv_name(de->d_name))
-			continue;
-		if (n == cap)
-		{
-			cap = cap ? cap * 2 : 64;
-			names = names ? repalloc(names, sizeof(char *) * cap) : palloc(sizeof(char *) * cap);
-		}
-		names[n++] = pstrdup(de->d_name);
-	}
-	FreeDir(dir);
-
-	if (n > 1)
-		qsort(names, n, sizeof(char *), name_cmp);
 	for (int i = 0; i < n; i++)
-		load_path(ls, psprintf("%s/%s", dirpath, names[i]), names[i]);
+	{
+		char	   *path;
+
+		if (!energy_name_valid(names[i]))
+		{
+			refuse_name(ls, names[i]);
+			continue;
+		}
+		path = psprintf("%s/%s", dirpath, names[i]);
+		load_path(ls, path, names[i]);
+		pfree(path);
+	}
 }
 
+/*
+ * energy_load(path, on_error): one file, or every *.csv of a folder.
+ */
 Datum
 energy_load(PG_FUNCTION_ARGS)
 {
@@ -1202,7 +1065,7 @@ energy_load(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
 
-	load_begin(&ls, fcinfo, on_error);
+	load_begin(&ls, fcinfo, on_error, "energy_load");
 	if (S_ISDIR(st.st_mode))
 	{
 		size_t		len = strlen(path);
@@ -1221,6 +1084,10 @@ energy_load(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * energy_load_data(file_name, data, on_error): content sent by a client that
+ * cannot place files on the server; the same driver as a file.
+ */
 Datum
 energy_load_data(PG_FUNCTION_ARGS)
 {
@@ -1228,20 +1095,15 @@ energy_load_data(PG_FUNCTION_ARGS)
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
 	OnError		on_error = parse_on_error(PG_GETARG_TEXT_PP(2));
 	LoadState	ls;
-	Source		src;
+	EnergySource src;
 
 	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("file_name must not be empty")));
 
-	load_begin(&ls, fcinfo, on_error);
-	memset(&src, 0, sizeof(src));
-	src.name = name;
-	src.path = NULL;
-	src.fd = -1;
-	src.data = VARDATA_ANY(data);
-	src.size = VARSIZE_ANY_EXHDR(data);
+	load_begin(&ls, fcinfo, on_error, "energy_load_data");
+	energy_source_from_data(&src, name, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
 	load_source(&ls, &src);
 	load_end(&ls);
 	return (Datum) 0;

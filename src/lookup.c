@@ -37,69 +37,35 @@ static Oid	plan_nspid = InvalidOid;
 
 #define GET_NATTS 8
 
-/* Read 1..maxlen digits; returns the position after them, or NULL. */
-static const char *
-read_number(const char *p, int minlen, int maxlen, int *out)
-{
-	int			n = 0;
-	int			v = 0;
-
-	while (n < maxlen && *p >= '0' && *p <= '9')
-	{
-		v = v * 10 + (*p - '0');
-		p++;
-		n++;
-	}
-	if (n < minlen || (*p >= '0' && *p <= '9'))
-		return NULL;
-	*out = v;
-	return p;
-}
-
 /*
  * Accept exactly dd/mm/yyyy or yyyy-mm-dd (one- or two-digit day and month,
- * surrounding spaces allowed).  Returns false when the text has neither
- * form; a date of the right form but not in the calendar is an error here.
+ * surrounding spaces allowed), through the parser's date grammar, so a day
+ * that loads from a file is a day that can be asked for.  Returns false when
+ * the text has neither form; a date of the right form but not in the
+ * calendar is an error here.
  */
 static bool
 energy_parse_day(const char *text, DateADT *day)
 {
-	const char *p = text;
-	const char *first;
-	int			y,
-				m,
-				d;
+	const char *s = text;
+	size_t		n;
+	EpTimestamp ts;
+	char		detail[EP_DETAIL_MAX];
+	EpErrorCode rc;
 
-	while (*p == ' ')
-		p++;
-	first = p;
-	if ((p = read_number(p, 1, 4, &d)) == NULL)
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	rc = ep_parse_date(s, n, &ts, detail);
+	if (rc == EP_ERR_DATETIME)
 		return false;
-	if (*p == '/' && p - first <= 2)
-	{
-		if ((p = read_number(p + 1, 1, 2, &m)) == NULL || *p != '/' ||
-			(p = read_number(p + 1, 4, 4, &y)) == NULL)
-			return false;
-	}
-	else if (*p == '-' && p - first == 4)
-	{
-		y = d;
-		if ((p = read_number(p + 1, 1, 2, &m)) == NULL || *p != '-' ||
-			(p = read_number(p + 1, 1, 2, &d)) == NULL)
-			return false;
-	}
-	else
-		return false;
-	while (*p == ' ')
-		p++;
-	if (*p != '\0')
-		return false;
-
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
+	if (rc != EP_ERR_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("date out of range: \"%s\"", text)));
-	*day = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	*day = date2j(ts.year, ts.month, ts.day) - POSTGRES_EPOCH_JDATE;
 	return true;
 }
 
@@ -190,6 +156,9 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	return (Datum) 0;
 }
 
+/*
+ * energy_get(meter, serial, day date): an infinite day has no row.
+ */
 Datum
 energy_get_date(PG_FUNCTION_ARGS)
 {
@@ -202,6 +171,9 @@ energy_get_date(PG_FUNCTION_ARGS)
 	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day);
 }
 
+/*
+ * energy_get(meter, serial, text): the day as the seed's clients write it.
+ */
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
 {

@@ -34,11 +34,23 @@
 #include "parser.h"
 
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * Assert() as in the server, without its headers: checked in the unit tests
+ * and the fuzzer (built with -DEP_ASSERTS), free in the extension.
+ */
+#ifdef EP_ASSERTS
+#include <assert.h>
+#define Assert(x)	assert(x)
+#else
+#define Assert(x)	((void) 0)
+#endif
 
 #define EP_DEFAULT_MAX_RECORD	((size_t) 1024 * 1024)
 #define EP_MAX_FIELDS			16	/* fields remembered; more are only
@@ -275,6 +287,7 @@ ep_push(EpParser *p, const char *data, size_t len)
 	}
 	memcpy(p->buf + p->end, data, len);
 	p->end += len;
+	Assert(p->end <= p->cap);
 }
 
 /*
@@ -302,80 +315,65 @@ ep_bytes_consumed(const EpParser *p)
 }
 
 /*
- * The mapping lives here, next to the codes, so that the backend glue and
- * the tests cannot drift apart on it.
+ * One row per error code, indexed by code: the short name, the SQLSTATE the
+ * backend raises (PostgreSQL's own for the same fault: 22P04 as COPY's bad
+ * data format, 22021 as an invalid byte sequence, 22008 as a field out of
+ * range) and the phrase its message starts with.  One table, so that the
+ * backend glue and the tests cannot drift apart on it.
  */
+static const EpErrorInfo error_table[] = {
+	{EP_ERR_NONE, "none", "00000", "no error"},
+	{EP_ERR_EMPTY, "empty", "22P04", "file is empty: it has no header line"},
+	{EP_ERR_HEADER, "header", "22P04", "header is neither LP nor TOU"},
+	{EP_ERR_COLUMNS, "columns", "22P04", "wrong number of fields"},
+	{EP_ERR_QUOTE, "quote", "22P04", "misplaced or unterminated quote"},
+	{EP_ERR_TOO_LONG, "too_long", "54000", "record too long"},
+	{EP_ERR_ENCODING, "encoding", "22021", "invalid byte sequence for encoding \"UTF8\""},
+	{EP_ERR_REQUIRED, "required", "23502", "missing required value"},
+	{EP_ERR_DATETIME, "datetime", "22007", "invalid date/time"},
+	{EP_ERR_DATETIME_RANGE, "datetime_range", "22008", "date/time field value out of range"},
+	{EP_ERR_NUMBER, "number", "22P02", "invalid number"},
+	{EP_ERR_NUMBER_RANGE, "number_range", "22003", "number out of range"},
+	{EP_ERR_BOOLEAN, "boolean", "22P02", "invalid boolean"},
+	{EP_ERR_INTEGER, "integer", "22P02", "invalid integer"},
+	{EP_ERR_INTEGER_RANGE, "integer_range", "22003", "integer out of range"},
+	{EP_ERR_KEY_TOO_LONG, "key_too_long", "54000", "value too long"},
+	{EP_ERR_UNTRANSLATABLE, "untranslatable", "22P05", "character has no equivalent in the database encoding"},
+};
+
+static const EpErrorInfo unknown_error = {EP_ERR_NONE, "unknown", "XX000", "invalid input"};
+
+const EpErrorInfo *
+ep_error_info(EpErrorCode code)
+{
+	size_t		k = (size_t) code;
+
+	if (k >= sizeof(error_table) / sizeof(error_table[0]))
+		return &unknown_error;
+	Assert(error_table[k].code == code);
+	return &error_table[k];
+}
+
+const char *
+ep_column_name(EpFormat format, int column)
+{
+	if (format == EP_FORMAT_LP && column >= 1 && column <= EP_LP_NFIELDS)
+		return lp_names[column - 1];
+	if (format == EP_FORMAT_TOU && column >= 1 && column <= EP_TOU_NFIELDS)
+		return tou_names[column - 1];
+	return NULL;
+}
+
 const char *
 ep_sqlstate(EpErrorCode code)
 {
-	switch (code)
-	{
-		case EP_ERR_NONE:
-			return "00000";
-		case EP_ERR_EMPTY:
-		case EP_ERR_HEADER:
-		case EP_ERR_COLUMNS:
-		case EP_ERR_QUOTE:
-			return "22P04";
-		case EP_ERR_TOO_LONG:
-			return "54000";
-		case EP_ERR_ENCODING:
-			return "22021";
-		case EP_ERR_REQUIRED:
-			return "23502";
-		case EP_ERR_DATETIME:
-			return "22007";
-		case EP_ERR_DATETIME_RANGE:
-			return "22008";
-		case EP_ERR_NUMBER:
-		case EP_ERR_BOOLEAN:
-		case EP_ERR_INTEGER:
-			return "22P02";
-		case EP_ERR_NUMBER_RANGE:
-		case EP_ERR_INTEGER_RANGE:
-			return "22003";
-	}
-	return "XX000";
+	return ep_error_info(code)->sqlstate;
 }
 
-/* Stable short names: tests and reject tables match on them. */
 const char *
 ep_error_name(EpErrorCode code)
 {
-	switch (code)
-	{
-		case EP_ERR_NONE:
-			return "none";
-		case EP_ERR_EMPTY:
-			return "empty";
-		case EP_ERR_HEADER:
-			return "header";
-		case EP_ERR_COLUMNS:
-			return "columns";
-		case EP_ERR_QUOTE:
-			return "quote";
-		case EP_ERR_TOO_LONG:
-			return "too_long";
-		case EP_ERR_ENCODING:
-			return "encoding";
-		case EP_ERR_REQUIRED:
-			return "required";
-		case EP_ERR_DATETIME:
-			return "datetime";
-		case EP_ERR_DATETIME_RANGE:
-			return "datetime_range";
-		case EP_ERR_NUMBER:
-			return "number";
-		case EP_ERR_NUMBER_RANGE:
-			return "number_range";
-		case EP_ERR_BOOLEAN:
-			return "boolean";
-		case EP_ERR_INTEGER:
-			return "integer";
-		case EP_ERR_INTEGER_RANGE:
-			return "integer_range";
-	}
-	return "unknown";
+	return ep_error_info(code)->name;
 }
 
 /*
@@ -521,14 +519,7 @@ set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
 	err->code = code;
 	err->line = line;
 	err->column = column;
-	err->column_name = NULL;
-	if (column > 0)
-	{
-		if (p->format == EP_FORMAT_LP && column <= EP_LP_NFIELDS)
-			err->column_name = lp_names[column - 1];
-		else if (p->format == EP_FORMAT_TOU && column <= EP_TOU_NFIELDS)
-			err->column_name = tou_names[column - 1];
-	}
+	err->column_name = ep_column_name(p->format, column);
 	if (val != NULL)
 		escape_value(err->value, val, vlen);
 	else
@@ -559,11 +550,54 @@ trim(const char **s, size_t *n)
 }
 
 /*
- * Find the end of the record at buf[start].  Returns one of SCAN_*.  On
- * SCAN_NEED_MORE the state is saved in the parser and the next call resumes
- * at the same byte.  The loop keeps its state in locals: the buffer is
- * char data, which may alias anything, so working through p-> would force
- * the compiler to reload state after every store.
+ * Find the end of the record at buf[start].  Returns one of SCAN_*.  This is
+ * the byte loop, the one place every input byte passes through, so it stays
+ * one function, as COPY's CopyReadLineText does; what it does is explained
+ * here rather than split into calls.
+ *
+ * States (st), a record being a run of fields separated by commas:
+ *	S_FSTART	before a field: blanks are skipped; '"' opens a quoted field;
+ *				anything else starts an unquoted one.
+ *	S_UNQ		inside an unquoted field.  Scanned eight bytes at a time (SWAR)
+ *				while none is a comma, CR, LF, NUL or >= 0x80.  A comma ends
+ *				the field (trailing blanks trimmed); CR or LF ends the record.
+ *	S_QUOTED	inside quotes: commas and line ends are data (a line end
+ *				counts a physical line, for error messages); '"' leads to
+ *				S_QSEEN.
+ *	S_QSEEN		just after a quote inside quotes: '"' is an escaped quote
+ *				(the field gets FF_DQ and is unescaped later); a comma or
+ *				line end closes the field; blanks lead to S_AFTERQ; anything
+ *				else is text after a closing quote, S_JUNK.
+ *	S_AFTERQ	blanks after a closing quote, allowed before a comma or line
+ *				end; anything else leads to S_JUNK.
+ *	S_JUNK		text after a closing quote.  Scanned to the end of the field
+ *				so the record can be reported whole; quote_col remembers
+ *				the column for the error (EP_ERR_QUOTE).
+ *
+ * Byte classes (UNQ_CLASS, QUO_CLASS): C_PLAIN bytes only advance; C_STOP
+ * bytes (comma, quote, CR, LF, as the state cares) change state; C_SPECIAL
+ * bytes (NUL, >= 0x80) advance and set "special", so that the record is
+ * validated as UTF-8 afterwards, once, and only if it needs it.
+ *
+ * A line end: LF ends the record; CR ends it too, with an LF after it
+ * taken as part of the same line end.  A CR that is the last buffered byte
+ * is left for the next call (unless the input is finished), since its LF
+ * may be in the next chunk.
+ *
+ * Exits: "record" stores the last field and returns SCAN_RECORD (rec_len
+ * without the line end, eol_len its length); "need_more" saves every local
+ * into the parser and returns SCAN_NEED_MORE, so the next call resumes at
+ * the same byte in the same state; "out" (the bytes ran out) decides
+ * between too long (SCAN_TOO_LONG: max_record bytes without a line end),
+ * more input, a quote never closed (SCAN_EOF_QUOTE), the end of the input
+ * (SCAN_END) and a last record without a line end.
+ *
+ * Why macros and gotos: STORE_FIELD runs at every field end, in seven places,
+ * and must write to p-> while the state stays in locals; a function taking
+ * all of them would cost more than the field.  The state lives in locals
+ * because the buffer is char data, which may alias anything: working
+ * through p-> would force the compiler to reload state after every store.
+ * The gotos are the state machine's edges, like CopyReadLineText's.
  */
 static int
 scan_record(EpParser *p)
@@ -586,6 +620,7 @@ scan_record(EpParser *p)
 	unsigned char c;
 	int			k;
 
+	Assert(p->start <= p->end && p->end <= p->cap);
 	if (!p->scanning)
 	{
 		p->scanning = true;
@@ -901,6 +936,7 @@ need_more:
 static inline void
 consume(EpParser *p, size_t n, uint64_t lines)
 {
+	Assert(n <= p->end - p->start);
 	p->start += n;
 	p->consumed += n;
 	p->line += lines;
@@ -1010,8 +1046,90 @@ header_mismatch(EpParser *p, const char *const *names, size_t nnames)
 }
 
 /*
- * Parse d/m/yyyy [h:mm[:ss[.ffffff]]].  Syntax is checked completely before
- * ranges so that "2015-09-01" is a format error, not a range error.
+ * Dates.  A meter file and a lookup both name days, and they must agree on
+ * what a day is: the routines below are the one grammar for both.  A file's
+ * Date/Time is always day first (d/m/yyyy), never read through DateStyle;
+ * a lookup also accepts ISO yyyy-mm-dd (ep_parse_date).  Syntax is checked
+ * completely before ranges, so that "2015-09-01" in a file is a format
+ * error, not a range error.
+ */
+#define DIGIT(c) ((unsigned char) ((c) - '0') <= 9)
+
+/*
+ * Read minl..maxl digits at s[*i] into *out.  Returns how many were read, or
+ * -1 when there are fewer than minl or a digit follows the last one taken.
+ */
+static int
+read_digits(const char *s, size_t n, size_t *i, int minl, int maxl, int *out)
+{
+	int			v = 0;
+	int			nd = 0;
+
+	while (*i < n && DIGIT(s[*i]) && nd < maxl)
+	{
+		v = v * 10 + (s[*i] - '0');
+		(*i)++;
+		nd++;
+	}
+	if (nd < minl || (*i < n && DIGIT(s[*i])))
+		return -1;
+	*out = v;
+	return nd;
+}
+
+/* The separator sep at s[*i], stepped over; false if something else. */
+static inline bool
+read_sep(const char *s, size_t n, size_t *i, char sep)
+{
+	if (*i >= n || s[*i] != sep)
+		return false;
+	(*i)++;
+	return true;
+}
+
+/* d/m/yyyy: one or two digits of day and month, four of year. */
+static bool
+read_dmy(const char *s, size_t n, size_t *i, int *year, int *month, int *day)
+{
+	return read_digits(s, n, i, 1, 2, day) >= 0 && read_sep(s, n, i, '/') &&
+		read_digits(s, n, i, 1, 2, month) >= 0 && read_sep(s, n, i, '/') &&
+		read_digits(s, n, i, 4, 4, year) >= 0;
+}
+
+/*
+ * The calendar: year 1..9999 (four digits, so only 0 is out), month 1..12,
+ * and the day within its month.  Fills detail on failure.
+ */
+static EpErrorCode
+check_date(int year, int month, int day, char *detail)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			dim;
+
+	if (year == 0)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Year 0 is out of range.");
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (month < 1 || month > 12)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Month %d is out of range.", month);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	dim = mdays[month - 1];
+	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		dim = 29;
+	if (day < 1 || day > dim)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Day %d is out of range for month %d of year %d.",
+				 day, month, year);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	return EP_ERR_NONE;
+}
+
+/*
+ * Parse d/m/yyyy [h:mm[:ss[.ffffff]]], a file's Date/Time.
  * Returns EP_ERR_NONE, EP_ERR_DATETIME or EP_ERR_DATETIME_RANGE (with
  * detail).  An empty text gives is_null; the caller decides whether that
  * is allowed.
@@ -1027,9 +1145,7 @@ parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
 				minute = 0,
 				second = 0,
 				usec = 0;
-	int			nd;
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int			dim;
+	EpErrorCode rc;
 
 	trim(&s, &n);
 	memset(ts, 0, sizeof(*ts));
@@ -1039,7 +1155,6 @@ parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
 		return EP_ERR_NONE;
 	}
 
-#define DIGIT(c) ((unsigned char) ((c) - '0') <= 9)
 #define D2(o) ((s[(o)] - '0') * 10 + (s[(o) + 1] - '0'))
 
 	/* fast path: the shape every real export uses, dd/mm/yyyy hh:mm:ss */
@@ -1063,53 +1178,29 @@ parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
 	}
 #undef D2
 
-#define READ_NUM(var, minl, maxl) \
-	do { \
-		nd = 0; \
-		while (i < n && DIGIT(s[i]) && nd < (maxl)) \
-		{ \
-			(var) = (var) * 10 + (s[i] - '0'); \
-			i++; \
-			nd++; \
-		} \
-		if (nd < (minl) || (i < n && DIGIT(s[i]))) \
-			goto syntax; \
-	} while (0)
-
-	READ_NUM(day, 1, 2);
-	if (i >= n || s[i] != '/')
+	if (!read_dmy(s, n, &i, &year, &month, &day))
 		goto syntax;
-	i++;
-	READ_NUM(month, 1, 2);
-	if (i >= n || s[i] != '/')
-		goto syntax;
-	i++;
-	READ_NUM(year, 4, 4);
 	if (i < n)
 	{
 		if (s[i] != ' ')
 			goto syntax;
 		while (i < n && s[i] == ' ')
 			i++;
-		READ_NUM(hour, 1, 2);
-		if (i >= n || s[i] != ':')
+		if (read_digits(s, n, &i, 1, 2, &hour) < 0 || !read_sep(s, n, &i, ':') ||
+			read_digits(s, n, &i, 2, 2, &minute) < 0)
 			goto syntax;
-		i++;
-		READ_NUM(minute, 2, 2);
 		if (i < n)
 		{
-			if (s[i] != ':')
+			if (!read_sep(s, n, &i, ':') || read_digits(s, n, &i, 2, 2, &second) < 0)
 				goto syntax;
-			i++;
-			READ_NUM(second, 2, 2);
 			if (i < n)
 			{
 				int			f = 0;
+				int			nd;
 
-				if (s[i] != '.')
+				if (!read_sep(s, n, &i, '.') ||
+					(nd = read_digits(s, n, &i, 1, 6, &f)) < 0)
 					goto syntax;
-				i++;
-				READ_NUM(f, 1, 6);
 				usec = f;
 				for (; nd < 6; nd++)
 					usec *= 10;
@@ -1118,41 +1209,24 @@ parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
 			}
 		}
 	}
-#undef READ_NUM
 
 ranges:
-	if (year == 0)
-	{
-		snprintf(detail, 160, "Year 0 is out of range.");
-		return EP_ERR_DATETIME_RANGE;
-	}
-	if (month < 1 || month > 12)
-	{
-		snprintf(detail, 160, "Month %d is out of range.", month);
-		return EP_ERR_DATETIME_RANGE;
-	}
-	dim = mdays[month - 1];
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		dim = 29;
-	if (day < 1 || day > dim)
-	{
-		snprintf(detail, 160, "Day %d is out of range for month %d of year %d.",
-				 day, month, year);
-		return EP_ERR_DATETIME_RANGE;
-	}
+	rc = check_date(year, month, day, detail);
+	if (rc != EP_ERR_NONE)
+		return rc;
 	if (hour > 23)
 	{
-		snprintf(detail, 160, "Hour %d is out of range.", hour);
+		snprintf(detail, EP_DETAIL_MAX, "Hour %d is out of range.", hour);
 		return EP_ERR_DATETIME_RANGE;
 	}
 	if (minute > 59)
 	{
-		snprintf(detail, 160, "Minute %d is out of range.", minute);
+		snprintf(detail, EP_DETAIL_MAX, "Minute %d is out of range.", minute);
 		return EP_ERR_DATETIME_RANGE;
 	}
 	if (second > 59)
 	{
-		snprintf(detail, 160, "Second %d is out of range.", second);
+		snprintf(detail, EP_DETAIL_MAX, "Second %d is out of range.", second);
 		return EP_ERR_DATETIME_RANGE;
 	}
 	if (year == 1899 && month == 12 && day == 30 &&
@@ -1172,9 +1246,57 @@ ranges:
 	return EP_ERR_NONE;
 
 syntax:
-	snprintf(detail, 160,
+	snprintf(detail, EP_DETAIL_MAX,
 			 "Date/time must be written as dd/mm/yyyy hh:mm:ss.");
 	return EP_ERR_DATETIME;
+}
+
+/*
+ * A day as a lookup names it: exactly d/m/yyyy or yyyy-mm-dd (one or two
+ * digits of day and month), nothing around it.  The same grammar and
+ * calendar as a file's Date/Time, so a day that loads is a day that can be
+ * asked for.
+ */
+EpErrorCode
+ep_parse_date(const char *s, size_t n, EpTimestamp *ts, char *detail)
+{
+	size_t		i = 0;
+	int			first = 0,
+				year = 0,
+				month = 0,
+				day = 0;
+	int			nd;
+	EpErrorCode rc;
+
+	memset(ts, 0, sizeof(*ts));
+	snprintf(detail, EP_DETAIL_MAX, "The day must be written dd/mm/yyyy or yyyy-mm-dd.");
+	nd = read_digits(s, n, &i, 1, 4, &first);
+	if (nd < 0)
+		return EP_ERR_DATETIME;
+	if (nd <= 2 && i < n && s[i] == '/')
+	{
+		i = 0;
+		if (!read_dmy(s, n, &i, &year, &month, &day))
+			return EP_ERR_DATETIME;
+	}
+	else if (nd == 4 && read_sep(s, n, &i, '-'))
+	{
+		year = first;
+		if (read_digits(s, n, &i, 1, 2, &month) < 0 || !read_sep(s, n, &i, '-') ||
+			read_digits(s, n, &i, 1, 2, &day) < 0)
+			return EP_ERR_DATETIME;
+	}
+	else
+		return EP_ERR_DATETIME;
+	if (i != n)
+		return EP_ERR_DATETIME;
+	rc = check_date(year, month, day, detail);
+	if (rc != EP_ERR_NONE)
+		return rc;
+	ts->year = year;
+	ts->month = month;
+	ts->day = day;
+	return EP_ERR_NONE;
 }
 
 /*
@@ -1223,7 +1345,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 
 	if (n > EP_NUMBER_MAX)
 	{
-		snprintf(detail, 160, "Number is longer than %d characters.",
+		snprintf(detail, EP_DETAIL_MAX, "Number is longer than %d characters.",
 				 EP_NUMBER_MAX);
 		return EP_ERR_NUMBER;
 	}
@@ -1357,7 +1479,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 		v = strtod(tmp, NULL);
 		if (isinf(v) || v == 0.0)
 		{
-			snprintf(detail, 160,
+			snprintf(detail, EP_DETAIL_MAX,
 					 "Value is out of range for type double precision.");
 			return EP_ERR_NUMBER_RANGE;
 		}
@@ -1368,7 +1490,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 	return EP_ERR_NONE;
 
 syntax:
-	snprintf(detail, 160, "Value is not a valid decimal number.");
+	snprintf(detail, EP_DETAIL_MAX, "Value is not a valid decimal number.");
 	return EP_ERR_NUMBER;
 }
 
@@ -1441,30 +1563,87 @@ parse_int64(const char *s, size_t n, int64_t *out)
 #undef DIGIT
 
 /*
- * Convert the fields of a data record into *row.  Returns EP_ERR_NONE or
- * fills *err for the first bad column (columns are checked left to right so
- * that the reported column is deterministic).
+ * A complete record, as the scanner found it: where it starts in the buffer
+ * (valid until the next push), its length without the line end, and its
+ * first physical line.
  */
-static EpErrorCode
-convert_row(EpParser *p, EpRow *row, EpError *err,
-			const char *raw, size_t raw_len, uint64_t line)
+typedef struct Record
+{
+	const char *base;
+	size_t		len;
+	uint64_t	line;
+} Record;
+
+/*
+ * How each typed column of a data record is converted.  The required kinds
+ * come first, so that "kind <= COL_VALUE" means "must not be empty".
+ */
+typedef enum ColumnKind
+{
+	COL_TEXT,					/* required text, kept as it is */
+	COL_READING_TIME,			/* required date/time, not the OLE zero date */
+	COL_VALUE,					/* required decimal */
+	COL_DECIMAL,				/* optional decimal */
+	COL_TIME,					/* optional date/time; OLE zero date is null */
+	COL_BOOL,					/* optional boolean */
+	COL_INT						/* optional 64-bit integer */
+} ColumnKind;
+
+typedef struct ColumnSpec
+{
+	int			field;			/* 0-based position in the record */
+	ColumnKind	kind;
+	size_t		offset;			/* of the EpRow member it fills */
+} ColumnSpec;
+
+/*
+ * The columns checked, left to right so that the column an error names is
+ * deterministic.  The first five sit at the same positions in both formats,
+ * so an LP record walks the first five rows and a TOU record all of them.
+ * The other text columns (plant, units, status, ...) may be empty and are
+ * handed out as they are.
+ */
+#define COMMON_COLUMNS	5
+
+static const ColumnSpec columns[] = {
+	{EP_TOU_METER, COL_TEXT, offsetof(EpRow, meter)},
+	{EP_TOU_SERIAL, COL_TEXT, offsetof(EpRow, serial)},
+	{EP_TOU_DATETIME, COL_READING_TIME, offsetof(EpRow, at)},
+	{EP_TOU_DATA_TYPE, COL_TEXT, offsetof(EpRow, data_type)},
+	{EP_TOU_ENERGY, COL_VALUE, offsetof(EpRow, value)},
+	{EP_TOU_MAX_DEMAND, COL_DECIMAL, offsetof(EpRow, max_demand)},
+	{EP_TOU_MAX_DEMAND_AT, COL_TIME, offsetof(EpRow, max_demand_at)},
+	{EP_TOU_DLS_ACTIVE, COL_BOOL, offsetof(EpRow, dls_active)},
+	{EP_TOU_RESET_COUNT, COL_INT, offsetof(EpRow, reset_count)},
+	{EP_TOU_RESET_AT, COL_TIME, offsetof(EpRow, reset_at)},
+};
+
+_Static_assert((int) EP_LP_METER == (int) EP_TOU_METER &&
+			   (int) EP_LP_SERIAL == (int) EP_TOU_SERIAL &&
+			   (int) EP_LP_DATETIME == (int) EP_TOU_DATETIME &&
+			   (int) EP_LP_DATA_TYPE == (int) EP_TOU_DATA_TYPE &&
+			   (int) EP_LP_VALUE == (int) EP_TOU_ENERGY,
+			   "the common columns sit at the same positions in LP and TOU");
+
+/*
+ * Point the row's text members at the fields and give every optional
+ * member its "absent" value, so that no member is left from the last row.
+ * Member by member, not memset: this runs once per row.
+ */
+static void
+fill_row_texts(EpParser *p, EpRow *row, const Record *rec)
 {
 	const EpText *f = p->fields;
-	bool		tou = (p->format == EP_FORMAT_TOU);
-	char		detail[160];
-	EpErrorCode rc;
-	const char *s;
-	size_t		n;
-	int			col;
+	static const EpText empty = {NULL, 0};
 
-	row->line = line;
-	row->raw = raw;
-	row->raw_len = raw_len;
+	row->line = rec->line;
+	row->raw = rec->base;
+	row->raw_len = rec->len;
 	row->meter = f[EP_LP_METER];
 	row->serial = f[EP_LP_SERIAL];
 	row->plant = f[EP_LP_PLANT];
 	row->data_type = f[EP_LP_DATA_TYPE];
-	if (tou)
+	if (p->format == EP_FORMAT_TOU)
 	{
 		row->units = f[EP_TOU_UNITS];
 		row->status = f[EP_TOU_STATUS];
@@ -1475,12 +1654,10 @@ convert_row(EpParser *p, EpRow *row, EpError *err,
 	{
 		row->units = f[EP_LP_UNITS];
 		row->status = f[EP_LP_STATUS];
+		row->period = empty;
+		row->rate = empty;
 		memset(&row->max_demand_at, 0, sizeof(EpTimestamp));
 		memset(&row->reset_at, 0, sizeof(EpTimestamp));
-		row->period.ptr = NULL;
-		row->period.len = 0;
-		row->rate.ptr = NULL;
-		row->rate.len = 0;
 	}
 	row->max_demand.is_null = true;
 	row->max_demand.value = 0.0;
@@ -1492,131 +1669,110 @@ convert_row(EpParser *p, EpRow *row, EpError *err,
 	row->dls_active = -1;
 	row->has_reset_count = false;
 	row->reset_count = 0;
+}
 
-	/* required text columns, in column order around Date/Time */
-#define REQUIRE_TEXT(idx) \
-	do { \
-		s = f[(idx)].ptr; n = f[(idx)].len; trim(&s, &n); \
-		if (n == 0) \
-		{ \
-			col = (idx) + 1; \
-			set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len, \
-					  "%s must not be empty.", lp_names[(idx)]); \
-			return EP_ERR_REQUIRED; \
-		} \
-	} while (0)
+/*
+ * Convert one column into its member of *row.  On error, *val and *vlen are
+ * the text to quote (NULL for an empty required field) and detail says what
+ * is wrong.
+ */
+static EpErrorCode
+convert_column(EpParser *p, EpRow *row, const ColumnSpec *c,
+			   const char **val, size_t *vlen, char *detail)
+{
+	const char *const *names = p->format == EP_FORMAT_TOU ? tou_names : lp_names;
+	const char *s = p->fields[c->field].ptr;
+	size_t		n = p->fields[c->field].len;
+	void	   *dst = (char *) row + c->offset;
+	EpErrorCode rc = EP_ERR_NONE;
+	int			b;
 
-	REQUIRE_TEXT(EP_LP_METER);
-	REQUIRE_TEXT(EP_LP_SERIAL);
-
-	/* Date/Time (column 4) */
-	col = EP_LP_DATETIME + 1;
-	s = f[EP_LP_DATETIME].ptr;
-	n = f[EP_LP_DATETIME].len;
 	trim(&s, &n);
-	if (n == 0)
+	*val = s;
+	*vlen = n;
+	if (n == 0 && c->kind <= COL_VALUE)
 	{
-		set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len,
-				  "Date/Time must not be empty.");
+		*val = NULL;
+		snprintf(detail, EP_DETAIL_MAX, "%s must not be empty.", names[c->field]);
 		return EP_ERR_REQUIRED;
 	}
-	rc = parse_ts(s, n, &row->at, detail);
-	if (rc != EP_ERR_NONE)
-		goto fail;
-	if (row->at.is_null)
+	switch (c->kind)
 	{
-		set_error(p, err, EP_ERR_REQUIRED, line, col, s, n, raw, raw_len,
-				  "A reading needs a time, but Date/Time is the OLE zero date that means none.");
-		return EP_ERR_REQUIRED;
+		case COL_TEXT:
+			break;
+		case COL_READING_TIME:
+			rc = parse_ts(s, n, dst, detail);
+			if (rc == EP_ERR_NONE && ((EpTimestamp *) dst)->is_null)
+			{
+				snprintf(detail, EP_DETAIL_MAX,
+						 "A reading needs a time, but Date/Time is the OLE zero date that means none.");
+				rc = EP_ERR_REQUIRED;
+			}
+			break;
+		case COL_VALUE:
+			rc = parse_decimal(s, n, dst, detail);
+			break;
+		case COL_DECIMAL:
+			if (n > 0)
+				rc = parse_decimal(s, n, dst, detail);
+			break;
+		case COL_TIME:
+			rc = parse_ts(s, n, dst, detail);
+			break;
+		case COL_BOOL:
+			b = parse_bool(s, n);
+			if (b == -2)
+			{
+				snprintf(detail, EP_DETAIL_MAX, "DLS Active must be true or false.");
+				rc = EP_ERR_BOOLEAN;
+			}
+			else
+				*(int *) dst = b;
+			break;
+		case COL_INT:
+			if (n == 0)
+				break;
+			rc = parse_int64(s, n, dst);
+			if (rc == EP_ERR_INTEGER)
+				snprintf(detail, EP_DETAIL_MAX, "Value is not an integer.");
+			else if (rc == EP_ERR_INTEGER_RANGE)
+				snprintf(detail, EP_DETAIL_MAX,
+						 "Value is out of range for a 64-bit integer.");
+			else
+				row->has_reset_count = true;
+			break;
 	}
-
-	REQUIRE_TEXT(EP_LP_DATA_TYPE);
-#undef REQUIRE_TEXT
-
-	/* Data Value / Energy (column 6) */
-	col = EP_LP_VALUE + 1;
-	s = f[EP_LP_VALUE].ptr;
-	n = f[EP_LP_VALUE].len;
-	trim(&s, &n);
-	if (n == 0)
-	{
-		set_error(p, err, EP_ERR_REQUIRED, line, col, NULL, 0, raw, raw_len,
-				  "%s must not be empty.", tou ? tou_names[EP_TOU_ENERGY] :
-				  lp_names[EP_LP_VALUE]);
-		return EP_ERR_REQUIRED;
-	}
-	rc = parse_decimal(s, n, &row->value, detail);
-	if (rc != EP_ERR_NONE)
-		goto fail;
-
-	if (!tou)
-		return EP_ERR_NONE;
-
-	col = EP_TOU_MAX_DEMAND + 1;
-	s = f[EP_TOU_MAX_DEMAND].ptr;
-	n = f[EP_TOU_MAX_DEMAND].len;
-	trim(&s, &n);
-	if (n > 0)
-	{
-		rc = parse_decimal(s, n, &row->max_demand, detail);
-		if (rc != EP_ERR_NONE)
-			goto fail;
-	}
-
-	col = EP_TOU_MAX_DEMAND_AT + 1;
-	s = f[EP_TOU_MAX_DEMAND_AT].ptr;
-	n = f[EP_TOU_MAX_DEMAND_AT].len;
-	trim(&s, &n);
-	rc = parse_ts(s, n, &row->max_demand_at, detail);
-	if (rc != EP_ERR_NONE)
-		goto fail;
-
-	col = EP_TOU_DLS_ACTIVE + 1;
-	s = f[EP_TOU_DLS_ACTIVE].ptr;
-	n = f[EP_TOU_DLS_ACTIVE].len;
-	trim(&s, &n);
-	row->dls_active = parse_bool(s, n);
-	if (row->dls_active == -2)
-	{
-		row->dls_active = -1;
-		rc = EP_ERR_BOOLEAN;
-		snprintf(detail, sizeof(detail), "DLS Active must be true or false.");
-		goto fail;
-	}
-
-	col = EP_TOU_RESET_COUNT + 1;
-	s = f[EP_TOU_RESET_COUNT].ptr;
-	n = f[EP_TOU_RESET_COUNT].len;
-	trim(&s, &n);
-	if (n > 0)
-	{
-		rc = parse_int64(s, n, &row->reset_count);
-		if (rc == EP_ERR_INTEGER)
-		{
-			snprintf(detail, sizeof(detail), "Value is not an integer.");
-			goto fail;
-		}
-		if (rc == EP_ERR_INTEGER_RANGE)
-		{
-			snprintf(detail, sizeof(detail),
-					 "Value is out of range for a 64-bit integer.");
-			goto fail;
-		}
-		row->has_reset_count = true;
-	}
-
-	col = EP_TOU_RESET_AT + 1;
-	s = f[EP_TOU_RESET_AT].ptr;
-	n = f[EP_TOU_RESET_AT].len;
-	trim(&s, &n);
-	rc = parse_ts(s, n, &row->reset_at, detail);
-	if (rc != EP_ERR_NONE)
-		goto fail;
-	return EP_ERR_NONE;
-
-fail:
-	set_error(p, err, rc, line, col, s, n, raw, raw_len, "%s", detail);
 	return rc;
+}
+
+/*
+ * Convert the fields of a data record into *row: the text members first,
+ * then a walk over the format's column table.  Returns EP_ERR_NONE or fills
+ * *err for the first bad column.
+ */
+static EpErrorCode
+convert_row(EpParser *p, EpRow *row, EpError *err, const Record *rec)
+{
+	bool		tou = (p->format == EP_FORMAT_TOU);
+	size_t		ncols = tou ? sizeof(columns) / sizeof(columns[0]) : COMMON_COLUMNS;
+	char		detail[EP_DETAIL_MAX];
+
+	Assert(p->nf == (tou ? EP_TOU_NFIELDS : EP_LP_NFIELDS));
+	fill_row_texts(p, row, rec);
+	for (size_t k = 0; k < ncols; k++)
+	{
+		const char *val;
+		size_t		vlen;
+		EpErrorCode rc = convert_column(p, row, &columns[k], &val, &vlen, detail);
+
+		if (rc != EP_ERR_NONE)
+		{
+			set_error(p, err, rc, rec->line, columns[k].field + 1, val, vlen,
+					  rec->base, rec->len, "%s", detail);
+			return rc;
+		}
+	}
+	return EP_ERR_NONE;
 }
 
 /*
@@ -1627,6 +1783,7 @@ fail:
 static EpStatus
 file_error(EpParser *p, EpError *err)
 {
+	Assert(err->code == EP_ERR_EMPTY || err->code == EP_ERR_HEADER);
 	p->has_file_err = true;
 	p->file_err = *err;
 	return EP_ERROR;
@@ -1652,242 +1809,310 @@ column_of(EpParser *p, size_t off, size_t *fs, size_t *fe, size_t rec_len)
 }
 
 /*
- * The driver: one loop that handles the states the input can be in (file
- * error, discarding a too-long line, possible BOM, a record) and keeps
- * going past records the caller never sees (blank lines, the header,
- * repeated headers), so that the caller's loop stays trivial.  Checks run
- * from the most structural (too long, encoding, quoting, field count) to
- * the per-column ones, so one record yields one well-defined error.
+ * After a too-long record, drop the rest of its line as it arrives.
+ * Returns false when the line end has not come yet (more input needed).
  */
-EpStatus
-ep_next(EpParser *p, EpRow *row, EpError *err)
+static bool
+discard_line_rest(EpParser *p)
 {
-	for (;;)
+	const char *b = p->buf + p->start;
+	size_t		avail = p->end - p->start;
+	size_t		k;
+
+	for (k = 0; k < avail; k++)
+		if (b[k] == '\n' || b[k] == '\r')
+			break;
+	if (k == avail)
 	{
-		const char *base;
-		size_t		rec_len;
-		uint64_t	line;
-		int			rc;
-		size_t		nfmt;
-
-		if (p->has_file_err)
+		consume(p, avail, 0);
+		if (!p->finished)
+			return false;
+	}
+	else if (b[k] == '\r')
+	{
+		if (k + 1 < avail)
+			consume(p, k + 1 + (b[k + 1] == '\n'), 1);
+		else if (p->finished)
+			consume(p, k + 1, 1);
+		else
 		{
-			*err = p->file_err;
-			return EP_ERROR;
+			/* keep the CR until we know whether LF follows */
+			consume(p, k, 0);
+			return false;
 		}
+	}
+	else
+		consume(p, k + 1, 1);
+	p->discarding = false;
+	return true;
+}
 
-		if (p->discarding)
-		{
-			const char *b = p->buf + p->start;
-			size_t		avail = p->end - p->start;
-			size_t		k;
+/*
+ * Step over a UTF-8 byte-order mark at the very start.  Returns false while
+ * the bytes so far could still be the start of one.
+ */
+static bool
+skip_bom(EpParser *p)
+{
+	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+	size_t		avail = p->end - p->start;
+	size_t		k;
 
-			for (k = 0; k < avail; k++)
-				if (b[k] == '\n' || b[k] == '\r')
-					break;
-			if (k == avail)
-			{
-				consume(p, avail, 0);
-				if (!p->finished)
-					return EP_NEED_MORE;
-				p->discarding = false;
-				continue;
-			}
-			if (b[k] == '\r')
-			{
-				if (k + 1 < avail)
-					consume(p, k + 1 + (b[k + 1] == '\n'), 1);
-				else if (p->finished)
-					consume(p, k + 1, 1);
-				else
-				{
-					/* keep the CR until we know whether LF follows */
-					consume(p, k, 0);
-					return EP_NEED_MORE;
-				}
-			}
-			else
-				consume(p, k + 1, 1);
-			p->discarding = false;
-			continue;
-		}
+	for (k = 0; k < avail && k < 3; k++)
+		if ((unsigned char) p->buf[p->start + k] != bom[k])
+			break;
+	if (k == 3)
+		consume(p, 3, 0);
+	else if (k == avail && !p->finished)
+		return false;
+	p->bom_done = true;
+	return true;
+}
 
-		if (!p->bom_done)
-		{
-			static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
-			size_t		avail = p->end - p->start;
-			size_t		k;
+/*
+ * Find the next complete record, consume it and split it into fields.
+ * Returns false with *st set when there is none to parse: more input is
+ * needed, the input ended, or the scan itself failed (too long, a quote
+ * left open at the end); *err is then filled for EP_ERROR.
+ */
+static bool
+next_record(EpParser *p, Record *rec, EpError *err, EpStatus *st)
+{
+	uint64_t	line = p->line;
+	int			rc = scan_record(p);
+	const char *base = p->buf + p->start;
+	size_t		n;
 
-			for (k = 0; k < avail && k < 3; k++)
-				if ((unsigned char) p->buf[p->start + k] != bom[k])
-					break;
-			if (k == 3)
-				consume(p, 3, 0);
-			else if (k == avail && !p->finished)
-				return EP_NEED_MORE;	/* could still be a BOM */
-			p->bom_done = true;
-		}
+	switch (rc)
+	{
+		case SCAN_NEED_MORE:
+			*st = EP_NEED_MORE;
+			return false;
 
-		line = p->line;
-		rc = scan_record(p);
-		base = p->buf + p->start;
-
-		if (rc == SCAN_NEED_MORE)
-			return EP_NEED_MORE;
-		if (rc == SCAN_END)
-		{
+		case SCAN_END:
 			if (p->format == EP_FORMAT_NONE)
 			{
 				set_error(p, err, EP_ERR_EMPTY, 0, 0, NULL, 0, NULL, 0,
 						  "The file has no header line.");
-				return file_error(p, err);
+				*st = file_error(p, err);
 			}
-			return EP_END;
-		}
-		if (rc == SCAN_TOO_LONG)
-		{
-			size_t		n = p->pos;
+			else
+				*st = EP_END;
+			return false;
 
+		case SCAN_TOO_LONG:
+			n = p->pos;
 			p->scanning = false;
 			if (p->format == EP_FORMAT_NONE)
 			{
 				set_error(p, err, EP_ERR_HEADER, line, 0, base, n, base, n,
 						  "The header line is longer than %zu bytes.",
 						  p->max_record);
-				return file_error(p, err);
+				*st = file_error(p, err);
+				return false;
 			}
 			set_error(p, err, EP_ERR_TOO_LONG, line, 0, base, n, base, n,
 					  "Record is longer than %zu bytes.", p->max_record);
 			consume(p, n, p->nlines);
 			p->discarding = true;
-			return EP_ERROR;
-		}
-		if (rc == SCAN_EOF_QUOTE)
-		{
-			rec_len = p->rec_len;
+			*st = EP_ERROR;
+			return false;
+
+		case SCAN_EOF_QUOTE:
+			n = p->rec_len;
 			p->scanning = false;
 			if (p->format == EP_FORMAT_NONE)
 			{
-				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
-						  base, rec_len,
+				set_error(p, err, EP_ERR_HEADER, line, 0, base, n, base, n,
 						  "The header line has a quote that is never closed.");
-				return file_error(p, err);
+				*st = file_error(p, err);
+				return false;
 			}
 			set_error(p, err, EP_ERR_QUOTE, line, (int) p->nf + 1,
-					  base, rec_len, base, rec_len,
+					  base, n, base, n,
 					  "A quoted field is not closed before the end of the file.");
-			consume(p, rec_len, p->nlines);
+			consume(p, n, p->nlines);
+			*st = EP_ERROR;
+			return false;
+	}
+
+	Assert(rc == SCAN_RECORD);
+	Assert(p->rec_len + p->eol_len <= p->end - p->start);
+	/* a complete record: consume it now, parse it from base */
+	rec->base = base;
+	rec->len = p->rec_len;
+	rec->line = line;
+	consume(p, p->rec_len + p->eol_len, p->nlines + 1);
+	build_fields(p, base, rec->len);
+	return true;
+}
+
+/* A blank line: one unquoted field, empty after trimming. */
+static inline bool
+is_blank(EpParser *p)
+{
+	return p->nf == 1 && p->fields[0].len == 0 && !(p->f_flags[0] & FF_QUOTED);
+}
+
+/*
+ * The first non-blank record decides the format.  Returns false with *err
+ * filled (a file error) when it is neither header; the message says which
+ * field differs when the field count matches one of them.
+ */
+static bool
+read_header(EpParser *p, const Record *rec, EpError *err)
+{
+	int			mm;
+
+	if (p->special &&
+		utf8_first_bad((const unsigned char *) rec->base, rec->len) != (size_t) -1)
+	{
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len, "The header line is not valid UTF-8.");
+		return false;
+	}
+	if (p->quote_col == 0)
+	{
+		if (header_mismatch(p, lp_names, EP_LP_NFIELDS) < 0)
+		{
+			p->format = EP_FORMAT_LP;
+			return true;
+		}
+		if (header_mismatch(p, tou_names, EP_TOU_NFIELDS) < 0)
+		{
+			p->format = EP_FORMAT_TOU;
+			return true;
+		}
+	}
+	if (p->quote_col == 0 && p->nf == EP_LP_NFIELDS)
+	{
+		mm = header_mismatch(p, lp_names, EP_LP_NFIELDS);
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len,
+				  "Header field %d should be \"%s\" in an LP file.",
+				  mm + 1, lp_names[mm]);
+	}
+	else if (p->quote_col == 0 && p->nf == EP_TOU_NFIELDS)
+	{
+		mm = header_mismatch(p, tou_names, EP_TOU_NFIELDS);
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len,
+				  "Header field %d should be \"%s\" in a TOU file.",
+				  mm + 1, tou_names[mm]);
+	}
+	else
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len,
+				  "The header is neither an LP nor a TOU header (%zu fields).",
+				  p->nf);
+	return false;
+}
+
+/*
+ * The structural checks of a data record, from the most basic: its bytes
+ * are UTF-8, its quotes are closed where they should be, it has the
+ * format's field count.  Returns false with *err filled.
+ */
+static bool
+check_record(EpParser *p, const Record *rec, EpError *err)
+{
+	size_t		nfmt;
+
+	if (p->special)
+	{
+		size_t		bad = utf8_first_bad((const unsigned char *) rec->base, rec->len);
+
+		if (bad != (size_t) -1)
+		{
+			size_t		fs = 0,
+						fe = rec->len;
+			int			col = column_of(p, bad, &fs, &fe, rec->len);
+
+			if (col == 0)
+			{
+				fs = 0;
+				fe = rec->len;
+			}
+			set_error(p, err, EP_ERR_ENCODING, rec->line, col, rec->base + fs,
+					  fe - fs, rec->base, rec->len,
+					  rec->base[bad] == '\0' ?
+					  "The record contains a NUL byte." :
+					  "The record contains a byte sequence that is not valid UTF-8.");
+			return false;
+		}
+	}
+
+	if (p->quote_col != 0)
+	{
+		set_error(p, err, EP_ERR_QUOTE, rec->line, (int) p->quote_col,
+				  rec->base, rec->len, rec->base, rec->len,
+				  "A closing quote is followed by text other than a comma.");
+		return false;
+	}
+
+	nfmt = (p->format == EP_FORMAT_LP) ? EP_LP_NFIELDS : EP_TOU_NFIELDS;
+	if (p->nf != nfmt)
+	{
+		set_error(p, err, EP_ERR_COLUMNS, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len, "Expected %zu fields, found %zu.",
+				  nfmt, p->nf);
+		return false;
+	}
+	return true;
+}
+
+/* The header again (files joined with cat): skipped silently. */
+static bool
+is_repeated_header(EpParser *p)
+{
+	bool		tou = (p->format == EP_FORMAT_TOU);
+
+	return p->fields[0].len >= 15 &&
+		field_is(&p->fields[0], lp_names[0]) &&
+		header_mismatch(p, tou ? tou_names : lp_names,
+						tou ? EP_TOU_NFIELDS : EP_LP_NFIELDS) < 0;
+}
+
+/*
+ * The record driver, shaped like COPY's NextCopyFromRawFields: a short loop
+ * over named steps that keeps going past records the caller never sees
+ * (blank lines, the header, repeated headers), so that the caller's loop
+ * stays trivial.  Checks run from the most structural (too long, encoding,
+ * quoting, field count) to the per-column ones, so one record yields one
+ * well-defined error.
+ */
+EpStatus
+ep_next(EpParser *p, EpRow *row, EpError *err)
+{
+	for (;;)
+	{
+		Record		rec;
+		EpStatus	st;
+
+		if (p->has_file_err)
+		{
+			*err = p->file_err;
 			return EP_ERROR;
 		}
-
-		/* a complete record: consume it now, parse it from base */
-		rec_len = p->rec_len;
-		consume(p, rec_len + p->eol_len, p->nlines + 1);
-		build_fields(p, base, rec_len);
-
-		/* blank line: one unquoted field, empty after trimming */
-		if (p->nf == 1 && p->fields[0].len == 0 &&
-			!(p->f_flags[0] & FF_QUOTED))
+		if (p->discarding && !discard_line_rest(p))
+			return EP_NEED_MORE;
+		if (!p->bom_done && !skip_bom(p))
+			return EP_NEED_MORE;
+		if (!next_record(p, &rec, err, &st))
+			return st;
+		if (is_blank(p))
 			continue;
-
 		if (p->format == EP_FORMAT_NONE)
 		{
-			int			mm;
-
-			if (p->special &&
-				utf8_first_bad((const unsigned char *) base, rec_len) != (size_t) -1)
-			{
-				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
-						  base, rec_len,
-						  "The header line is not valid UTF-8.");
+			if (!read_header(p, &rec, err))
 				return file_error(p, err);
-			}
-			if (p->quote_col == 0)
-			{
-				if (header_mismatch(p, lp_names, EP_LP_NFIELDS) < 0)
-				{
-					p->format = EP_FORMAT_LP;
-					continue;
-				}
-				if (header_mismatch(p, tou_names, EP_TOU_NFIELDS) < 0)
-				{
-					p->format = EP_FORMAT_TOU;
-					continue;
-				}
-			}
-			if (p->quote_col == 0 && p->nf == EP_LP_NFIELDS)
-			{
-				mm = header_mismatch(p, lp_names, EP_LP_NFIELDS);
-				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
-						  base, rec_len,
-						  "Header field %d should be \"%s\" in an LP file.",
-						  mm + 1, lp_names[mm]);
-			}
-			else if (p->quote_col == 0 && p->nf == EP_TOU_NFIELDS)
-			{
-				mm = header_mismatch(p, tou_names, EP_TOU_NFIELDS);
-				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
-						  base, rec_len,
-						  "Header field %d should be \"%s\" in a TOU file.",
-						  mm + 1, tou_names[mm]);
-			}
-			else
-				set_error(p, err, EP_ERR_HEADER, line, 0, base, rec_len,
-						  base, rec_len,
-						  "The header is neither an LP nor a TOU header (%zu fields).",
-						  p->nf);
-			return file_error(p, err);
-		}
-
-		if (p->special)
-		{
-			size_t		bad = utf8_first_bad((const unsigned char *) base, rec_len);
-
-			if (bad != (size_t) -1)
-			{
-				size_t		fs = 0,
-							fe = rec_len;
-				int			col = column_of(p, bad, &fs, &fe, rec_len);
-
-				if (col == 0)
-				{
-					fs = 0;
-					fe = rec_len;
-				}
-				set_error(p, err, EP_ERR_ENCODING, line, col, base + fs, fe - fs,
-						  base, rec_len,
-						  base[bad] == '\0' ?
-						  "The record contains a NUL byte." :
-						  "The record contains a byte sequence that is not valid UTF-8.");
-				return EP_ERROR;
-			}
-		}
-
-		if (p->quote_col != 0)
-		{
-			set_error(p, err, EP_ERR_QUOTE, line, (int) p->quote_col,
-					  base, rec_len, base, rec_len,
-					  "A closing quote is followed by text other than a comma.");
-			return EP_ERROR;
-		}
-
-		nfmt = (p->format == EP_FORMAT_LP) ? EP_LP_NFIELDS : EP_TOU_NFIELDS;
-		if (p->nf != nfmt)
-		{
-			set_error(p, err, EP_ERR_COLUMNS, line, 0, base, rec_len,
-					  base, rec_len, "Expected %zu fields, found %zu.",
-					  nfmt, p->nf);
-			return EP_ERROR;
-		}
-
-		/* the header again (files joined with cat): skip it silently */
-		if (p->fields[0].len >= 15 &&
-			field_is(&p->fields[0], lp_names[0]) &&
-			header_mismatch(p, p->format == EP_FORMAT_LP ? lp_names : tou_names,
-							nfmt) < 0)
 			continue;
-
-		if (convert_row(p, row, err, base, rec_len, line) != EP_ERR_NONE)
+		}
+		if (!check_record(p, &rec, err))
+			return EP_ERROR;
+		if (is_repeated_header(p))
+			continue;
+		if (convert_row(p, row, err, &rec) != EP_ERR_NONE)
 			return EP_ERROR;
 		return EP_ROW;
 	}

@@ -106,7 +106,16 @@ typedef enum EpErrorCode
 	EP_ERR_BOOLEAN,				/* DLS Active not a boolean; 22P02 */
 	EP_ERR_INTEGER,				/* Billing Reset Count not an integer;
 								 * 22P02 */
-	EP_ERR_INTEGER_RANGE		/* Billing Reset Count overflows int64; 22003 */
+	EP_ERR_INTEGER_RANGE,		/* Billing Reset Count overflows int64; 22003 */
+
+	/*
+	 * Raised by the backend's row check (glue.c), never by the parser: a row
+	 * that parses but that the tables cannot hold.
+	 */
+	EP_ERR_KEY_TOO_LONG,		/* a meter or channel field longer than the
+								 * dictionaries index; 54000 */
+	EP_ERR_UNTRANSLATABLE		/* a character the database encoding cannot
+								 * hold; 22P05 */
 } EpErrorCode;
 
 /* A field's text: not NUL-terminated; quotes removed, "" unescaped. */
@@ -177,6 +186,9 @@ typedef struct EpRow
 	EpText		rate;
 } EpRow;
 
+/* Size of EpError.detail, and of the detail buffers that fill it. */
+#define EP_DETAIL_MAX	160
+
 typedef struct EpError
 {
 	EpErrorCode code;
@@ -189,7 +201,7 @@ typedef struct EpError
 								 * boundary, bytes that are not printable
 								 * UTF-8 written as \xNN; always
 								 * NUL-terminated */
-	char		detail[160];	/* one sentence on what is wrong, e.g. "Month
+	char		detail[EP_DETAIL_MAX];	/* one sentence on what is wrong, e.g. "Month
 								 * 13 is out of range." */
 	const char *raw;			/* the bad record's raw bytes, for rejects;
 								 * valid until the next call */
@@ -229,10 +241,40 @@ extern EpFormat ep_format(const EpParser *p);
 /* Bytes of input consumed by records returned so far (for progress). */
 extern uint64_t ep_bytes_consumed(const EpParser *p);
 
+/*
+ * What the backend needs to know about an error code, in one row, so that
+ * its name, SQLSTATE and message can never drift apart: name is short and
+ * stable (tests and reject tables match on it), sqlstate is five
+ * characters, phrase starts the message ("invalid number").
+ */
+typedef struct EpErrorInfo
+{
+	EpErrorCode code;
+	const char *name;
+	const char *sqlstate;
+	const char *phrase;
+} EpErrorInfo;
+
+/* The row of code; an unknown code gets a row of its own, never NULL. */
+extern const EpErrorInfo *ep_error_info(EpErrorCode code);
+
+/* The canonical header name of a 1-based column of a format, or NULL. */
+extern const char *ep_column_name(EpFormat format, int column);
+
 /* The SQLSTATE (five characters) that an error code maps to. */
 extern const char *ep_sqlstate(EpErrorCode code);
 
 /* A short English name for an error code, for messages and tests. */
 extern const char *ep_error_name(EpErrorCode code);
+
+/*
+ * A day as a lookup names it: exactly d/m/yyyy or yyyy-mm-dd, checked
+ * against the calendar by the same code as a file's Date/Time.  Fills year,
+ * month and day of *ts; returns EP_ERR_NONE, EP_ERR_DATETIME (not of either
+ * form) or EP_ERR_DATETIME_RANGE (not in the calendar), with a sentence in
+ * detail (EP_DETAIL_MAX bytes).
+ */
+extern EpErrorCode ep_parse_date(const char *s, size_t n, EpTimestamp *ts,
+								 char *detail);
 
 #endif							/* ENERGY_PARSER_H */

@@ -105,7 +105,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" does not have the columns energy expects",
 						RelationGetRelationName(t->rel)),
-				 errhint("Reinstall the extension.")));
+				 errhint("The extension's tables may be older than its library; ALTER EXTENSION energy UPDATE brings them up to date and keeps every reading.")));
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -338,6 +338,8 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * READING_NATTS);
 	v[0] = Int64GetDatum(ch->meter_id);
@@ -379,6 +381,8 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * REGISTER_NATTS);
 	v[0] = Int64GetDatum(r->meter_id);
@@ -416,6 +420,8 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
 	memset(n, 0, sizeof(bool) * DAILY_NATTS);
 	v[0] = Int64GetDatum(p->meter_id);

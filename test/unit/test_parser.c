@@ -1251,6 +1251,52 @@ test_codes(void)
 	}
 }
 
+/*
+ * ep_parse_date, the day a lookup names: the forms it takes, the calendar
+ * it shares with a file's Date/Time, and what it refuses.
+ */
+static void
+test_parse_date(void)
+{
+	static const struct
+	{
+		const char *s;
+		EpErrorCode rc;
+		int			y,
+					m,
+					d;
+	}			t[] = {
+		{"01/09/2015", EP_ERR_NONE, 2015, 9, 1},
+		{"1/9/2015", EP_ERR_NONE, 2015, 9, 1},
+		{"2015-09-01", EP_ERR_NONE, 2015, 9, 1},
+		{"2015-9-1", EP_ERR_NONE, 2015, 9, 1},
+		{"29/02/2016", EP_ERR_NONE, 2016, 2, 29},
+		{"29/02/1900", EP_ERR_DATETIME_RANGE, 0, 0, 0},
+		{"2000-02-30", EP_ERR_DATETIME_RANGE, 0, 0, 0},
+		{"01/13/2015", EP_ERR_DATETIME_RANGE, 0, 0, 0},
+		{"01/01/0000", EP_ERR_DATETIME_RANGE, 0, 0, 0},
+		{"001/09/2015", EP_ERR_DATETIME, 0, 0, 0},
+		{"01/09/15", EP_ERR_DATETIME, 0, 0, 0},
+		{"2015/09/01", EP_ERR_DATETIME, 0, 0, 0},
+		{"15-09-01", EP_ERR_DATETIME, 0, 0, 0},
+		{"2015-09-01 00:00", EP_ERR_DATETIME, 0, 0, 0},
+		{"01/09/2015x", EP_ERR_DATETIME, 0, 0, 0},
+		{"", EP_ERR_DATETIME, 0, 0, 0},
+	};
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+	{
+		EpTimestamp ts;
+		char		detail[EP_DETAIL_MAX];
+		EpErrorCode rc = ep_parse_date(t[k].s, strlen(t[k].s), &ts, detail);
+
+		CHECK(rc == t[k].rc, "ep_parse_date(\"%s\") gives %s", t[k].s, ep_error_name(rc));
+		if (rc == EP_ERR_NONE)
+			CHECK(ts.year == t[k].y && ts.month == t[k].m && ts.day == t[k].d,
+				  "ep_parse_date(\"%s\") is %d-%d-%d", t[k].s, ts.year, ts.month, ts.day);
+	}
+}
+
 /* ---------- files ---------- */
 
 static char *
@@ -1507,6 +1553,7 @@ main(int argc, char **argv)
 	test_tou();
 	test_values_and_skip();
 	test_codes();
+	test_parse_date();
 	test_samples(samples);
 	test_hostile(hostile);
 	test_hostile_details(hostile);

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * populate.c
- *	  energy_populate_view(): bring energy_data_view up to date at a cost
- *	  that follows what changed, not the size of the history.
+ * view.c
+ *	  energy_data_view: whether it is populated, and energy_populate_view(),
+ *	  which brings it up to date at a cost that follows what changed, not
+ *	  the size of the history.
  *
  * A refresh recomputes every meter-day ever loaded; a metering team loads
  * one more day into years of them.  So loads, replaces and unloads record
@@ -40,6 +41,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -50,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "energy.h"
 
@@ -87,6 +90,25 @@ typedef struct ViewWriter
 	int64		deleted;
 	int64		inserted;
 } ViewWriter;
+
+/*
+ * Whether energy_data_view holds data: not before the first populate, nor
+ * after a restore from a dump, which recreates it empty, nor after a
+ * REFRESH ... WITH NO DATA.
+ */
+bool
+energy_view_populated(const EnergySchema *schema)
+{
+	Oid			viewid = energy_relation(schema, "energy_data_view");
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
+	bool		populated;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", viewid);
+	populated = ((Form_pg_class) GETSTRUCT(tup))->relispopulated;
+	ReleaseSysCache(tup);
+	return populated;
+}
 
 /*
  * Run a statement that must succeed with the given SPI code; return

@@ -1,0 +1,342 @@
+/*-------------------------------------------------------------------------
+ *
+ * file.c
+ *	  The file stage: where a load's bytes come from.  Opening a server file
+ *	  safely, listing a folder, reading in chunks, and SHA-256.
+ *
+ * A server process must open what a user names with care: stat first and
+ * refuse anything but a regular file (a FIFO would block the backend
+ * forever, a device could have side effects), open non-blocking, and check
+ * again with fstat what was really opened.  Failures are returned as values
+ * (EnergyOpenError), not raised, so that a skip-mode directory load can
+ * record an unreadable file and go on.
+ *
+ * Client data (energy_load_data) goes through the same EnergySource, so the
+ * driver reads every file the same way, whatever its origin.
+ *
+ * Nothing here knows about the parser or the tables: the driver (loader.c)
+ * pulls bytes from here and pushes them into the parser.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+
+#include "energy.h"
+
+/* Fill *oe from errno after a failed system call on path. */
+static void
+open_error_errno(EnergyOpenError *oe, const char *what, const char *path)
+{
+	int			save = errno;
+
+	oe->sqlerrcode = (save == ENOENT || save == ENOTDIR) ? ERRCODE_UNDEFINED_FILE :
+		(save == EACCES || save == EPERM) ? ERRCODE_INSUFFICIENT_PRIVILEGE :
+		ERRCODE_IO_ERROR;
+	oe->message = psprintf("could not %s file \"%s\": %s", what, path, strerror(save));
+	oe->detail = NULL;
+}
+
+/* What a non-regular file is, in words, for the error's detail. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Open a regular file without ever blocking: stat refuses FIFOs and devices
+ * before open() could wait on them or trigger a device's side effects;
+ * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
+ * what was really opened.  Returns false and fills *oe on failure.
+ *
+ * The file itself is never reached through a symbolic link (lstat, and
+ * O_NOFOLLOW for a link planted in between): whoever may only write into a
+ * drop folder could otherwise point a name there at any file the server can
+ * read, and see its first line in an error or in energy_rejects.  The
+ * folders on the way are followed, as the caller named them.
+ */
+bool
+energy_source_open(EnergySource *src, const char *path, const char *name,
+				   EnergyOpenError *oe)
+{
+	struct stat st;
+	int			fd;
+
+	memset(src, 0, sizeof(*src));
+	src->name = name;
+	src->path = path;
+	src->fd = -1;
+
+	if (lstat(path, &st) < 0)
+	{
+		open_error_errno(oe, "stat", path);
+		return false;
+	}
+	if (S_ISLNK(st.st_mode))
+	{
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is a symbolic link", path);
+		oe->detail = pstrdup("Symbolic links are not followed; name the file itself.");
+		return false;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is not a regular file", path);
+		oe->detail = psprintf("It is %s; only regular files are loaded.", file_kind(st.st_mode));
+		return false;
+	}
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP)
+	{
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is a symbolic link", path);
+		oe->detail = pstrdup("It changed while it was being opened.");
+		return false;
+	}
+	if (fd < 0)
+	{
+		open_error_errno(oe, "open", path);
+		return false;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	{
+		CloseTransientFile(fd);
+		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
+		oe->message = psprintf("\"%s\" is not a regular file", path);
+		oe->detail = pstrdup("It changed while it was being opened.");
+		return false;
+	}
+	src->fd = fd;
+	src->size = (int64) st.st_size;
+	return true;
+}
+
+/* Client data: read from memory, under the name the client gave. */
+void
+energy_source_from_data(EnergySource *src, const char *name,
+						const char *data, size_t len)
+{
+	memset(src, 0, sizeof(*src));
+	src->name = name;
+	src->path = NULL;
+	src->fd = -1;
+	src->data = data;
+	src->size = (int64) len;
+}
+
+/* Close a server file; nothing to do for client data. */
+void
+energy_source_close(EnergySource *src)
+{
+	if (src->fd < 0)
+		return;
+	if (CloseTransientFile(src->fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", src->path)));
+	src->fd = -1;
+}
+
+/*
+ * Read the next chunk into buf (at most size bytes); 0 at the end.
+ * Interruptible between reads, so a long load answers cancel promptly.
+ */
+size_t
+energy_source_read(EnergySource *src, char *buf, size_t size)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (src->fd < 0)
+	{
+		size_t		n;
+
+		Assert(src->pos <= (size_t) src->size);
+		n = Min(size, (size_t) src->size - src->pos);
+		memcpy(buf, src->data + src->pos, n);
+		src->pos += n;
+		return n;
+	}
+	for (;;)
+	{
+		ssize_t		n = read(src->fd, buf, size);
+
+		if (n >= 0)
+			return (size_t) n;
+		if (errno != EINTR)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read file \"%s\": %m", src->path)));
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Back to the first byte, for a second pass. */
+void
+energy_source_rewind(EnergySource *src)
+{
+	if (src->fd < 0)
+		src->pos = 0;
+	else if (lseek(src->fd, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not seek in file \"%s\": %m", src->path)));
+}
+
+/*
+ * SHA-256, the identity of a file's content in energy_file.  The context is
+ * tracked by the resource owner, so an error mid-load does not leak it.
+ */
+pg_cryptohash_ctx *
+energy_sha256_begin(void)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialise SHA-256: %s", pg_cryptohash_error(ctx));
+	return ctx;
+}
+
+void
+energy_sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_t len)
+{
+	if (pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+}
+
+/* Write the digest and free the context. */
+void
+energy_sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest)
+{
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+/*
+ * Hash the whole source ahead of parsing, then rewind: only when it may be
+ * unchanged, so that an unchanged file costs one read and no writes.
+ */
+void
+energy_source_digest(EnergySource *src, char *buf, size_t size, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = energy_sha256_begin();
+	size_t		n;
+
+	while ((n = energy_source_read(src, buf, size)) > 0)
+		energy_sha256_update(ctx, buf, n);
+	energy_sha256_end(ctx, digest);
+	energy_source_rewind(src);
+}
+
+/*
+ * Byte order, as the contract says "sorted by name", whatever the locale.
+ */
+/*
+ * Whether a name from the file system is text the database can store.  A
+ * folder may hold names in another encoding (a Latin-1 "é" from a Windows
+ * share); stored as they are, they would make a dump that cannot be
+ * restored.
+ */
+bool
+energy_name_valid(const char *name)
+{
+	return pg_verify_mbstr(GetDatabaseEncoding(), name, (int) strlen(name), true);
+}
+
+/*
+ * A name that is not valid text, made printable and storable: every byte
+ * that does not start a valid character of the database encoding becomes
+ * \xNN.  Only for messages and reject rows of names that are refused.
+ */
+char *
+energy_name_escape(const char *name)
+{
+	StringInfoData buf;
+	int			enc = GetDatabaseEncoding();
+	int			len = (int) strlen(name);
+	int			i = 0;
+
+	initStringInfo(&buf);
+	while (i < len)
+	{
+		int			l = pg_encoding_verifymbchar(enc, name + i, len - i);
+
+		if (l > 0 && !((unsigned char) name[i] < 0x20))
+		{
+			appendBinaryStringInfo(&buf, name + i, l);
+			i += l;
+		}
+		else
+			appendStringInfo(&buf, "\\x%02X", (unsigned char) name[i++]);
+	}
+	return buf.data;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* A meter export by its name: *.csv, any case, not hidden. */
+static bool
+is_csv_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	return len > 4 && name[0] != '.' && pg_strcasecmp(name + len - 4, ".csv") == 0;
+}
+
+/*
+ * The names of a folder's *.csv files, sorted, so that a folder of one
+ * meter's daily exports loads oldest first.  Returns how many; *names is
+ * palloc'd in the current context.
+ */
+int
+energy_list_directory(const char *dirpath, char ***names)
+{
+	DIR		   *dir = AllocateDir(dirpath);
+	struct dirent *de;
+	char	  **list = NULL;
+	int			n = 0,
+				cap = 0;
+
+	while ((de = ReadDir(dir, dirpath)) != NULL)
+	{
+		if (!is_csv_name(de->d_name))
+			continue;
+		if (n == cap)
+		{
+			cap = cap ? cap * 2 : 64;
+			list = list ? repalloc(list, sizeof(char *) * cap) : palloc(sizeof(char *) * cap);
+		}
+		list[n++] = pstrdup(de->d_name);
+	}
+	FreeDir(dir);
+
+	if (n > 1)
+		qsort(list, n, sizeof(char *), name_cmp);
+	*names = list;
+	return n;
+}
