@@ -4,37 +4,46 @@
  *	  energy_get(): one meter's day from energy_data_view.
  *
  * This is the seed's /get-data, called per request by applications, so it
- * is an index lookup through a plan prepared once per backend.  The day as
+ * is a probe into the view's unique index, read directly.  The day as
  * text is parsed here, not by date_in, because the seed's clients send
  * dd/mm/yyyy and DateStyle must never decide whether 01/09/2015 is the
  * first of September.
  *
- * The same statement asks the change log whether this meter-day was loaded,
+ * A second probe asks the change log whether this meter-day was loaded,
  * replaced or unloaded since the last populate, and if so a NOTICE says so:
  * the answer is still the view's, but the caller learns it may be behind.
- * One indexed statement per call, no second query.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "energy.h"
 
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
 
-/* The plan kept for the life of the backend, for the schema it was made in. */
-static SPIPlanPtr get_plan = NULL;
-static Oid	plan_nspid = InvalidOid;
-
+/* The columns of energy_data_view, which energy_get returns. */
 #define GET_NATTS 8
 
 /*
@@ -70,86 +79,212 @@ energy_parse_day(const char *text, DateADT *day)
 }
 
 /*
- * The view's row (if any) and whether the change log holds the meter-day,
- * from one statement: an index probe into the view, one into the meter
- * dictionary and one into energy_change.  The view's columns come first, the
- * flag last; a day without a row gives NULLs and the flag.
+ * The relations and indexes a lookup reads, resolved once per backend for
+ * the schema of the function called; forgotten when any of them changes
+ * (dropped with the extension, say), through the relcache callback.
+ */
+enum
+{
+	REL_VIEW, REL_VIEW_KEY, REL_METER, REL_METER_KEY, REL_CHANGE, REL_CHANGE_KEY, NUM_RELS
+};
+static const char *const rel_names[NUM_RELS] = {
+	"energy_data_view", "energy_data_view_key",
+	"energy_meter", "energy_meter_meter_code_serial_number_plant_code_key",
+	"energy_change", "energy_change_meter_day_idx"
+};
+static Oid	rels_nspid = InvalidOid;
+static Oid	rels[NUM_RELS];
+
+/* The role that SELECT on all of them was last granted to, as checked. */
+static Oid	rels_granted_to = InvalidOid;
+
+/*
+ * GRANT and REVOKE on a relation invalidate it, and so forget both; a
+ * change of role membership forgets the grants.
  */
 static void
-prepare_plan(EnergySchema *schema)
+forget_grants(Datum arg, int cacheid, uint32 hashvalue)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, DATEOID};
-	SPIPlanPtr	g;
-
-	if (plan_nspid == schema->nspid && get_plan != NULL)
-		return;
-	if (!OidIsValid(get_relname_relid("energy_change", schema->nspid)))
-		energy_require_schema(schema, 101, "energy_get()");
-
-	g = SPI_prepare(psprintf("SELECT v.meter_code, v.serial_number, v.plant_code, v.day, "
-							 "v.min_energy, v.max_energy, v.avg_energy, v.readings, "
-							 "EXISTS (SELECT FROM %1$s.energy_change c "
-							 "JOIN %1$s.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) c.meter_id "
-							 "WHERE m.meter_code OPERATOR(pg_catalog.=) $1 "
-							 "AND m.serial_number OPERATOR(pg_catalog.=) $2 "
-							 "AND c.day OPERATOR(pg_catalog.=) $3) "
-							 "FROM (VALUES (1)) AS one(x) "
-							 "LEFT JOIN %1$s.energy_data_view v "
-							 "ON v.meter_code OPERATOR(pg_catalog.=) $1 "
-							 "AND v.serial_number OPERATOR(pg_catalog.=) $2 "
-							 "AND v.day OPERATOR(pg_catalog.=) $3",
-							 schema->nspname), 3, argtypes);
-	if (g == NULL)
-		elog(ERROR, "could not prepare energy_get: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(g);
-	if (get_plan)
-		SPI_freeplan(get_plan);
-	get_plan = g;
-	plan_nspid = schema->nspid;
+	rels_granted_to = InvalidOid;
 }
 
+static void
+forget_rels(Datum arg, Oid relid)
+{
+	for (int i = 0; i < NUM_RELS; i++)
+		if (!OidIsValid(relid) || rels[i] == relid)
+		{
+			rels_nspid = InvalidOid;
+			rels_granted_to = InvalidOid;
+		}
+}
+
+static void
+resolve_rels(EnergySchema *schema)
+{
+	static bool callback_registered = false;
+
+	if (rels_nspid == schema->nspid)
+		return;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_rels, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_grants, (Datum) 0);
+		callback_registered = true;
+	}
+	if (!OidIsValid(get_relname_relid("energy_change", schema->nspid)))
+		energy_require_schema(schema, 101, "energy_get()");
+	for (int i = 0; i < NUM_RELS; i++)
+		rels[i] = energy_relation(schema, rel_names[i]);
+	rels_nspid = schema->nspid;
+	rels_granted_to = InvalidOid;
+}
+
+/*
+ * SELECT on the tables read, checked as the executor would check it (the
+ * lookup reads through their indexes directly, not through a query), once
+ * per role until a GRANT or REVOKE.
+ */
+static void
+check_rels_granted(void)
+{
+	Oid			role = GetUserId();
+
+	if (role == rels_granted_to)
+		return;
+	for (int i = REL_VIEW; i < NUM_RELS; i += 2)
+	{
+		AclResult	aclresult = pg_class_aclcheck(rels[i], role, ACL_SELECT);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(rels[i])),
+						   rel_names[i]);
+	}
+	rels_granted_to = role;
+}
+
+/* A relation a lookup reads, opened for one call, with the index it probes. */
+typedef struct Probe
+{
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+} Probe;
+
+static void
+probe_open(Probe *p, int rel, int nkeys)
+{
+	Oid			relid = rels[rel];
+
+	p->rel = table_open(relid, AccessShareLock);
+	if (p->rel->rd_rel->relrowsecurity &&
+		check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("energy_get cannot read \"%s\": row-level security is enabled",
+						rel_names[rel])));
+	p->index = index_open(rels[rel + 1], AccessShareLock);
+	p->scan = index_beginscan(p->rel, p->index, GetActiveSnapshot(), nkeys, 0);
+	p->slot = table_slot_create(p->rel, NULL);
+}
+
+static void
+probe_close(Probe *p)
+{
+	ExecDropSingleTupleTableSlot(p->slot);
+	index_endscan(p->scan);
+	index_close(p->index, AccessShareLock);
+	table_close(p->rel, AccessShareLock);
+}
+
+/* Equality on the index's k-th column (1-based), in the index's collation. */
+static void
+probe_key(Probe *p, ScanKey keys, int k, RegProcedure eqproc, Datum value)
+{
+	ScanKeyEntryInitialize(&keys[k - 1], 0, k, BTEqualStrategyNumber, InvalidOid,
+						   p->index->rd_indcollation[k - 1], eqproc, value);
+}
+
+/*
+ * Whether the change log holds this meter-day: the meter's ids (one per
+ * plant code) from the dictionary's unique index, then one probe each into
+ * energy_change's (meter_id, day) index.
+ */
+static bool
+change_pending(Datum meter, Datum serial, DateADT day)
+{
+	Probe		m,
+				c;
+	ScanKeyData mkeys[2],
+				ckeys[2];
+	bool		found = false;
+
+	probe_open(&m, REL_METER, 2);
+	probe_open(&c, REL_CHANGE, 2);
+	probe_key(&m, mkeys, 1, F_TEXTEQ, meter);
+	probe_key(&m, mkeys, 2, F_TEXTEQ, serial);
+	index_rescan(m.scan, mkeys, 2, NULL, 0);
+	while (!found && index_getnext_slot(m.scan, ForwardScanDirection, m.slot))
+	{
+		bool		isnull;
+		Datum		meter_id = slot_getattr(m.slot, 1, &isnull);
+
+		probe_key(&c, ckeys, 1, F_INT8EQ, meter_id);
+		probe_key(&c, ckeys, 2, F_DATE_EQ, DateADTGetDatum(day));
+		index_rescan(c.scan, ckeys, 2, NULL, 0);
+		found = index_getnext_slot(c.scan, ForwardScanDirection, c.slot);
+	}
+	probe_close(&c);
+	probe_close(&m);
+	return found;
+}
+
+/*
+ * One meter's day: a probe into the view's unique index, and one into the
+ * change log to say whether the answer may be behind.  Called per request
+ * by applications, so it reads the indexes directly: no statement to plan
+ * or execute, as fast as a primary-key lookup in a plain table.
+ */
 static Datum
 energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT day)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	EnergySchema schema;
-	Datum		args[3];
-	bool		stale = false;
-	int			rc;
+	EnergySchema schema = {0};
+	Probe		v;
+	ScanKeyData keys[3];
 
 	InitMaterializedSRF(fcinfo, 0);
-	energy_schema_lookup(&schema, fcinfo);
+	schema.nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
+	if (schema.nspid != rels_nspid)
+		energy_schema_lookup(&schema, fcinfo);
+	resolve_rels(&schema);
+	check_rels_granted();
 
+	probe_open(&v, REL_VIEW, 3);
 	/* never populated, or restored from a dump (which leaves it empty) */
-	if (!energy_view_populated(&schema))
+	if (!RelationIsPopulated(v.rel))
 	{
+		probe_close(&v);
 		ereport(NOTICE,
 				(errmsg("energy_data_view has not been populated yet"),
 				 errhint("Call energy_populate_view().")));
 		return (Datum) 0;
 	}
-
-	SPI_connect();
-	prepare_plan(&schema);
-	args[0] = meter;
-	args[1] = serial;
-	args[2] = DateADTGetDatum(day);
-	rc = SPI_execute_plan(get_plan, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_data_view failed: %s", SPI_result_code_string(rc));
-
-	for (uint64 i = 0; i < SPI_processed; i++)
+	Assert(RelationGetDescr(v.rel)->natts == GET_NATTS);
+	probe_key(&v, keys, 1, F_TEXTEQ, meter);
+	probe_key(&v, keys, 2, F_TEXTEQ, serial);
+	probe_key(&v, keys, 3, F_DATE_EQ, DateADTGetDatum(day));
+	index_rescan(v.scan, keys, 3, NULL, 0);
+	while (index_getnext_slot(v.scan, ForwardScanDirection, v.slot))
 	{
-		Datum		values[GET_NATTS + 1];
-		bool		nulls[GET_NATTS + 1];
-
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-		stale = DatumGetBool(values[GET_NATTS]);
-		if (!nulls[0])
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		slot_getallattrs(v.slot);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 v.slot->tts_values, v.slot->tts_isnull);
 	}
-	SPI_finish();
-	if (stale)
+	probe_close(&v);
+
+	if (change_pending(meter, serial, day))
 		ereport(NOTICE,
 				(errmsg("energy_data_view is stale: this meter-day changed after the last energy_populate_view()"),
 				 errhint("Call energy_populate_view() to include the change.")));

@@ -103,6 +103,27 @@ SELECT pg_temp.view_differences(energy_populate_view()) AS differences;
 SELECT relkind, relispopulated FROM pg_class WHERE oid = 'energy_data_view'::regclass;
 SELECT indexrelid::regclass, indisunique FROM pg_index WHERE indrelid = 'energy_data_view'::regclass;
 
+-- energy_get reads the view's index directly, with the privileges a query
+-- would need, checked again after a REVOKE or GRANT.
+CREATE ROLE regress_energy_get_reader;
+SET ROLE regress_energy_get_reader;
+SELECT readings FROM energy_get('1', '1', '01/01/2024');
+RESET ROLE;
+REVOKE SELECT ON energy_data_view FROM PUBLIC;
+SET ROLE regress_energy_get_reader;
+SELECT readings FROM energy_get('1', '1', '01/01/2024'); -- ERROR
+RESET ROLE;
+GRANT SELECT ON energy_data_view TO PUBLIC;
+REVOKE SELECT ON energy_change FROM PUBLIC;
+SET ROLE regress_energy_get_reader;
+SELECT readings FROM energy_get('1', '1', '01/01/2024'); -- ERROR
+RESET ROLE;
+GRANT SELECT ON energy_change TO PUBLIC;
+SET ROLE regress_energy_get_reader;
+SELECT readings FROM energy_get('1', '1', '01/01/2024');
+RESET ROLE;
+DROP ROLE regress_energy_get_reader;
+
 -- Random sequences: 200 of them, each from an empty database, of 12 steps
 -- drawn from loads of new or existing names (random meters, days, values;
 -- sometimes empty), populates, and hand-run REFRESHes.  The invariant is
