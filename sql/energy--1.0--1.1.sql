@@ -101,3 +101,61 @@ COMMENT ON EVENT TRIGGER energy_view_refreshed IS
 
 COMMENT ON FUNCTION @extschema@.energy_populate_view() IS
 	'Bring energy_data_view up to date: the first time (or when it is not populated) by a full refresh, then by rewriting only the meter-days that loads, replaces and unloads changed. Readers are never blocked. Returns its row count.';
+
+-------------------------------------------------------------------------------
+-- What client drivers send
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.energy_get(meter_code text, serial_code text, from_day date, to_day date)
+RETURNS TABLE (meter_code text, serial_number text, plant_code text, day date,
+			   min_energy float8, max_energy float8, avg_energy float8, readings bigint)
+AS 'MODULE_PATHNAME', 'energy_get_range'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 31;
+COMMENT ON FUNCTION @extschema@.energy_get(text, text, date, date) IS
+	'One row per day of the closed range from_day..to_day that has data, in day order, from energy_data_view; at most one NOTICE per call when days of the range changed after the last energy_populate_view().';
+
+COMMENT ON FUNCTION @extschema@.energy_get(text, text, text) IS
+	'energy_get with the day written dd/mm/yyyy or yyyy-mm-dd, whatever DateStyle says; an ISO date may carry the time and zone that drivers add (2015-09-01T00:00:00.000+10:00, 2015-09-01 +00), and the day is the date as written.';
+
+-- The seed's response body for one row of the view, shared by both forms of
+-- energy_get_json.
+CREATE FUNCTION @extschema@.energy_json(r @extschema@.energy_data_view)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT pg_catalog.jsonb_build_object(
+			   'meter_code', r.meter_code,
+			   'serial_code', r.serial_number,
+			   'plant_code', r.plant_code,
+			   'date_time', pg_catalog.to_char(r.day, 'DD/MM/YYYY'),
+			   'min_energy', r.min_energy,
+			   'max_energy', r.max_energy,
+			   'avg_energy', r.avg_energy,
+			   'readings', r.readings);
+END;
+COMMENT ON FUNCTION @extschema@.energy_json(@extschema@.energy_data_view) IS
+	'A row of energy_data_view as the seed''s /get-data body (jsonb); energy_get_json uses it.';
+
+CREATE OR REPLACE FUNCTION @extschema@.energy_get_json(meter_code text, serial_code text, date_time text)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE(
+		(SELECT @extschema@.energy_json(ROW(g.*)::@extschema@.energy_data_view)
+		   FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.date_time) g),
+		'{"message": "energy data not present"}'::jsonb);
+END;
+
+CREATE FUNCTION @extschema@.energy_get_json(meter_code text, serial_code text, day date)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE(
+		(SELECT @extschema@.energy_json(ROW(g.*)::@extschema@.energy_data_view)
+		   FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.day) g),
+		'{"message": "energy data not present"}'::jsonb);
+END;
+COMMENT ON FUNCTION @extschema@.energy_get_json(text, text, date) IS
+	'The seed''s /get-data response body for a day given as a date: the day''s row as jsonb, or {"message": "energy data not present"}.';

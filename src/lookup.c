@@ -42,22 +42,86 @@
 
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
+PG_FUNCTION_INFO_V1(energy_get_range);
 
 /* The columns of energy_data_view, which energy_get returns. */
 #define GET_NATTS 8
 
+/* Skip 1..max digits; NULL when there are fewer than min. */
+static const char *
+skip_digits(const char *p, const char *end, int min, int max)
+{
+	int			n = 0;
+
+	while (p < end && n < max && *p >= '0' && *p <= '9')
+		p++, n++;
+	return n >= min ? p : NULL;
+}
+
+/* A zone as drivers write it: Z, or +hh, +hhmm, +hh:mm (or -). */
+static const char *
+skip_zone(const char *p, const char *end)
+{
+	if (p < end && *p == 'Z')
+		return p + 1;
+	if (p == end || (*p != '+' && *p != '-'))
+		return NULL;
+	if ((p = skip_digits(p + 1, end, 2, 2)) == NULL || p == end)
+		return p;
+	if (*p == ':')
+		p++;
+	return skip_digits(p, end, 2, 2);
+}
+
 /*
- * Accept exactly dd/mm/yyyy or yyyy-mm-dd (one- or two-digit day and month,
+ * What client drivers put after an ISO date: a time (hh:mm, :ss, a
+ * fraction) after 'T' or a space, then perhaps a zone; or a zone alone
+ * after a space (JDBC's "2015-09-01 +00").  The day stays the date as
+ * written: a zone never shifts it.
+ */
+static bool
+iso_suffix_ok(const char *p, const char *end)
+{
+	if (p == end)
+		return true;
+	if (*p != 'T' && *p != ' ')
+		return false;
+	p++;
+	if (p < end && *p >= '0' && *p <= '9')
+	{
+		if ((p = skip_digits(p, end, 1, 2)) == NULL || p == end || *p++ != ':' ||
+			(p = skip_digits(p, end, 2, 2)) == NULL)
+			return false;
+		if (p < end && *p == ':')
+		{
+			if ((p = skip_digits(p + 1, end, 2, 2)) == NULL)
+				return false;
+			if (p < end && *p == '.' && (p = skip_digits(p + 1, end, 1, 9)) == NULL)
+				return false;
+		}
+		if (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			return true;
+	}
+	p = skip_zone(p, end);
+	return p == end;
+}
+
+/*
+ * Accept dd/mm/yyyy or yyyy-mm-dd (one- or two-digit day and month,
  * surrounding spaces allowed), through the parser's date grammar, so a day
- * that loads from a file is a day that can be asked for.  Returns false when
- * the text has neither form; a date of the right form but not in the
- * calendar is an error here.
+ * that loads from a file is a day that can be asked for; an ISO date may
+ * carry what drivers add (iso_suffix_ok).  Returns false when the text has
+ * none of these forms; a date of the right form but not in the calendar is
+ * an error here.
  */
 static bool
 energy_parse_day(const char *text, DateADT *day)
 {
 	const char *s = text;
 	size_t		n;
+	size_t		date_len;
 	EpTimestamp ts;
 	char		detail[EP_DETAIL_MAX];
 	EpErrorCode rc;
@@ -67,6 +131,13 @@ energy_parse_day(const char *text, DateADT *day)
 	n = strlen(s);
 	while (n > 0 && s[n - 1] == ' ')
 		n--;
+	/* an ISO date ends at the first 'T' or space after it */
+	date_len = n;
+	if (n > 4 && s[4] == '-')
+		date_len = strcspn(s, "T ");
+	if (date_len > n || !iso_suffix_ok(s + date_len, s + n))
+		return false;
+	n = date_len;
 	rc = ep_parse_date(s, n, &ts, detail);
 	if (rc == EP_ERR_DATETIME)
 		return false;
@@ -198,41 +269,55 @@ probe_close(Probe *p)
 	table_close(p->rel, AccessShareLock);
 }
 
-/* Equality on the index's k-th column (1-based), in the index's collation. */
+/*
+ * The i-th scan key: column k (1-based) of the index compared with value,
+ * in the index's collation.
+ */
 static void
-probe_key(Probe *p, ScanKey keys, int k, RegProcedure eqproc, Datum value)
+probe_key(Probe *p, ScanKey keys, int i, int k, StrategyNumber strategy,
+		  RegProcedure proc, Datum value)
 {
-	ScanKeyEntryInitialize(&keys[k - 1], 0, k, BTEqualStrategyNumber, InvalidOid,
-						   p->index->rd_indcollation[k - 1], eqproc, value);
+	ScanKeyEntryInitialize(&keys[i], 0, k, strategy, InvalidOid,
+						   p->index->rd_indcollation[k - 1], proc, value);
+}
+
+/* Keys for a meter's (or meter id's) days from..to on a (key, day) index. */
+static int
+probe_days(Probe *p, ScanKey keys, int daycol, DateADT from, DateADT to)
+{
+	probe_key(p, keys, daycol - 1, daycol, BTGreaterEqualStrategyNumber, F_DATE_GE,
+			  DateADTGetDatum(from));
+	probe_key(p, keys, daycol, daycol, BTLessEqualStrategyNumber, F_DATE_LE,
+			  DateADTGetDatum(to));
+	return daycol + 1;
 }
 
 /*
- * Whether the change log holds this meter-day: the meter's ids (one per
- * plant code) from the dictionary's unique index, then one probe each into
- * energy_change's (meter_id, day) index.
+ * Whether the change log holds a day from..to of this meter: the meter's
+ * ids (one per plant code) from the dictionary's unique index, then one
+ * probe each into energy_change's (meter_id, day) index.
  */
 static bool
-change_pending(Datum meter, Datum serial, DateADT day)
+change_pending(Datum meter, Datum serial, DateADT from, DateADT to)
 {
 	Probe		m,
 				c;
 	ScanKeyData mkeys[2],
-				ckeys[2];
+				ckeys[3];
 	bool		found = false;
 
 	probe_open(&m, REL_METER, 2);
-	probe_open(&c, REL_CHANGE, 2);
-	probe_key(&m, mkeys, 1, F_TEXTEQ, meter);
-	probe_key(&m, mkeys, 2, F_TEXTEQ, serial);
+	probe_open(&c, REL_CHANGE, 3);
+	probe_key(&m, mkeys, 0, 1, BTEqualStrategyNumber, F_TEXTEQ, meter);
+	probe_key(&m, mkeys, 1, 2, BTEqualStrategyNumber, F_TEXTEQ, serial);
 	index_rescan(m.scan, mkeys, 2, NULL, 0);
 	while (!found && index_getnext_slot(m.scan, ForwardScanDirection, m.slot))
 	{
 		bool		isnull;
-		Datum		meter_id = slot_getattr(m.slot, 1, &isnull);
 
-		probe_key(&c, ckeys, 1, F_INT8EQ, meter_id);
-		probe_key(&c, ckeys, 2, F_DATE_EQ, DateADTGetDatum(day));
-		index_rescan(c.scan, ckeys, 2, NULL, 0);
+		probe_key(&c, ckeys, 0, 1, BTEqualStrategyNumber, F_INT8EQ,
+				  slot_getattr(m.slot, 1, &isnull));
+		index_rescan(c.scan, ckeys, probe_days(&c, ckeys, 2, from, to), NULL, 0);
 		found = index_getnext_slot(c.scan, ForwardScanDirection, c.slot);
 	}
 	probe_close(&c);
@@ -241,18 +326,20 @@ change_pending(Datum meter, Datum serial, DateADT day)
 }
 
 /*
- * One meter's day: a probe into the view's unique index, and one into the
- * change log to say whether the answer may be behind.  Called per request
- * by applications, so it reads the indexes directly: no statement to plan
- * or execute, as fast as a primary-key lookup in a plain table.
+ * A meter's days from..to, in day order: one range probe into the view's
+ * unique index, and one into the change log to say (once) whether the
+ * answer may be behind.  Called per request by applications, so it reads
+ * the indexes directly: no statement to plan or execute, as fast as a
+ * primary-key lookup in a plain table.
  */
 static Datum
-energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT day)
+energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
+					DateADT from, DateADT to)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EnergySchema schema = {0};
 	Probe		v;
-	ScanKeyData keys[3];
+	ScanKeyData keys[4];
 
 	InitMaterializedSRF(fcinfo, 0);
 	schema.nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
@@ -261,7 +348,7 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	resolve_rels(&schema);
 	check_rels_granted();
 
-	probe_open(&v, REL_VIEW, 3);
+	probe_open(&v, REL_VIEW, 4);
 	/* never populated, or restored from a dump (which leaves it empty) */
 	if (!RelationIsPopulated(v.rel))
 	{
@@ -272,10 +359,9 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 		return (Datum) 0;
 	}
 	Assert(RelationGetDescr(v.rel)->natts == GET_NATTS);
-	probe_key(&v, keys, 1, F_TEXTEQ, meter);
-	probe_key(&v, keys, 2, F_TEXTEQ, serial);
-	probe_key(&v, keys, 3, F_DATE_EQ, DateADTGetDatum(day));
-	index_rescan(v.scan, keys, 3, NULL, 0);
+	probe_key(&v, keys, 0, 1, BTEqualStrategyNumber, F_TEXTEQ, meter);
+	probe_key(&v, keys, 1, 2, BTEqualStrategyNumber, F_TEXTEQ, serial);
+	index_rescan(v.scan, keys, probe_days(&v, keys, 3, from, to), NULL, 0);
 	while (index_getnext_slot(v.scan, ForwardScanDirection, v.slot))
 	{
 		slot_getallattrs(v.slot);
@@ -284,30 +370,47 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial, DateADT 
 	}
 	probe_close(&v);
 
-	if (change_pending(meter, serial, day))
+	if (change_pending(meter, serial, from, to))
 		ereport(NOTICE,
-				(errmsg("energy_data_view is stale: this meter-day changed after the last energy_populate_view()"),
+				(errmsg("energy_data_view is stale: %s changed after the last energy_populate_view()",
+						from == to ? "this meter-day" : "days of this range"),
 				 errhint("Call energy_populate_view() to include the change.")));
 	return (Datum) 0;
 }
 
-/*
- * energy_get(meter, serial, day date): an infinite day has no row.
- */
-Datum
-energy_get_date(PG_FUNCTION_ARGS)
+/* A day given as a date: an infinite one has no row. */
+static DateADT
+finite_day(DateADT day)
 {
-	DateADT		day = PG_GETARG_DATEADT(2);
-
 	if (DATE_NOT_FINITE(day))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("day must be a finite date")));
-	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day);
+	return day;
+}
+
+/* energy_get(meter, serial, day date) */
+Datum
+energy_get_date(PG_FUNCTION_ARGS)
+{
+	DateADT		day = finite_day(PG_GETARG_DATEADT(2));
+
+	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day, day);
+}
+
+/* energy_get(meter, serial, from_day date, to_day date): a closed range. */
+Datum
+energy_get_range(PG_FUNCTION_ARGS)
+{
+	DateADT		from = finite_day(PG_GETARG_DATEADT(2));
+	DateADT		to = finite_day(PG_GETARG_DATEADT(3));
+
+	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), from, to);
 }
 
 /*
- * energy_get(meter, serial, text): the day as the seed's clients write it.
+ * energy_get(meter, serial, text): the day as the seed's clients write it,
+ * or as drivers send a date.
  */
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
@@ -319,6 +422,6 @@ energy_get_text(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
 				 errmsg("invalid day \"%s\"", s),
-				 errdetail("The day must be written dd/mm/yyyy or yyyy-mm-dd.")));
-	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day);
+				 errdetail("The day must be written dd/mm/yyyy or yyyy-mm-dd, which a time and a zone may follow.")));
+	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day, day);
 }
