@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(49);
+SELECT plan(53);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -59,6 +59,12 @@ SELECT has_function('energy_populate_view', ARRAY[]::text[]);
 SELECT has_function('energy_get', ARRAY['text', 'text', 'date']);
 SELECT has_function('energy_get', ARRAY['text', 'text', 'text']);
 SELECT has_function('energy_get_json', ARRAY['text', 'text', 'text']);
+SELECT has_function('energy_get_json', ARRAY['text', 'text', 'date']);
+SELECT has_function('energy_get', ARRAY['text', 'text', 'date', 'date']);
+SELECT is((SELECT pg_get_function_result('energy_get(text, text, date, date)'::regprocedure)),
+          'TABLE(meter_code text, serial_number text, plant_code text, day date, min_energy double precision, max_energy double precision, avg_energy double precision, readings bigint)',
+          'the range form of energy_get returns the same TABLE');
+SELECT ok(has_function_privilege('public', 'energy_get(text, text, date, date)', 'EXECUTE'), 'PUBLIC can run the range form');
 SELECT function_returns('energy_populate_view', ARRAY[]::text[], 'bigint');
 SELECT function_returns('energy_get_json', ARRAY['text', 'text', 'text'], 'jsonb');
 SELECT function_returns('energy_load', ARRAY['text', 'text'], 'setof record');
