@@ -33,7 +33,7 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('dst'), $dump ], 'pg_rest
 
 # A restored view is empty until refreshed; energy_get says so, not ERROR.
 my ($ret, $out, $err) = $node->psql('dst',
-	"SELECT count(*) FROM energy_get('100000001', '100000001', '01/03/2024')");
+	"SELECT count(*) FROM energy_get('210095893', '210095893', '01/09/2015')");
 is($out, '0', 'before a refresh, energy_get returns no row');
 like($err, qr/has not been populated yet/, '... and says why');
 
@@ -43,9 +43,9 @@ is($node->safe_psql('dst', $summary), $before, 'every row and every answer is ba
 # The sequences continue past the restored ids: loading more works.
 $node->safe_psql('dst', "COPY (VALUES ('MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'), ('999,999,P9,01/01/2025 00:00:00,Import Wh Total,1.5,kwh,')) TO '$dir/LP_new.csv'");
 is($node->safe_psql('dst', "SELECT action FROM energy_load('$dir/LP_new.csv')"), 'loaded', 'a new file loads after the restore');
-is($node->safe_psql('dst', "SELECT action FROM energy_load('$dir/LP_100000001_20240303T010000.csv')"),
+is($node->safe_psql('dst', "SELECT action FROM energy_load('$dir/LP_210095893_20150901T011608049.csv')"),
 	'unchanged', 'a restored file is still recognised');
-is($node->safe_psql('dst', 'SELECT count(*) FROM energy_file'), '4', 'four files');
+is($node->safe_psql('dst', 'SELECT count(*) FROM energy_file'), '5', 'the four exports and the new file');
 
 $node->stop;
 done_testing();
