@@ -32,7 +32,8 @@
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
  *	parser.c		the parser (parser.h), server-free
  *	glue.c			the parser's seam with the server: its allocator, its
- *					values as Datums, its errors as ereport()s and rejects
+ *					values as Datums, its errors as ereport()s and rejects,
+ *					and the check that a row fits the tables
  *	dictionary.c	meter and channel ids
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates
@@ -254,6 +255,7 @@ extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
 extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
+extern void energy_header_error_redact(EpError *err);
 extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);
 

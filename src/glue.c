@@ -316,6 +316,26 @@ energy_error_position_line(EnergyErrorPosition *pos, uint64 line)
 }
 
 /*
+ * A file that is not a meter file may be anything the server can read, so
+ * its first line is quoted (in the error, and as the reject's raw text)
+ * only when it looks like a CSV header gone wrong: valid UTF-8 with a comma
+ * in it.  A binary file, a line without commas (a password file, a key) or
+ * an endless line is described by the detail alone.
+ */
+void
+energy_header_error_redact(EpError *err)
+{
+	Assert(err->code == EP_ERR_EMPTY || err->code == EP_ERR_HEADER);
+	if (err->raw != NULL && err->raw_len > 0 &&
+		memchr(err->raw, ',', err->raw_len) != NULL &&
+		pg_verify_mbstr(PG_UTF8, err->raw, (int) Min(err->raw_len, (size_t) INT_MAX), true))
+		return;
+	err->value[0] = '\0';
+	err->raw = NULL;
+	err->raw_len = 0;
+}
+
+/*
  * The ERROR of on_error => 'stop'.  The message is the code's phrase; the
  * place (and the offending value) is the context's.
  */

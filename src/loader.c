@@ -696,11 +696,13 @@ reject_write(LoadState *ls, const char *file_name, const EpError *err)
 /*
  * The content is not a meter file (no header, or another one).  'stop'
  * raises; 'skip' records one reject for the file and leaves its old
- * version, if any, in place.
+ * version, if any, in place.  Its first line is quoted only if it looks
+ * like a CSV header (energy_header_error_redact).
  */
 static void
-reject_file(LoadState *ls, FileLoad *fl, const EpError *err)
+reject_file(LoadState *ls, FileLoad *fl, EpError *err)
 {
+	energy_header_error_redact(err);
 	if (ls->on_error == ON_ERROR_STOP)
 		energy_raise_parse_error(&ls->pos, err);
 	energy_error_position_set(&ls->pos, err);

@@ -71,6 +71,15 @@ SELECT f.sha256 = sha256(pg_read_binary_file(:'lp705')) AS hash_matches,
 
 \! rm -f "$ENERGY_TEST_DATA"/scratch/LP_705.csv
 
+-- A file that is not a meter file may be anything the server can read: its
+-- first line is quoted only when it looks like a CSV header (a comma, valid
+-- UTF-8), never a password-file line.
+SELECT * FROM energy_load_data('passwd.csv', convert_to(E'root:x:0:0:root:/root:/bin/bash\n', 'UTF8')); -- ERROR
+SELECT file_name, action FROM energy_load_data('passwd.csv', convert_to(E'root:x:0:0:root:/root:/bin/bash\n', 'UTF8'), 'skip');
+SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_name = 'passwd.csv';
+SELECT file_name, action FROM energy_load_data('other.csv', convert_to(E'a,b,c\n1,2,3\n', 'UTF8'), 'skip');
+SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_name = 'other.csv';
+
 -- energy.max_record_bytes bounds what one load may hold in memory, so only
 -- a superuser may change it.
 CREATE ROLE regress_energy_user;
