@@ -134,6 +134,7 @@ typedef struct EnergyReading
 	Timestamp	at;
 	double		value;
 	const EpText *status;
+	uint64		line;			/* in the file, for error context */
 } EnergyReading;
 
 typedef struct EnergyRegister
@@ -158,6 +159,7 @@ typedef struct EnergyChunk
 	const Timestamp *at;
 	const double *value;
 	text	  **status;			/* NULL, or n entries that may be NULL */
+	uint64		line;			/* line of its first reading */
 } EnergyChunk;
 
 /* One row of energy_daily. */
@@ -174,7 +176,10 @@ typedef struct EnergyPartial
 	double		max;
 } EnergyPartial;
 
-extern EnergySink *energy_sink_open(const EnergySchema *schema);
+typedef struct EnergyErrorPosition EnergyErrorPosition;
+
+extern EnergySink *energy_sink_open(const EnergySchema *schema,
+									EnergyErrorPosition *pos);
 extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
@@ -241,7 +246,7 @@ extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
  * an ErrorContextCallback): the call, the file, and the line, column and
  * value when they are known.  line 0 means "the file as a whole".
  */
-typedef struct EnergyErrorPosition
+struct EnergyErrorPosition
 {
 	const char *function;		/* "energy_load" or "energy_load_data" */
 	const char *file_name;
@@ -249,7 +254,7 @@ typedef struct EnergyErrorPosition
 	int			column;			/* 1-based; 0 when not about one column */
 	const char *column_name;
 	const char *value;			/* escaped, at most ~100 bytes; or NULL */
-} EnergyErrorPosition;
+};
 
 extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);

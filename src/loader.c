@@ -529,6 +529,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		r.at = energy_day_timestamp(day, &row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
+		r.line = row->line;
 		energy_chunks_add(ls->chunks, &r, day);
 	}
 	else
@@ -911,7 +912,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->reject_cxt = AllocSetContextCreate(cxt, "energy load reject", ALLOCSET_SMALL_SIZES);
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
-	ls->sink = energy_sink_open(&ls->schema);
+	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);
