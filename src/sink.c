@@ -273,11 +273,14 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 {
 	EState	   *estate = sink->estate;
 	MemoryContext old;
+	EnergyErrorPosition saved;
 
 	if (t->nused == 0)
 		return;
 
 	CHECK_FOR_INTERRUPTS();
+	if (sink->pos)
+		saved = *sink->pos;
 
 	if (t->check_constraints)
 		for (int i = 0; i < t->nused; i++)
@@ -307,7 +310,9 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 		}
 	}
 
-	sink_position(sink, 0);
+	/* back to the row being loaded, whose add may have caused this flush */
+	if (sink->pos)
+		*sink->pos = saved;
 	for (int i = 0; i < t->nused; i++)
 		ExecClearTuple(t->slots[i]);
 	ResetPerTupleExprContext(estate);
