@@ -5,7 +5,7 @@
  *
  * A load, in data-flow order (compare copyfromparse.c's picture):
  *
- *	file or client bytes --> read buffer --> parser --> EpRow
+ *	file or client bytes --> read buffer --> parser --> EpRow --> row check
  *	  --> dictionaries (meter, channel ids) --> chunks (LP) or registers (TOU)
  *	  --> sink (bulk insert) ; and, per row, --> partials --> sink
  *
@@ -13,6 +13,8 @@
  *	                       stage (file.c)
  *	ep_push(), ep_next()   split the bytes into records and fields and
  *	                       decode them (parser.c: pure C, no server)
+ *	energy_row_check()     refuses a row the tables cannot hold, before any
+ *	                       of it is written (glue.c)
  *	energy_meter_id(),     give each row its dictionary ids
  *	energy_channel_id()    (dictionary.c)
  *	energy_chunks_add()    packs an LP reading into its day's chunk (chunk.c)
@@ -23,17 +25,18 @@
  * energy_populate_view() then refreshes energy_data_view over the partials,
  * and energy_get() answers from it (view.c, lookup.c).
  *
- * The file map, in the same order.  Each file calls only the ones below it
- * or beside it in its stage, never back up into the driver:
+ * The file map, in the same order.  Calls go down the list; glue.c (the
+ * parser's values and errors) and energy.c (the schema) serve every stage.
+ * Nothing calls back up into the driver:
  *
  *	energy.c		module init, settings, the extension's schema
- *	loader.c		the driver: energy_load(), energy_load_data(); per file
- *					lock, compare, parse, write, report
+ *	loader.c		the driver: energy_load(), energy_load_data(); per file:
+ *					look up and lock its name, compare, parse, write, report
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
  *	parser.c		the parser (parser.h), server-free
  *	glue.c			the parser's seam with the server: its allocator, its
- *					values as Datums, its errors as ereport()s and rejects,
- *					and the check that a row fits the tables
+ *					values as Datums, its errors as ereport()s, error context
+ *					and rejects, and the check that a row fits the tables
  *	dictionary.c	meter and channel ids
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates
