@@ -266,6 +266,31 @@ energy_parse_sqlerrcode(EpErrorCode code)
 }
 
 /*
+ * The value quoted in the context line, as text of the server encoding:
+ * the parser wrote it as UTF-8; in a database of another encoding its
+ * non-ASCII bytes are shown as \xNN, since a conversion (a catalog lookup)
+ * has no place in error reporting.
+ */
+static const char *
+context_value(const char *value)
+{
+	int			enc = GetDatabaseEncoding();
+	StringInfoData buf;
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return value;
+	initStringInfo(&buf);
+	for (const char *p = value; *p; p++)
+	{
+		if ((unsigned char) *p < 0x80)
+			appendStringInfoChar(&buf, *p);
+		else
+			appendStringInfo(&buf, "\\x%02X", (unsigned char) *p);
+	}
+	return buf.data;
+}
+
+/*
  * The context line of every error raised while a file is loaded, as COPY's
  * CopyFromErrorCallback writes it: the call, the file, and as much of the
  * place as is known.
@@ -273,10 +298,18 @@ energy_parse_sqlerrcode(EpErrorCode code)
 void
 energy_error_context(void *arg)
 {
-	const EnergyErrorPosition *pos = (const EnergyErrorPosition *) arg;
+	const EnergyErrorPosition *pos_in = (const EnergyErrorPosition *) arg;
+	EnergyErrorPosition copy;
+	const EnergyErrorPosition *pos = pos_in;
 
 	if (pos->file_name == NULL)
 		return;
+	if (pos->value && pos->value[0])
+	{
+		copy = *pos_in;
+		copy.value = context_value(pos_in->value);
+		pos = &copy;
+	}
 	if (pos->line == 0)
 		errcontext("%s file \"%s\"", pos->function, pos->file_name);
 	else if (pos->column > 0 && pos->value && pos->value[0])
