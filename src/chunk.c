@@ -40,6 +40,7 @@ typedef struct ChunkBuf
 	int64		segment_id;
 	int32		day;
 	int			n;
+	uint64		line;			/* line of the first reading */
 	Timestamp	at[CHUNK_MAX];
 	double		value[CHUNK_MAX];
 	text	  **status;			/* NULL until a reading has a status */
@@ -115,6 +116,7 @@ chunk_write(EnergyChunks *c, ChunkBuf *b)
 	ch.at = b->at;
 	ch.value = b->value;
 	ch.status = b->status;
+	ch.line = b->line;
 	energy_sink_chunk(c->sink, &ch);
 
 	if (b->status)
@@ -228,6 +230,8 @@ energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
 	/* a full buffer was written and emptied at its last reading */
 	Assert(b->n < CHUNK_MAX);
 	Assert(b->meter_id == r->meter_id);
+	if (b->n == 0)
+		b->line = r->line;
 	b->at[b->n] = r->at;
 	b->value[b->n] = r->value;
 	if (r->status->len > 0)

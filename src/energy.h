@@ -5,7 +5,7 @@
  *
  * A load, in data-flow order (compare copyfromparse.c's picture):
  *
- *	file or client bytes --> read buffer --> parser --> EpRow
+ *	file or client bytes --> read buffer --> parser --> EpRow --> row check
  *	  --> dictionaries (meter, channel ids) --> chunks (LP) or registers (TOU)
  *	  --> sink (bulk insert) ; and, per row, --> partials --> sink
  *
@@ -13,6 +13,8 @@
  *	                       stage (file.c)
  *	ep_push(), ep_next()   split the bytes into records and fields and
  *	                       decode them (parser.c: pure C, no server)
+ *	energy_row_check()     refuses a row the tables cannot hold, before any
+ *	                       of it is written (glue.c)
  *	energy_meter_id(),     give each row its dictionary ids
  *	energy_channel_id()    (dictionary.c)
  *	energy_chunks_add()    packs an LP reading into its day's chunk (chunk.c)
@@ -25,16 +27,18 @@
  * meter-days in the change log (a full refresh the first time), and
  * energy_get() answers from it (view.c, lookup.c).
  *
- * The file map, in the same order.  Each file calls only the ones below it
- * or beside it in its stage, never back up into the driver:
+ * The file map, in the same order.  Calls go down the list; glue.c (the
+ * parser's values and errors) and energy.c (the schema) serve every stage.
+ * Nothing calls back up into the driver:
  *
  *	energy.c		module init, settings, the extension's schema
- *	loader.c		the driver: energy_load(), energy_load_data(); per file
- *					lock, compare, parse, write, report
+ *	loader.c		the driver: energy_load(), energy_load_data(); per file:
+ *					look up and lock its name, compare, parse, write, report
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
  *	parser.c		the parser (parser.h), server-free
  *	glue.c			the parser's seam with the server: its allocator, its
- *					values as Datums, its errors as ereport()s and rejects
+ *					values as Datums, its errors as ereport()s, error context
+ *					and rejects, and the check that a row fits the tables
  *	dictionary.c	meter and channel ids
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
@@ -142,6 +146,7 @@ typedef struct EnergyReading
 	Timestamp	at;
 	double		value;
 	const EpText *status;
+	uint64		line;			/* in the file, for error context */
 } EnergyReading;
 
 typedef struct EnergyRegister
@@ -166,6 +171,7 @@ typedef struct EnergyChunk
 	const Timestamp *at;
 	const double *value;
 	text	  **status;			/* NULL, or n entries that may be NULL */
+	uint64		line;			/* line of its first reading */
 } EnergyChunk;
 
 /* One row of energy_daily. */
@@ -182,7 +188,10 @@ typedef struct EnergyPartial
 	double		max;
 } EnergyPartial;
 
-extern EnergySink *energy_sink_open(const EnergySchema *schema);
+typedef struct EnergyErrorPosition EnergyErrorPosition;
+
+extern EnergySink *energy_sink_open(const EnergySchema *schema,
+									EnergyErrorPosition *pos);
 extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
@@ -250,7 +259,7 @@ extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
  * an ErrorContextCallback): the call, the file, and the line, column and
  * value when they are known.  line 0 means "the file as a whole".
  */
-typedef struct EnergyErrorPosition
+struct EnergyErrorPosition
 {
 	const char *function;		/* "energy_load" or "energy_load_data" */
 	const char *file_name;
@@ -258,12 +267,13 @@ typedef struct EnergyErrorPosition
 	int			column;			/* 1-based; 0 when not about one column */
 	const char *column_name;
 	const char *value;			/* escaped, at most ~100 bytes; or NULL */
-} EnergyErrorPosition;
+};
 
 extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
 extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
+extern void energy_header_error_redact(EpError *err);
 extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);
 

@@ -266,6 +266,31 @@ energy_parse_sqlerrcode(EpErrorCode code)
 }
 
 /*
+ * The value quoted in the context line, as text of the server encoding:
+ * the parser wrote it as UTF-8; in a database of another encoding its
+ * non-ASCII bytes are shown as \xNN, since a conversion (a catalog lookup)
+ * has no place in error reporting.
+ */
+static const char *
+context_value(const char *value)
+{
+	int			enc = GetDatabaseEncoding();
+	StringInfoData buf;
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return value;
+	initStringInfo(&buf);
+	for (const char *p = value; *p; p++)
+	{
+		if ((unsigned char) *p < 0x80)
+			appendStringInfoChar(&buf, *p);
+		else
+			appendStringInfo(&buf, "\\x%02X", (unsigned char) *p);
+	}
+	return buf.data;
+}
+
+/*
  * The context line of every error raised while a file is loaded, as COPY's
  * CopyFromErrorCallback writes it: the call, the file, and as much of the
  * place as is known.
@@ -273,10 +298,18 @@ energy_parse_sqlerrcode(EpErrorCode code)
 void
 energy_error_context(void *arg)
 {
-	const EnergyErrorPosition *pos = (const EnergyErrorPosition *) arg;
+	const EnergyErrorPosition *pos_in = (const EnergyErrorPosition *) arg;
+	EnergyErrorPosition copy;
+	const EnergyErrorPosition *pos = pos_in;
 
 	if (pos->file_name == NULL)
 		return;
+	if (pos->value && pos->value[0])
+	{
+		copy = *pos_in;
+		copy.value = context_value(pos_in->value);
+		pos = &copy;
+	}
 	if (pos->line == 0)
 		errcontext("%s file \"%s\"", pos->function, pos->file_name);
 	else if (pos->column > 0 && pos->value && pos->value[0])
@@ -313,6 +346,26 @@ energy_error_position_line(EnergyErrorPosition *pos, uint64 line)
 	pos->column = 0;
 	pos->column_name = NULL;
 	pos->value = NULL;
+}
+
+/*
+ * A file that is not a meter file may be anything the server can read, so
+ * its first line is quoted (in the error, and as the reject's raw text)
+ * only when it looks like a CSV header gone wrong: valid UTF-8 with a comma
+ * in it.  A binary file, a line without commas (a password file, a key) or
+ * an endless line is described by the detail alone.
+ */
+void
+energy_header_error_redact(EpError *err)
+{
+	Assert(err->code == EP_ERR_EMPTY || err->code == EP_ERR_HEADER);
+	if (err->raw != NULL && err->raw_len > 0 &&
+		memchr(err->raw, ',', err->raw_len) != NULL &&
+		pg_verify_mbstr(PG_UTF8, err->raw, (int) Min(err->raw_len, (size_t) INT_MAX), true))
+		return;
+	err->value[0] = '\0';
+	err->raw = NULL;
+	err->raw_len = 0;
 }
 
 /*

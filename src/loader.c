@@ -40,13 +40,11 @@
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/sequence.h"
-#include "common/hashfn.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/backend_progress.h"
@@ -560,6 +558,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		r.at = energy_day_timestamp(day, &row->at);
 		r.value = row->value.value;
 		r.status = &row->status;
+		r.line = row->line;
 		energy_chunks_add(ls->chunks, &r, day);
 	}
 	else
@@ -727,11 +726,13 @@ reject_write(LoadState *ls, const char *file_name, const EpError *err)
 /*
  * The content is not a meter file (no header, or another one).  'stop'
  * raises; 'skip' records one reject for the file and leaves its old
- * version, if any, in place.
+ * version, if any, in place.  Its first line is quoted only if it looks
+ * like a CSV header (energy_header_error_redact).
  */
 static void
-reject_file(LoadState *ls, FileLoad *fl, const EpError *err)
+reject_file(LoadState *ls, FileLoad *fl, EpError *err)
 {
+	energy_header_error_redact(err);
 	if (ls->on_error == ON_ERROR_STOP)
 		energy_raise_parse_error(&ls->pos, err);
 	energy_error_position_set(&ls->pos, err);
@@ -940,7 +941,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->reject_cxt = AllocSetContextCreate(cxt, "energy load reject", ALLOCSET_SMALL_SIZES);
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
-	ls->sink = energy_sink_open(&ls->schema);
+	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);

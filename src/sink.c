@@ -68,6 +68,7 @@ typedef struct SinkTable
 	int			nbrin;			/* BRIN indexes handled here, not by rri */
 	Relation   *brin_rels;
 	IndexInfo **brin_infos;
+	uint64	   *lines;			/* each pending row's line in the file */
 	MemoryContext batch_cxt;
 } SinkTable;
 
@@ -77,6 +78,7 @@ struct EnergySink
 {
 	EState	   *estate;
 	CommandId	cid;
+	EnergyErrorPosition *pos;	/* the load's error context, or NULL */
 	SinkTable	reading;
 	SinkTable	reg;
 	SinkTable	daily;
@@ -123,6 +125,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 
 	t->bistate = GetBulkInsertState();
 	t->nslots = nslots;
+	t->lines = palloc0(sizeof(uint64) * t->nslots);
 	t->slots = palloc(sizeof(TupleTableSlot *) * t->nslots);
 	for (int i = 0; i < t->nslots; i++)
 		t->slots[i] = table_slot_create(t->rel, &sink->estate->es_tupleTable);
@@ -215,12 +218,14 @@ sink_brin_insert(SinkTable *t, EState *estate, Relation irel, IndexInfo *info)
  * error messages work as they do for an INSERT.
  */
 EnergySink *
-energy_sink_open(const EnergySchema *schema)
+energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
 	Oid			relids[4];
 	int			ntables;
 	List	   *rtable = NIL;
+
+	sink->pos = pos;
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
@@ -256,6 +261,19 @@ energy_sink_open(const EnergySchema *schema)
 }
 
 /*
+ * Rows are checked and indexed a batch after they were read: while one is,
+ * the load's error context names its line, as COPY's multi-insert buffers
+ * do, so an error (a CHECK a user added, a unique index) points at the
+ * row that caused it.  Line 0 means the batch as a whole.
+ */
+static inline void
+sink_position(EnergySink *sink, uint64 line)
+{
+	if (sink->pos)
+		energy_error_position_line(sink->pos, line);
+}
+
+/*
  * Write the pending batch: heap first (one WAL record per page, not per
  * row), then index entries, then forget the batch's memory.
  */
@@ -264,17 +282,24 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 {
 	EState	   *estate = sink->estate;
 	MemoryContext old;
+	EnergyErrorPosition saved;
 
 	if (t->nused == 0)
 		return;
 	Assert(t->rel != NULL);
 
 	CHECK_FOR_INTERRUPTS();
+	if (sink->pos)
+		saved = *sink->pos;
 
 	if (t->check_constraints)
 		for (int i = 0; i < t->nused; i++)
+		{
+			sink_position(sink, t->lines[i]);
 			ExecConstraints(t->rri, t->slots[i], estate);
+		}
 
+	sink_position(sink, 0);
 	old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
 	table_multi_insert(t->rel, t->slots, t->nused, sink->cid, 0, t->bistate);
 	MemoryContextSwitchTo(old);
@@ -288,12 +313,16 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 		{
 			List	   *recheck;
 
+			sink_position(sink, t->lines[i]);
 			recheck = ExecInsertIndexTuples(t->rri, t->slots[i], estate,
 											false, false, NULL, NIL);
 			list_free(recheck);
 		}
 	}
 
+	/* back to the row being loaded, whose add may have caused this flush */
+	if (sink->pos)
+		*sink->pos = saved;
 	for (int i = 0; i < t->nused; i++)
 		ExecClearTuple(t->slots[i]);
 	ResetPerTupleExprContext(estate);
@@ -367,6 +396,7 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
 
+	t->lines[t->nused] = ch->line;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }
@@ -404,6 +434,7 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	v[11] = text_or_null(&row->rate, &n[11]);
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
+	t->lines[t->nused] = r->row->line;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }
@@ -435,6 +466,7 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	v[8] = Float8GetDatum(p->max);
 	ExecStoreVirtualTuple(slot);
 
+	t->lines[t->nused] = 0;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
 }

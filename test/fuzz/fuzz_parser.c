@@ -405,5 +405,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
+
+	/*
+	 * The same bytes as a day a lookup names: the date grammar is shared, so
+	 * it must hold against hostile text too.  A date it accepts is in the
+	 * calendar.
+	 */
+	if (size <= 64)
+	{
+		EpTimestamp ts;
+		char		detail[EP_DETAIL_MAX];
+
+		if (ep_parse_date((const char *) data, size, &ts, detail) == EP_ERR_NONE &&
+			(ts.year < 1 || ts.year > 9999 || ts.month < 1 || ts.month > 12 ||
+			 ts.day < 1 || ts.day > 31))
+		{
+			fprintf(stderr, "ep_parse_date accepted a day outside the calendar\n");
+			abort();
+		}
+	}
 	return 0;
 }

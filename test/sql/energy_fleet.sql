@@ -71,6 +71,26 @@ SELECT f.sha256 = sha256(pg_read_binary_file(:'lp705')) AS hash_matches,
 
 \! rm -f "$ENERGY_TEST_DATA"/scratch/LP_705.csv
 
+-- Rows are checked against a CHECK a user added when their batch is
+-- written, after later rows were read: the error still names the line of
+-- the row that broke it.
+ALTER TABLE energy_register ADD CONSTRAINT regress_energy_positive CHECK (energy >= 0);
+\set tou_header 'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,Time of Max Demand,Units,Status,Period,DLS Active,Billing Reset Count,Billing Reset Date/Time,Rate'
+SELECT * FROM energy_load_data('checked.csv', convert_to(:'tou_header' || E'\n'
+    || E'707,707,P,01/01/2020 00:00:00,Import Wh Total,1.5,,,kwh,,,,,,\n'
+    || E'707,707,P,01/01/2020 00:15:00,Import Wh Total,-2.5,,,kwh,,,,,,\n'
+    || E'707,707,P,01/01/2020 00:30:00,Import Wh Total,3.5,,,kwh,,,,,,\n', 'UTF8')); -- ERROR
+ALTER TABLE energy_register DROP CONSTRAINT regress_energy_positive;
+
+-- A file that is not a meter file may be anything the server can read: its
+-- first line is quoted only when it looks like a CSV header (a comma, valid
+-- UTF-8), never a password-file line.
+SELECT * FROM energy_load_data('passwd.csv', convert_to(E'root:x:0:0:root:/root:/bin/bash\n', 'UTF8')); -- ERROR
+SELECT file_name, action FROM energy_load_data('passwd.csv', convert_to(E'root:x:0:0:root:/root:/bin/bash\n', 'UTF8'), 'skip');
+SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_name = 'passwd.csv';
+SELECT file_name, action FROM energy_load_data('other.csv', convert_to(E'a,b,c\n1,2,3\n', 'UTF8'), 'skip');
+SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_name = 'other.csv';
+
 -- energy.max_record_bytes bounds what one load may hold in memory, so only
 -- a superuser may change it.
 CREATE ROLE regress_energy_user;
