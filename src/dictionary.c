@@ -49,13 +49,15 @@
 #include "energy.h"
 
 /*
- * A key is the concatenation of length-prefixed parts: exact, no escaping.
- * Cached keys are stored end to end in blocks of DICT_BLOCK bytes, each as
- * its length (uint32) and its bytes, and a hash entry names its key by a
- * 32-bit reference (block number, offset): 16 bytes an entry and the key's
- * own bytes, with no allocation header per key, keep a million meters in
- * about 80 MB.  The key being looked up, built in DictTable.key with the
- * same layout, has the reference DICT_LOOKUP.
+ * A key is the concatenation of its parts, each ended by a NUL byte: exact
+ * with no escaping, since no field holds a NUL (the parser refuses it, as
+ * PostgreSQL text cannot hold one).  Cached keys are stored end to end in
+ * blocks of DICT_BLOCK bytes, each as its length (uint32) and its bytes, and
+ * a hash entry names its key by a 32-bit reference (block number, offset):
+ * 16 bytes an entry (in a table at most half empty) and the key's own bytes,
+ * with no allocation header per key, keep a million meters in about 70 MB.
+ * The key being looked up, built in DictTable.key with the same layout, has
+ * the reference DICT_LOOKUP.
  */
 #define DICT_BLOCK_BITS 16
 #define DICT_BLOCK		((uint32) 1 << DICT_BLOCK_BITS)
@@ -169,7 +171,10 @@ dict_key_store(DictTable *t)
 	return ref;
 }
 
-/* Start the key being looked up: room for its length, filled by key_end(). */
+/*
+ * Build the key being looked up: key_begin() leaves room for its length,
+ * key_part() adds each part, key_end() fills the length in.
+ */
 static inline void
 key_begin(StringInfo key)
 {
@@ -177,6 +182,13 @@ key_begin(StringInfo key)
 
 	resetStringInfo(key);
 	appendBinaryStringInfo(key, (const char *) &zero, sizeof(zero));
+}
+
+static inline void
+key_part(StringInfo key, const char *data, size_t len)
+{
+	appendBinaryStringInfo(key, data, (int) len);
+	appendStringInfoChar(key, '\0');
 }
 
 static inline void
@@ -435,9 +447,9 @@ energy_meter_id(EnergyDictionary *dict, const EpText *meter,
 	if (same_as_last(t, parts, 3))
 		return t->last_id;
 	key_begin(&t->key);
-	key_append(&t->key, meter->ptr, meter->len);
-	key_append(&t->key, serial->ptr, serial->len);
-	key_append(&t->key, plant->ptr, plant->len);
+	key_part(&t->key, meter->ptr, meter->len);
+	key_part(&t->key, serial->ptr, serial->len);
+	key_part(&t->key, plant->ptr, plant->len);
 	return dict_get(dict, t, parts, null_if_empty, 3);
 }
 
@@ -453,20 +465,19 @@ energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 	static const bool null_if_empty[2] = {false, false};
 	const EpText *parts[2] = {data_type, units};
 	DictTable  *t = &dict->channel;
-	uint32		l = (uint32) units->len;
 
 	if (same_as_last(t, parts, 2))
 		return t->last_id;
 	key_begin(&t->key);
-	key_append(&t->key, data_type->ptr, data_type->len);
-	appendBinaryStringInfo(&t->key, (const char *) &l, sizeof(l));
-	enlargeStringInfo(&t->key, (int) units->len);
+	key_part(&t->key, data_type->ptr, data_type->len);
+	enlargeStringInfo(&t->key, (int) units->len + 1);
 	for (size_t i = 0; i < units->len; i++)
 	{
 		char		c = units->ptr[i];
 
 		t->key.data[t->key.len++] = (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 	}
+	t->key.data[t->key.len++] = '\0';
 	t->key.data[t->key.len] = '\0';
 	return dict_get(dict, t, parts, null_if_empty, 2);
 }
