@@ -34,6 +34,20 @@ SELECT meter_code, sum_value > 1.7976931348623157e308 AS beyond_dbl_max
   FROM energy_daily JOIN energy_meter USING (meter_id)
  WHERE meter_code IN ('901', '902') ORDER BY 1;
 
+-- Meter codes longer than the dictionary cache's 64 kB key blocks are
+-- cached all the same: the second and third rows find their meters.
+SELECT file_name, rows_loaded FROM energy_load_data('long_codes.csv', convert_to(
+    E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n'
+    || repeat('7', 70000) || E',1,,02/09/2015 00:15:00,Import Wh Total,1,kwh,\n'
+    || repeat('8', 70000) || E',1,,02/09/2015 00:15:00,Import Wh Total,2,kwh,\n'
+    || repeat('7', 70000) || E',1,,02/09/2015 00:30:00,Import Wh Total,3,kwh,\n'
+    || repeat('8', 70000) || E',1,,02/09/2015 00:30:00,Import Wh Total,4,kwh,\n', 'UTF8'));
+SELECT left(meter_code, 3) AS code, length(meter_code), count(*) AS meters
+  FROM energy_meter WHERE length(meter_code) > 1000 GROUP BY 1, 2 ORDER BY 1;
+SELECT left(meter_code, 3) AS code, sum(readings) AS readings, sum(sum_value) AS sum
+  FROM energy_daily JOIN energy_meter USING (meter_id)
+ WHERE length(meter_code) > 1000 GROUP BY 1 ORDER BY 1;
+
 -- A loading role needs INSERT on every column the loader writes, as an
 -- INSERT of the full rows would: INSERT on one column is not enough.
 CREATE ROLE regress_energy_colloader;
