@@ -15,7 +15,7 @@
  * transaction that later aborts must never be reused.
  *
  * Memory: a load may meet millions of new meters, so a miss must leave
- * behind only its cache entry (the key and the id, about 100 bytes).  Its
+ * behind only its cache entry (the key and the id, about 70 bytes).  Its
  * SQL parameters are built in a context reset after every miss, and every
  * SPI result, found or not, is freed: SPI keeps each one (8 kB at least)
  * until SPI_finish otherwise.
@@ -54,7 +54,7 @@
  * PostgreSQL text cannot hold one).  Cached keys are stored end to end in
  * blocks of DICT_BLOCK bytes, each as its length (uint32) and its bytes, and
  * a hash entry names its key by a 32-bit reference (block number, offset):
- * 16 bytes an entry (in a table at most half empty) and the key's own bytes,
+ * 16-byte hash slots (1.1 to 2.2 of them an entry) and the key's own bytes,
  * with no allocation header per key, keep a million meters in about 70 MB.
  * The key being looked up, built in DictTable.key with the same layout, has
  * the reference DICT_LOOKUP.
