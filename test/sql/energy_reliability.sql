@@ -93,6 +93,12 @@ ALTER TABLE energy_daily ENABLE REPLICA TRIGGER audit_daily;
 SELECT * FROM energy_load_data('trigger2.csv', convert_to(:'lp2', 'UTF8'));
 DROP TRIGGER audit_daily ON energy_daily;
 SELECT count(*) AS audited FROM regress_energy_audit;
+-- A foreign key is checked by a trigger, which bulk insertion would skip.
+ALTER TABLE energy_daily ADD CONSTRAINT regress_daily_meter_fk
+    FOREIGN KEY (meter_id) REFERENCES energy_meter;
+SELECT * FROM energy_load_data('trigger3.csv', convert_to(:'lp2', 'UTF8')); -- ERROR
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+ALTER TABLE energy_daily DROP CONSTRAINT regress_daily_meter_fk;
 
 -- A partial without readings would break every later populate (the view
 -- divides by the readings): it is refused.
