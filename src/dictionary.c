@@ -279,17 +279,24 @@ key_append(StringInfo key, const char *data, size_t len)
 
 /*
  * The lock that serializes dictionary inserters, taken before the first
- * INSERT of a load and held to the end of its transaction.  It is an
- * advisory lock, so that it conflicts with nothing but itself: a table lock
- * on energy_meter in a self-conflicting mode would either conflict with the
- * ROW EXCLUSIVE lock every load already holds there (SHARE ROW EXCLUSIVE:
- * two loads would deadlock on it) or with VACUUM and ANALYZE (SHARE UPDATE
- * EXCLUSIVE).  Its key is energy_meter's OID in the two-key space, visible in
- * pg_locks as locktype advisory, objid = 'energy_meter'::regclass,
- * objsubid 2; a session may take it by hand with
- * pg_advisory_xact_lock(0, 'energy_meter'::regclass::oid::int) to hold
- * new dictionary entries back.
+ * INSERT of a load and held to the end of its transaction.  It is a lock in
+ * the advisory space, so that it conflicts with nothing but itself: a table
+ * lock on energy_meter in a self-conflicting mode would either conflict
+ * with the ROW EXCLUSIVE lock every load already holds there (SHARE ROW
+ * EXCLUSIVE: two loads would deadlock on it) or with VACUUM and ANALYZE
+ * (SHARE UPDATE EXCLUSIVE).  Like the loader's file-name locks it has a
+ * class of its own, which the pg_advisory_* functions cannot take: pg_locks
+ * shows it as locktype advisory, objid = 'energy_meter'::regclass, objsubid
+ * = DICT_LOCK_CLASS.
+ *
+ * One cycle remains possible, through another lock held to commit: a
+ * transaction that holds this lock and then waits for a file name that a
+ * second load has locked, while that load waits here for its own first new
+ * meter (a folder loaded in one call while one of its files is loaded
+ * alone, both bringing new meters).  The deadlock detector then ends one of
+ * them with 40P01, to be retried.
  */
+#define DICT_LOCK_CLASS 0x4544
 static void
 dict_lock_inserts(EnergyDictionary *dict)
 {
@@ -297,7 +304,8 @@ dict_lock_inserts(EnergyDictionary *dict)
 
 	if (dict->inserting)
 		return;
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) dict->lock_relid, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) dict->lock_relid,
+						 DICT_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	dict->inserting = true;
 }
