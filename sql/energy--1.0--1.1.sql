@@ -15,6 +15,19 @@
 \echo Use "ALTER EXTENSION energy UPDATE TO '1.1'" to load this file. \quit
 
 -------------------------------------------------------------------------------
+-- Reliability: a partial counts at least one reading
+-------------------------------------------------------------------------------
+
+-- The loader never writes a partial without readings, but a role granted
+-- INSERT on energy_daily could, and the view divides by the readings: one
+-- such row would make every later energy_populate_view() fail with a
+-- division by zero.  Every existing partial has readings > 0, so the
+-- constraint is added and checked at once (the update holds its table lock
+-- to the end anyway, so NOT VALID would gain nothing).
+ALTER TABLE @extschema@.energy_daily
+	ADD CONSTRAINT energy_daily_readings_check CHECK (readings OPERATOR(pg_catalog.>) 0);
+
+-------------------------------------------------------------------------------
 -- Populate in proportion to what changed
 -------------------------------------------------------------------------------
 

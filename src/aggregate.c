@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -249,6 +250,23 @@ fixed_to_numeric(int128 v)
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
 
+/* 2^n as an exact numeric. */
+static Datum
+numeric_pow2(int n)
+{
+	Datum		r = NumericGetDatum(int64_to_numeric(1));
+
+	while (n > 0)
+	{
+		int			k = Min(n, 62);
+
+		r = DirectFunctionCall2(numeric_mul, r,
+								NumericGetDatum(int64_to_numeric(INT64CONST(1) << k)));
+		n -= k;
+	}
+	return r;
+}
+
 static Datum
 entry_sum(const DailyEntry *e)
 {
@@ -259,23 +277,41 @@ entry_sum(const DailyEntry *e)
 		/*
 		 * The server's snprintf has no long double, so the extended sum is
 		 * split into two doubles whose exact sum it is, each printed with
-		 * enough digits to round-trip.
+		 * enough digits to round-trip.  Finite doubles can add up past
+		 * DBL_MAX (two readings of 1e308), where a long double still holds
+		 * the sum but a double is infinite: such a sum is first scaled down
+		 * by a power of two, and the numeric multiplied back up, exactly.
 		 */
 		long double total = e->float_sum + e->float_comp;
-		double		hi = (double) total;
-		double		lo = (double) (total - (long double) hi);
-		double		parts[2] = {hi, lo};
+		int			exp2;
+		int			shift = 0;
+		double		hi;
+		double		lo;
+		double		parts[2];
+		Datum		fsum = NumericGetDatum(int64_to_numeric(0));
+
+		(void) frexpl(total, &exp2);
+		if (exp2 > DBL_MAX_EXP - 2)
+			shift = exp2 - (DBL_MAX_EXP - 2);
+		total = ldexpl(total, -shift);
+		hi = (double) total;
+		lo = (double) (total - (long double) hi);
+		parts[0] = hi;
+		parts[1] = lo;
 
 		for (int i = 0; i < 2; i++)
 		{
 			char		buf[64];
 
 			snprintf(buf, sizeof(buf), "%.17g", parts[i]);
-			sum = DirectFunctionCall2(numeric_add, sum,
-									  DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-														  ObjectIdGetDatum(InvalidOid),
-														  Int32GetDatum(-1)));
+			fsum = DirectFunctionCall2(numeric_add, fsum,
+									   DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+														   ObjectIdGetDatum(InvalidOid),
+														   Int32GetDatum(-1)));
 		}
+		if (shift > 0)
+			fsum = DirectFunctionCall2(numeric_mul, fsum, numeric_pow2(shift));
+		sum = DirectFunctionCall2(numeric_add, sum, fsum);
 	}
 	return sum;
 }

@@ -470,39 +470,51 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 }
 
 /*
- * All segments of the file in one statement, as arrays: one per file, not
- * one per segment.
+/*
+ * The file's segments as arrays, one statement per SEGMENT_BATCH of them:
+ * not one per segment, and not arrays of a million segments at once for a
+ * file of a million new meters.
  */
+#define SEGMENT_BATCH 8192
+
 static void
 write_segments(LoadState *ls, FileLoad *fl)
 {
-	long		n = hash_get_num_entries(fl->segments);
-	Datum	   *seg,
-			   *meter,
-			   *channel;
+	Datum		seg[SEGMENT_BATCH],
+				meter[SEGMENT_BATCH],
+				channel[SEGMENT_BATCH];
 	Datum		values[4];
 	HASH_SEQ_STATUS status;
 	SegmentEntry *e;
-	long		i = 0;
+	int			i = 0;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy segments batch",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	if (n == 0)
-		return;
-	seg = palloc(sizeof(Datum) * n);
-	meter = palloc(sizeof(Datum) * n);
-	channel = palloc(sizeof(Datum) * n);
-	hash_seq_init(&status, fl->segments);
-	while ((e = hash_seq_search(&status)) != NULL)
-	{
-		seg[i] = Int64GetDatum(e->segment_id);
-		meter[i] = Int64GetDatum(e->key.meter_id);
-		channel[i] = Int64GetDatum(e->key.channel_id);
-		i++;
-	}
-	values[0] = PointerGetDatum(construct_array(seg, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[1] = Int64GetDatum(fl->file_id);
-	values[2] = PointerGetDatum(construct_array(meter, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_array(channel, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
+	hash_seq_init(&status, fl->segments);
+	do
+	{
+		e = hash_seq_search(&status);
+		if (e != NULL)
+		{
+			seg[i] = Int64GetDatum(e->segment_id);
+			meter[i] = Int64GetDatum(e->key.meter_id);
+			channel[i] = Int64GetDatum(e->key.channel_id);
+			i++;
+		}
+		if (i > 0 && (i == SEGMENT_BATCH || e == NULL))
+		{
+			values[0] = PointerGetDatum(construct_array(seg, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
+			values[2] = PointerGetDatum(construct_array(meter, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
+			values[3] = PointerGetDatum(construct_array(channel, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
+			run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
+			MemoryContextReset(cxt);
+			i = 0;
+		}
+	} while (e != NULL);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 /*

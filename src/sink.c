@@ -35,7 +35,9 @@
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -73,6 +75,7 @@ typedef struct SinkTable
 } SinkTable;
 
 static void sink_split_brin(SinkTable *t);
+static void sink_refuse_triggers(Relation rel);
 
 struct EnergySink
 {
@@ -113,6 +116,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot bulk load into \"%s\": row-level security is enabled",
 						RelationGetRelationName(t->rel))));
+	sink_refuse_triggers(t->rel);
 
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
@@ -133,6 +137,45 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 	t->batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										 "energy sink batch",
 										 ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * Bulk insertion fires no triggers, so a trigger that an INSERT would fire
+ * (a user's, or the check trigger of a foreign key) would be skipped without
+ * a word, losing whatever its owner relies on: refuse instead, as for
+ * row-level security.  A disabled trigger, or one that does not fire in the
+ * session's replication role, is left alone, as INSERT leaves it.
+ */
+static void
+sink_refuse_triggers(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	bool		replica = (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA);
+
+	if (td == NULL)
+		return;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *tg = &td->triggers[i];
+
+		if (!TRIGGER_FOR_INSERT(tg->tgtype) ||
+			tg->tgenabled == TRIGGER_DISABLED ||
+			tg->tgenabled == (replica ? TRIGGER_FIRES_ON_ORIGIN : TRIGGER_FIRES_ON_REPLICA))
+			continue;
+		if (tg->tgisinternal && OidIsValid(tg->tgconstraint))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot bulk load into \"%s\": it has constraint \"%s\", checked by a trigger",
+							RelationGetRelationName(rel), get_constraint_name(tg->tgconstraint)),
+					 errdetail("energy writes readings and partials by bulk insertion, which fires no triggers."),
+					 errhint("Drop the constraint.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot bulk load into \"%s\": it has trigger \"%s\"",
+						RelationGetRelationName(rel), tg->tgname),
+				 errdetail("energy writes readings and partials by bulk insertion, which fires no triggers."),
+				 errhint("Drop the trigger, or disable it with ALTER TABLE ... DISABLE TRIGGER; energy_file shows what each load added.")));
+	}
 }
 
 /*
@@ -222,6 +265,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
 	Oid			relids[4];
+	const int	natts[4] = {READING_NATTS, REGISTER_NATTS, DAILY_NATTS, CHANGE_NATTS};
 	int			ntables;
 	List	   *rtable = NIL;
 
@@ -234,6 +278,11 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	relids[3] = get_relname_relid("energy_change", schema->nspid);
 	ntables = OidIsValid(relids[3]) ? 4 : 3;
 
+	/*
+	 * Every column is written, so INSERT is needed on every column, as for
+	 * an INSERT naming them all: without insertedCols, the executor would
+	 * accept INSERT on any one column.
+	 */
 	for (int i = 0; i < ntables; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -243,6 +292,9 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
 		rte->requiredPerms = ACL_INSERT;
+		for (int a = 1; a <= natts[i]; a++)
+			rte->insertedCols = bms_add_member(rte->insertedCols,
+											   a - FirstLowInvalidHeapAttributeNumber);
 		rtable = lappend(rtable, rte);
 	}
 	ExecCheckRTPerms(rtable, true);
