@@ -470,7 +470,6 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 }
 
 /*
-/*
  * The file's segments as arrays, one statement per SEGMENT_BATCH of them:
  * not one per segment, and not arrays of a million segments at once for a
  * file of a million new meters.
