@@ -13,7 +13,7 @@ $node->init;
 $node->start;
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
-system("cp test/data/samples/*.csv $dir/") == 0 or die "could not copy the samples";
+system("cp datafiles/*.csv $dir/") == 0 or die "could not copy datafiles";
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', "CREATE EXTENSION energy; SELECT count(*) FROM energy_load('$dir'); SELECT energy_populate_view()");
 
