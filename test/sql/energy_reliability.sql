@@ -34,19 +34,24 @@ SELECT meter_code, sum_value > 1.7976931348623157e308 AS beyond_dbl_max
   FROM energy_daily JOIN energy_meter USING (meter_id)
  WHERE meter_code IN ('901', '902') ORDER BY 1;
 
--- Meter codes longer than the dictionary cache's 64 kB key blocks are
--- cached all the same: the second and third rows find their meters.
+-- Meter codes as long as a row may hold (800 bytes, in code, serial and
+-- plant) fill the dictionary cache's 64 kB key blocks after a few dozen
+-- meters: 40 of them, each met twice, are cached across blocks all the
+-- same, and the second row of each finds its meter.
 SELECT file_name, rows_loaded FROM energy_load_data('long_codes.csv', convert_to(
     E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n'
-    || repeat('7', 70000) || E',1,,02/09/2015 00:15:00,Import Wh Total,1,kwh,\n'
-    || repeat('8', 70000) || E',1,,02/09/2015 00:15:00,Import Wh Total,2,kwh,\n'
-    || repeat('7', 70000) || E',1,,02/09/2015 00:30:00,Import Wh Total,3,kwh,\n'
-    || repeat('8', 70000) || E',1,,02/09/2015 00:30:00,Import Wh Total,4,kwh,\n', 'UTF8'));
-SELECT left(meter_code, 3) AS code, length(meter_code), count(*) AS meters
-  FROM energy_meter WHERE length(meter_code) > 1000 GROUP BY 1, 2 ORDER BY 1;
-SELECT left(meter_code, 3) AS code, sum(readings) AS readings, sum(sum_value) AS sum
+    || (SELECT string_agg(format('%s,%s,%s,02/09/2015 00:%s:00,Import Wh Total,%s,kwh,',
+                                 lpad(m::text, 800, c), lpad(m::text, 800, c), lpad(m::text, 800, c),
+                                 t, m), E'\n' ORDER BY t, c, m)
+          FROM generate_series(1, 20) m, unnest(ARRAY['7', '8']) c, unnest(ARRAY['15', '30']) t)
+    || E'\n', 'UTF8'));
+-- 20 meters of each pad, 2 readings each, values 1..20 twice: 420.
+SELECT left(meter_code, 1) AS pad, length(meter_code), count(*) AS meters
+  FROM energy_meter WHERE length(meter_code) = 800 GROUP BY 1, 2 ORDER BY 1;
+SELECT left(meter_code, 1) AS pad, count(*) AS meter_days, min(readings), max(readings),
+       sum(readings) AS readings, sum(sum_value) AS sum
   FROM energy_daily JOIN energy_meter USING (meter_id)
- WHERE length(meter_code) > 1000 GROUP BY 1 ORDER BY 1;
+ WHERE length(meter_code) = 800 GROUP BY 1 ORDER BY 1;
 
 -- A loading role needs INSERT on every column the loader writes, as an
 -- INSERT of the full rows would: INSERT on one column is not enough.
@@ -64,6 +69,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 RESET ROLE;
 -- INSERT granted on every column is the same as on the table.
 GRANT INSERT (meter_id, segment_id, day, at, value, status) ON energy_reading TO regress_energy_colloader;
+GRANT INSERT ON energy_change TO regress_energy_colloader;
 SET ROLE regress_energy_colloader;
 SELECT * FROM energy_load_data('colpriv.csv', convert_to(:'lp1', 'UTF8'));
 RESET ROLE;
