@@ -49,6 +49,7 @@
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -281,6 +282,32 @@ writer_close(ViewWriter *w)
 }
 
 /*
+ * Run the rewrite statement of one batch.  It is meant as a few index
+ * probes per key, and is planned (once per backend, generic) that way: a
+ * planner that believes a batch holds ten keys, as it does of any unnest(),
+ * would rather scan a small dictionary once per key, which is a pass per
+ * key over every meter.  So sequential scans, hash and merge joins are
+ * switched off while it is planned and run, as a function's SET clause
+ * would, and the caller's settings come back after.
+ */
+static int
+rewrite_execute(Datum *keys)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(plans.rewrite, keys, NULL, false, 0);
+	AtEOXact_GUC(true, nestlevel);
+	return rc;
+}
+
+/*
  * Rewrite the view's rows of one batch of keys.  A row that comes out the
  * same is left alone; an old row is deleted; a new row (none, for a
  * meter-day whose last file was unloaded) is inserted.  The unique index
@@ -295,7 +322,7 @@ writer_apply(ViewWriter *w, Datum *keys)
 	CommandId	cid;
 	int			rc;
 
-	rc = SPI_execute_plan(plans.rewrite, keys, NULL, false, 0);
+	rc = rewrite_execute(keys);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "computing the rows of energy_data_view failed: %s",
 			 SPI_result_code_string(rc));
