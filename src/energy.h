@@ -100,9 +100,10 @@ extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 static inline uint32
 energy_hash_ids(uint64 a, uint64 b, uint64 c)
 {
-	uint64		h = a * UINT64CONST(0x9E3779B97F4A7C15) ^
-		b * UINT64CONST(0xC2B2AE3D27D4EB4F) ^
-		c * UINT64CONST(0x165667B19E3779F9);
+	uint64		h = a * UINT64CONST(0x9E3779B97F4A7C15);
+
+	h ^= b * UINT64CONST(0xC2B2AE3D27D4EB4F);
+	h ^= c * UINT64CONST(0x165667B19E3779F9);
 
 	h ^= h >> 33;
 	h *= UINT64CONST(0xff51afd7ed558ccd);

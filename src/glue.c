@@ -404,8 +404,9 @@ append_storable(StringInfo buf, const char *s, size_t len, int max)
 	{
 		unsigned char c = (unsigned char) s[i];
 		int			l = (c < 0x80) ? 1 : pg_utf_mblen((const unsigned char *) s + i);
-		bool		legal = c != 0 && i + l <= len &&
-			pg_utf8_islegal((const unsigned char *) s + i, l);
+		bool		legal = c != 0 && i + l <= len;
+
+		legal = legal && pg_utf8_islegal((const unsigned char *) s + i, l);
 
 		if (legal && c < 0x80)
 		{

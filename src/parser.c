@@ -503,10 +503,9 @@ escape_value(char *dst, const char *src, size_t n)
  * Fill an EpError.  Every error goes through here so that no field is ever
  * left stale from an earlier error.
  */
-static void
-set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
-		  int column, const char *val, size_t vlen,
-		  const char *raw, size_t raw_len, const char *fmt,...)
+static void set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
+					  int column, const char *val, size_t vlen,
+					  const char *raw, size_t raw_len, const char *fmt,...)
 			__attribute__((format(printf, 10, 11)));
 
 static void
@@ -690,11 +689,12 @@ scan_record(EpParser *p)
 
 			case S_UNQ:
 		unq:
+
 				/*
 				 * Eight bytes at a time while they are all ordinary.  The
 				 * stopping byte is taken from the word itself rather than
-				 * reloaded: the load would sit on the critical path of
-				 * every field.
+				 * reloaded: the load would sit on the critical path of every
+				 * field.
 				 */
 				for (;;)
 				{
@@ -1356,12 +1356,12 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 	}
 
 	/*
-	 * Fast path for what meters actually write ("409646.700000"): at most
-	 * 18 digits, no exponent.  Leading zeros need no special care since
-	 * they do not change m, and 18 digits cannot overflow m nor make the
-	 * scale exceed 18, so the value is exact and < 10^18; if it is also
-	 * < 2^53 one division is correctly rounded.  Anything else takes the
-	 * general path below, from the start.
+	 * Fast path for what meters actually write ("409646.700000"): at most 18
+	 * digits, no exponent.  Leading zeros need no special care since they do
+	 * not change m, and 18 digits cannot overflow m nor make the scale exceed
+	 * 18, so the value is exact and < 10^18; if it is also < 2^53 one
+	 * division is correctly rounded.  Anything else takes the general path
+	 * below, from the start.
 	 */
 	{
 		size_t		j = i;
@@ -1471,6 +1471,7 @@ parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
+
 		/*
 		 * The text carries its own sign, so strtod's result is final.  As
 		 * PostgreSQL's float8in: overflow, or a nonzero value that rounds to

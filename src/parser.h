@@ -93,8 +93,8 @@ typedef enum EpErrorCode
 	EP_ERR_EMPTY,				/* file: no header at all; 22P04 */
 	EP_ERR_HEADER,				/* file: header is neither LP nor TOU; 22P04 */
 	EP_ERR_COLUMNS,				/* wrong number of fields; 22P04 */
-	EP_ERR_QUOTE,				/* unterminated quote, or text after a
-								 * closing quote; 22P04 */
+	EP_ERR_QUOTE,				/* unterminated quote, or text after a closing
+								 * quote; 22P04 */
 	EP_ERR_TOO_LONG,			/* record longer than max_record; 54000 */
 	EP_ERR_ENCODING,			/* invalid UTF-8, or a NUL byte; 22021 */
 	EP_ERR_REQUIRED,			/* required field empty (or OLE zero date in
@@ -104,8 +104,7 @@ typedef enum EpErrorCode
 	EP_ERR_NUMBER,				/* not a decimal, or NaN/Infinity; 22P02 */
 	EP_ERR_NUMBER_RANGE,		/* decimal overflows double; 22003 */
 	EP_ERR_BOOLEAN,				/* DLS Active not a boolean; 22P02 */
-	EP_ERR_INTEGER,				/* Billing Reset Count not an integer;
-								 * 22P02 */
+	EP_ERR_INTEGER,				/* Billing Reset Count not an integer; 22P02 */
 	EP_ERR_INTEGER_RANGE,		/* Billing Reset Count overflows int64; 22003 */
 
 	/*
@@ -201,8 +200,8 @@ typedef struct EpError
 								 * boundary, bytes that are not printable
 								 * UTF-8 written as \xNN; always
 								 * NUL-terminated */
-	char		detail[EP_DETAIL_MAX];	/* one sentence on what is wrong, e.g. "Month
-								 * 13 is out of range." */
+	char		detail[EP_DETAIL_MAX];	/* one sentence on what is wrong, e.g.
+										 * "Month 13 is out of range." */
 	const char *raw;			/* the bad record's raw bytes, for rejects;
 								 * valid until the next call */
 	size_t		raw_len;

@@ -279,9 +279,9 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	ntables = OidIsValid(relids[3]) ? 4 : 3;
 
 	/*
-	 * Every column is written, so INSERT is needed on every column, as for
-	 * an INSERT naming them all: without insertedCols, the executor would
-	 * accept INSERT on any one column.
+	 * Every column is written, so INSERT is needed on every column, as for an
+	 * INSERT naming them all: without insertedCols, the executor would accept
+	 * INSERT on any one column.
 	 */
 	for (int i = 0; i < ntables; i++)
 	{

@@ -160,8 +160,8 @@ static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
 	/*
-	 * A generic plan: its shape (index probes per key) does not depend on
-	 * how many keys a batch has, so planning it once per backend is enough.
+	 * A generic plan: its shape (index probes per key) does not depend on how
+	 * many keys a batch has, so planning it once per backend is enough.
 	 */
 	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
@@ -206,8 +206,8 @@ prepare_plans(const EnergySchema *schema, Relation view)
 {
 	Oid			argtypes[NKEYS] = {TEXTARRAYOID, TEXTARRAYOID, DATEARRAYOID};
 	const char *match = "v.meter_code OPERATOR(pg_catalog.=) k.meter_code "
-		"AND v.serial_number OPERATOR(pg_catalog.=) k.serial_number "
-		"AND v.day OPERATOR(pg_catalog.=) k.day";
+	"AND v.serial_number OPERATOR(pg_catalog.=) k.serial_number "
+	"AND v.day OPERATOR(pg_catalog.=) k.day";
 	TupleDesc	desc = RelationGetDescr(view);
 	StringInfoData oldcols,
 				newcols;
