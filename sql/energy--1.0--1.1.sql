@@ -172,3 +172,18 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.energy_get_json(text, text, date) IS
 	'The seed''s /get-data response body for a day given as a date: the day''s row as jsonb, or {"message": "energy data not present"}.';
+
+-------------------------------------------------------------------------------
+-- Unloading a file
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.energy_unload(file_name text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'energy_unload'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.energy_unload(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_unload(text) IS
+	'Remove a loaded file (by base name) with its readings, partials and rejects; returns how many readings it removed. The views follow at the next energy_populate_view(). An unknown name is SQLSTATE 58P01. Needs EXECUTE and the privileges a load needs.';
+
+COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
+	'Load an LP or TOU file whose content the client sends; the base name of file_name (after the last /) names it in energy_file, as energy_load names a file. Reads no server file.';

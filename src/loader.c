@@ -57,6 +57,7 @@
 
 PG_FUNCTION_INFO_V1(energy_load);
 PG_FUNCTION_INFO_V1(energy_load_data);
+PG_FUNCTION_INFO_V1(energy_unload);
 
 /* Attempts at claiming a file name that concurrent loads keep taking. */
 #define CLAIM_ATTEMPTS		10
@@ -357,13 +358,6 @@ delete_rejects(LoadState *ls, const char *name)
 }
 
 /*
- * Remove every trace of a file's earlier version.  Readings are found
- * through the (meter_id, day) btree, at the meter-days the file's partials
- * name, so this costs the file's size, not the table's, whether or not the
- * table was vacuumed or analyzed (BRIN on segment_id would read every range
- * not yet summarized).
- */
-/*
  * A file's partials go, and the meter-days they covered go to the change
  * log, in one statement: populate must rewrite those days of the views.  A
  * 1.0 schema (before ALTER EXTENSION UPDATE) has no change log; its next
@@ -394,6 +388,13 @@ delete_daily(LoadState *ls, Datum *values)
 	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_INSERT);
 }
 
+/*
+ * Remove every trace of a file's version.  Readings are found through the
+ * (meter_id, day) btree, at the meter-days the file's partials name, so
+ * this costs the file's size, not the table's, whether or not the table was
+ * vacuumed or analyzed (BRIN on segment_id would read every range not yet
+ * summarized).
+ */
 static void
 delete_file(LoadState *ls, int64 file_id)
 {
@@ -1100,23 +1101,73 @@ energy_load(PG_FUNCTION_ARGS)
  * energy_load_data(file_name, data, on_error): content sent by a client that
  * cannot place files on the server; the same driver as a file.
  */
+/*
+ * A file's identity is its base name, whichever way it arrives: a client
+ * that sends "exports/x.csv" names the file energy_load would call x.csv.
+ */
+static char *
+file_base_name(text *arg)
+{
+	char	   *name = text_to_cstring(arg);
+	char	   *slash = strrchr(name, '/');
+
+	if (slash != NULL)
+		name = slash + 1;
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("file_name must name a file"),
+				 errdetail("It is empty, or ends with \"/\".")));
+	return name;
+}
+
 Datum
 energy_load_data(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
 	OnError		on_error = parse_on_error(PG_GETARG_TEXT_PP(2));
 	LoadState	ls;
 	EnergySource src;
-
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("file_name must not be empty")));
 
 	load_begin(&ls, fcinfo, on_error, "energy_load_data");
 	energy_source_from_data(&src, name, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
 	load_source(&ls, &src);
 	load_end(&ls);
 	return (Datum) 0;
+}
+
+/*
+ * energy_unload(file_name): remove a loaded file, its readings, partials and
+ * rejects, and log its meter-days for the next populate.  Returns how many
+ * readings went (the file's rows_loaded).  The file's row is locked first,
+ * as a load locks it, so an unload and a load of one file never interleave.
+ * Privileges are the caller's: EXECUTE, and DELETE on the tables, as for
+ * the statements it runs.
+ */
+Datum
+energy_unload(PG_FUNCTION_ARGS)
+{
+	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
+	LoadState	ls;
+	FileLoad	fl;
+	EnergySource src;
+
+	memset(&ls, 0, sizeof(ls));
+	memset(&fl, 0, sizeof(fl));
+	energy_schema_lookup(&ls.schema, fcinfo);
+	energy_source_from_data(&src, name, NULL, 0);
+	fl.src = &src;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lookup_existing(&ls, &fl);
+	if (!fl.existed)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("file \"%s\" is not loaded", name),
+				 errhint("energy_file lists the files loaded.")));
+	delete_rejects(&ls, name);
+	delete_file(&ls, fl.old_file_id);
+	SPI_finish();
+	PG_RETURN_INT64(fl.old_rows);
 }

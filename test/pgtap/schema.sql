@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(53);
+SELECT plan(56);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -81,6 +81,9 @@ SELECT is((SELECT pg_get_function_arguments('energy_load(text, text)'::regproced
 SELECT ok(NOT has_function_privilege('public', 'energy_load(text, text)', 'EXECUTE'), 'PUBLIC cannot run energy_load');
 SELECT ok(NOT has_function_privilege('public', 'energy_load_data(text, bytea, text)', 'EXECUTE'), 'PUBLIC cannot run energy_load_data');
 SELECT ok(NOT has_function_privilege('public', 'energy_populate_view()', 'EXECUTE'), 'PUBLIC cannot run energy_populate_view');
+SELECT has_function('energy_unload', ARRAY['text']);
+SELECT function_returns('energy_unload', ARRAY['text'], 'bigint');
+SELECT ok(NOT has_function_privilege('public', 'energy_unload(text)', 'EXECUTE'), 'PUBLIC cannot run energy_unload');
 SELECT ok(has_function_privilege('public', 'energy_get(text, text, text)', 'EXECUTE'), 'PUBLIC can run energy_get');
 SELECT ok(has_table_privilege('public', 'energy_data_view', 'SELECT'), 'PUBLIC can read energy_data_view');
 SELECT ok(NOT has_table_privilege('public', 'energy_reading', 'INSERT'), 'PUBLIC cannot write readings');
