@@ -77,7 +77,7 @@ $$;
 -- refresh the change log cannot know (a replaced file's old meter-days).
 ALTER TABLE @extschema@.energy_view_state ALTER COLUMN view_rows DROP NOT NULL;
 COMMENT ON TABLE @extschema@.energy_view_state IS
-	'When energy_data_view was last populated, by whom, and its row count (NULL when a REFRESH run by hand made it unknown). Without a row, the next energy_populate_view() refreshes in full.';
+	'When energy_populate_view() last changed energy_data_view, by whom, and the view''s row count (NULL when a REFRESH run by hand made it unknown). Without a row, the next energy_populate_view() refreshes in full.';
 
 -- What a 1.0 view had not seen yet: the meter-days of files loaded after its
 -- last refresh, so that energy_get says the view is stale for them.
