@@ -15,11 +15,12 @@
  *	2. take the change log with DELETE ... RETURNING, which hands over
  *	   exactly the entries this snapshot sees: those of loads still running
  *	   stay for the next populate;
- *	3. per batch of changed (meter_code, serial_number, day) keys, delete
- *	   the view's rows of those keys and insert what the view's own defining
- *	   query (pg_get_viewdef, so it is never written twice) gives for them;
+ *	3. per batch of changed (meter_code, serial_number, day) keys, compute
+ *	   what the view's own defining query (pg_get_viewdef, so it is never
+ *	   written twice) gives for them, leave the rows that come out the same,
+ *	   delete the old ones and insert the new ones;
  *	4. keep the view's row count in energy_view_state from the rows
- *	   deleted and inserted.
+ *	   deleted and inserted (nothing is written when nothing changed).
  *
  * The first populate, one of a view that is not populated (as after a
  * restore), and the first after ALTER EXTENSION UPDATE (no state row)
