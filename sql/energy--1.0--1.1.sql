@@ -134,7 +134,7 @@ COMMENT ON FUNCTION @extschema@.energy_get(text, text, text) IS
 -- energy_get_json.
 CREATE FUNCTION @extschema@.energy_json(r @extschema@.energy_data_view)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
 	SELECT pg_catalog.jsonb_build_object(
 			   'meter_code', r.meter_code,
