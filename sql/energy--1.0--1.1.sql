@@ -130,34 +130,36 @@ COMMENT ON FUNCTION @extschema@.energy_get(text, text, date, date) IS
 COMMENT ON FUNCTION @extschema@.energy_get(text, text, text) IS
 	'energy_get with the day written dd/mm/yyyy or yyyy-mm-dd, whatever DateStyle says; an ISO date may carry the time and zone that drivers add (2015-09-01T00:00:00.000+10:00, 2015-09-01 +00), and the day is the date as written.';
 
--- The seed's response body for one row of the view, shared by both forms of
--- energy_get_json.
+-- The seed's response body for a row of the view, or its message when there
+-- is no row (NULL): both forms of energy_get_json hand it what energy_get
+-- found.
 CREATE FUNCTION @extschema@.energy_json(r @extschema@.energy_data_view)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-	SELECT pg_catalog.jsonb_build_object(
-			   'meter_code', r.meter_code,
-			   'serial_code', r.serial_number,
-			   'plant_code', r.plant_code,
-			   'date_time', pg_catalog.to_char(r.day, 'DD/MM/YYYY'),
-			   'min_energy', r.min_energy,
-			   'max_energy', r.max_energy,
-			   'avg_energy', r.avg_energy,
-			   'readings', r.readings);
+	SELECT CASE WHEN r.meter_code IS NULL
+				THEN '{"message": "energy data not present"}'::jsonb
+				ELSE pg_catalog.jsonb_build_object(
+						 'meter_code', r.meter_code,
+						 'serial_code', r.serial_number,
+						 'plant_code', r.plant_code,
+						 'date_time', pg_catalog.to_char(r.day, 'DD/MM/YYYY'),
+						 'min_energy', r.min_energy,
+						 'max_energy', r.max_energy,
+						 'avg_energy', r.avg_energy,
+						 'readings', r.readings)
+		   END;
 END;
 COMMENT ON FUNCTION @extschema@.energy_json(@extschema@.energy_data_view) IS
-	'A row of energy_data_view as the seed''s /get-data body (jsonb); energy_get_json uses it.';
+	'A row of energy_data_view as the seed''s /get-data body (jsonb), or {"message": "energy data not present"} for NULL; energy_get_json uses it.';
 
 CREATE OR REPLACE FUNCTION @extschema@.energy_get_json(meter_code text, serial_code text, date_time text)
 RETURNS jsonb
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT COALESCE(
-		(SELECT @extschema@.energy_json(ROW(g.*)::@extschema@.energy_data_view)
-		   FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.date_time) g),
-		'{"message": "energy data not present"}'::jsonb);
+	SELECT @extschema@.energy_json((SELECT ROW(g.*)::@extschema@.energy_data_view
+		FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.date_time) g));
 END;
 
 CREATE FUNCTION @extschema@.energy_get_json(meter_code text, serial_code text, day date)
@@ -165,10 +167,8 @@ RETURNS jsonb
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT COALESCE(
-		(SELECT @extschema@.energy_json(ROW(g.*)::@extschema@.energy_data_view)
-		   FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.day) g),
-		'{"message": "energy data not present"}'::jsonb);
+	SELECT @extschema@.energy_json((SELECT ROW(g.*)::@extschema@.energy_data_view
+		FROM @extschema@.energy_get(energy_get_json.meter_code, energy_get_json.serial_code, energy_get_json.day) g));
 END;
 COMMENT ON FUNCTION @extschema@.energy_get_json(text, text, date) IS
 	'The seed''s /get-data response body for a day given as a date: the day''s row as jsonb, or {"message": "energy data not present"}.';
