@@ -13,6 +13,7 @@ OBJS = \
 	src/dictionary.o \
 	src/chunk.o \
 	src/aggregate.o \
+	src/overlap.o \
 	src/sink.o \
 	src/view.o \
 	src/lookup.o

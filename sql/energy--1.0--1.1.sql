@@ -15,17 +15,25 @@
 \echo Use "ALTER EXTENSION energy UPDATE TO '1.1'" to load this file. \quit
 
 -------------------------------------------------------------------------------
--- Reliability: a partial counts at least one reading
+-- Reliability: a partial counts its readings
 -------------------------------------------------------------------------------
 
--- The loader never writes a partial without readings, but a role granted
--- INSERT on energy_daily could, and the view divides by the readings: one
--- such row would make every later energy_populate_view() fail with a
--- division by zero.  Every existing partial has readings > 0, so the
--- constraint is added and checked at once (the update holds its table lock
--- to the end anyway, so NOT VALID would gain nothing).
+-- A partial either counts readings, with their min and max, or is the
+-- placeholder of a file all of whose copies of that channel-day a newer
+-- file supersedes (below: it keeps the file's meter-days findable, so that
+-- an unload or replace of either file finds them): readings 0, sum 0, no
+-- min or max.  A role granted INSERT on energy_daily could otherwise write
+-- readings = 0 with values, and the views divide by the readings.  Every
+-- existing partial has readings > 0, so the constraint is added and checked
+-- at once (the update holds its table lock to the end anyway, so NOT VALID
+-- would gain nothing).
 ALTER TABLE @extschema@.energy_daily
-	ADD CONSTRAINT energy_daily_readings_check CHECK (readings OPERATOR(pg_catalog.>) 0);
+	ALTER COLUMN min_value DROP NOT NULL,
+	ALTER COLUMN max_value DROP NOT NULL,
+	ADD CONSTRAINT energy_daily_readings_check CHECK (
+		(readings OPERATOR(pg_catalog.>) 0 AND min_value IS NOT NULL AND max_value IS NOT NULL)
+		OR (readings OPERATOR(pg_catalog.=) 0 AND min_value IS NULL AND max_value IS NULL
+			AND sum_value OPERATOR(pg_catalog.=) 0));
 
 -------------------------------------------------------------------------------
 -- Populate in proportion to what changed
@@ -187,3 +195,324 @@ COMMENT ON FUNCTION @extschema@.energy_unload(text) IS
 
 COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
 	'Load an LP or TOU file whose content the client sends; the base name of file_name (after the last /) names it in energy_file, as energy_load names a file. Reads no server file.';
+
+-------------------------------------------------------------------------------
+-- One reading, one value: the copy from the most recently loaded file wins
+-------------------------------------------------------------------------------
+
+-- A reading is its meter, its channel (data type and unit) and its
+-- timestamp, and for a TOU register read also its period and rate.  When
+-- files deliver the same reading, every copy is kept, so that unloading the
+-- newer file brings the older value back, but only the copy of the file
+-- loaded last (the highest file_id: a replaced file gets a new one) counts:
+-- the others are marked superseded, and energy_data, the partials and both
+-- views leave them out.  Within one file the later line wins.
+--
+-- superseded is NULL for a chunk none of whose readings lost (almost all of
+-- them: the column then costs nothing), else one flag per reading.  line is
+-- the file line of the chunk's first reading: the chunks of one file, meter,
+-- channel and day are written in file order, so (line, position) orders a
+-- file's copies of one reading.  1.0 rows have no line, and fall back to
+-- their place in the table.
+ALTER TABLE @extschema@.energy_reading
+	ADD COLUMN line bigint,
+	ADD COLUMN superseded boolean[];
+COMMENT ON COLUMN @extschema@.energy_reading.line IS
+	'Line of the file where the chunk''s first reading was; orders a file''s copies of one reading (the later line wins).';
+COMMENT ON COLUMN @extschema@.energy_reading.superseded IS
+	'NULL when every reading of the chunk counts; else true for each reading that a later copy (a file loaded since, or a later line) supersedes.';
+
+ALTER TABLE @extschema@.energy_register
+	ADD COLUMN line bigint,
+	ADD COLUMN superseded boolean;
+COMMENT ON COLUMN @extschema@.energy_register.line IS
+	'Line of the file the register read was on; orders a file''s copies of one reading (the later line wins).';
+COMMENT ON COLUMN @extschema@.energy_register.superseded IS
+	'true when a later copy of this reading (same meter, channel, time, period and rate) supersedes it; NULL when it counts.';
+-- The register reads of a meter's day, for the overlap check's rewrite: it
+-- costs the meter-days that overlap, never a pass over every register.
+CREATE INDEX energy_register_meter_at_idx ON @extschema@.energy_register (meter_id, at);
+
+-- What the channel view needs of each partial besides count, sum, min and
+-- max: how many readings are flagged (a non-empty status), and the
+-- channel's interval that day (the most common gap between consecutive
+-- readings, rounded to the minute; NULL for register reads and for a day
+-- of one reading).
+ALTER TABLE @extschema@.energy_daily
+	ADD COLUMN flagged bigint NOT NULL DEFAULT 0,
+	ADD COLUMN interval_minutes integer;
+COMMENT ON COLUMN @extschema@.energy_daily.flagged IS
+	'Readings of the partial whose status is not empty (not "actual").';
+COMMENT ON COLUMN @extschema@.energy_daily.interval_minutes IS
+	'Most common gap between consecutive LP readings of the channel that day, in minutes (the smallest of equally common ones); NULL for TOU reads and for a lone reading.';
+COMMENT ON TABLE @extschema@.energy_daily IS
+	'Count, exact sum, min, max and flagged count of the values that count (not superseded) per meter, day, channel and file, with the day''s interval. part numbers the loader''s writes within a file: it keeps a bounded number of partials in memory, so a day can rarely be split over two parts.';
+
+CREATE OR REPLACE VIEW @extschema@.energy_data AS
+SELECT m.meter_code, m.serial_number, m.plant_code,
+	   u.at AS date_time, c.data_type, u.value AS energy, c.units, u.status,
+	   NULL::float8 AS maximum_demand, NULL::timestamp AS time_of_max_demand,
+	   NULL::text AS period, NULL::boolean AS dls_active,
+	   NULL::bigint AS billing_reset_count, NULL::timestamp AS billing_reset_date_time,
+	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
+  FROM @extschema@.energy_reading r
+  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.at), pg_catalog.unnest(r.value),
+							   pg_catalog.unnest(r.status), pg_catalog.unnest(r.superseded))
+	   AS u(at, value, status, superseded)
+ WHERE u.superseded IS NOT TRUE
+UNION ALL
+SELECT m.meter_code, m.serial_number, m.plant_code,
+	   g.at, c.data_type, g.energy, c.units, g.status,
+	   g.maximum_demand, g.time_of_max_demand, g.period, g.dls_active,
+	   g.billing_reset_count, g.billing_reset_date_time, g.rate, 'TOU'::text, s.file_id,
+	   g.at::date
+  FROM @extschema@.energy_register g
+  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) g.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
+ WHERE g.superseded IS NOT TRUE;
+COMMENT ON VIEW @extschema@.energy_data IS
+	'Every LP reading and TOU register read that counts (one copy per reading: the most recently loaded file''s), with the seed''s column names; energy is the LP Data Value or the TOU Energy. Filter on meter_code and day to read one meter''s day through an index.';
+
+-- The rewrite of the meter-days whose readings several files (or several
+-- lines of one file) deliver.  The loader calls it for the keys its cheap
+-- check flags (another file, or another part of this one, has a partial of
+-- the same meter, day and channel), after a file is removed for the keys it
+-- shared, and the update below calls it once for every key.  It runs with
+-- the caller's rights: it can do nothing the caller could not do to the
+-- tables by hand.  Cost: the readings of the keys given, never more.
+CREATE FUNCTION @extschema@.energy_resolve(meter_ids bigint[], days date[], channel_ids bigint[])
+RETURNS void
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+	-- Two rewrites of one key take turns: lock its partials, in key order.
+	SELECT pg_catalog.count(*) FROM (
+		SELECT FROM @extschema@.energy_daily d,
+			   ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
+						  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
+		 WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+		   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 ORDER BY d.meter_id, d.day, d.channel_id, d.file_id, d.part
+		   FOR UPDATE OF d) l;
+
+	-- Every stored copy of every reading of the keys; the newest counts.
+	WITH k AS (
+		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
+										  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
+	), copies AS (
+		SELECT r.ctid AS rid, u.ord, true AS is_lp, k.meter_id, k.day, k.channel_id,
+			   s.file_id, r.line, u.at, NULL::text AS period, NULL::text AS rate
+		  FROM k
+		  JOIN @extschema@.energy_reading r
+			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 CROSS JOIN LATERAL pg_catalog.unnest(r.at) WITH ORDINALITY AS u(at, ord)
+		UNION ALL
+		SELECT g.ctid, 1, false, k.meter_id, k.day, k.channel_id, s.file_id, g.line, g.at, g.period, g.rate
+		  FROM k
+		  JOIN @extschema@.energy_register g
+			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id
+		   AND g.at OPERATOR(pg_catalog.>=) k.day::timestamp
+		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+	), w AS MATERIALIZED (
+		SELECT rid, ord, is_lp,
+			   pg_catalog.row_number() OVER (
+				   PARTITION BY meter_id, day, channel_id, at, period, rate
+				   ORDER BY file_id DESC, line DESC NULLS LAST, rid DESC, ord DESC) OPERATOR(pg_catalog.>) 1 AS lost
+		  FROM copies
+	), lp AS (
+		UPDATE @extschema@.energy_reading t SET superseded = m.mask
+		  FROM (SELECT rid, CASE WHEN pg_catalog.bool_or(lost) THEN pg_catalog.array_agg(lost ORDER BY ord) END AS mask
+				  FROM w WHERE is_lp GROUP BY rid) m
+		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND t.superseded IS DISTINCT FROM m.mask
+		RETURNING 1
+	), tou AS (
+		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
+		  FROM w
+		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid
+		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
+		RETURNING 1
+	)
+	DELETE FROM @extschema@.energy_daily d USING k
+	 WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+	   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id;
+
+	-- The partials again, from the copies that count.  A file all of whose
+	-- copies of a key lost keeps a placeholder partial (readings 0): its
+	-- readings are still found through its partials' meter-days.
+	WITH k AS (
+		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
+										  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
+	), v AS (
+		SELECT k.meter_id, k.day, k.channel_id, s.file_id, u.at, u.value, u.status,
+			   true AS is_lp, u.lost IS TRUE AS lost
+		  FROM k
+		  JOIN @extschema@.energy_reading r
+			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.at), pg_catalog.unnest(r.value),
+									   pg_catalog.unnest(r.status), pg_catalog.unnest(r.superseded))
+			   AS u(at, value, status, lost)
+		UNION ALL
+		SELECT k.meter_id, k.day, k.channel_id, s.file_id, g.at, g.energy, g.status,
+			   false, g.superseded IS TRUE
+		  FROM k
+		  JOIN @extschema@.energy_register g
+			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id
+		   AND g.at OPERATOR(pg_catalog.>=) k.day::timestamp
+		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+	), gaps AS (
+		SELECT meter_id, day, channel_id,
+			   pg_catalog.round(EXTRACT(epoch FROM at OPERATOR(pg_catalog.-) pg_catalog.lag(at) OVER (
+				   PARTITION BY meter_id, day, channel_id ORDER BY at)) OPERATOR(pg_catalog./) 60) AS minutes
+		  FROM v WHERE is_lp AND NOT lost
+	), iv AS (
+		SELECT DISTINCT ON (meter_id, day, channel_id) meter_id, day, channel_id, minutes::integer AS minutes
+		  FROM gaps
+		 WHERE minutes OPERATOR(pg_catalog.>) 0
+		 GROUP BY meter_id, day, channel_id, minutes
+		 ORDER BY meter_id, day, channel_id, pg_catalog.count(*) DESC, minutes
+	)
+	INSERT INTO @extschema@.energy_daily (meter_id, day, channel_id, file_id, part, readings,
+										  sum_value, min_value, max_value, flagged, interval_minutes)
+	SELECT v.meter_id, v.day, v.channel_id, v.file_id, 1,
+		   pg_catalog.count(*) FILTER (WHERE NOT v.lost),
+		   COALESCE(pg_catalog.sum(v.value::numeric) FILTER (WHERE NOT v.lost), 0),
+		   pg_catalog.min(v.value) FILTER (WHERE NOT v.lost),
+		   pg_catalog.max(v.value) FILTER (WHERE NOT v.lost),
+		   pg_catalog.count(*) FILTER (WHERE NOT v.lost AND v.status OPERATOR(pg_catalog.<>) ''),
+		   pg_catalog.min(iv.minutes) FILTER (WHERE NOT v.lost)
+	  FROM v
+	  LEFT JOIN iv ON iv.meter_id OPERATOR(pg_catalog.=) v.meter_id AND iv.day OPERATOR(pg_catalog.=) v.day
+				  AND iv.channel_id OPERATOR(pg_catalog.=) v.channel_id
+	 GROUP BY v.meter_id, v.day, v.channel_id, v.file_id;
+END;
+COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[]) IS
+	'Internal, called by loads and unloads: for the given (meter_id, day, channel_id) keys, marks every copy of a reading but the newest as superseded and recomputes the keys'' partials from the copies that count. Runs with the caller''s rights.';
+
+-- A 1.0 database may hold a reading twice (a re-delivery under a new name):
+-- every key is resolved once, which also fills flagged and interval_minutes.
+SELECT @extschema@.energy_resolve(pg_catalog.array_agg(meter_id), pg_catalog.array_agg(day),
+								  pg_catalog.array_agg(channel_id))
+  FROM (SELECT DISTINCT meter_id, day, channel_id FROM @extschema@.energy_daily) k;
+
+-------------------------------------------------------------------------------
+-- Per-channel aggregates in canonical units
+-------------------------------------------------------------------------------
+
+-- The units the extension knows, from one list: the table's first rows, and
+-- the filter that keeps them out of pg_dump (CREATE EXTENSION makes them
+-- again; a user's own rows, and a built-in one a user changed, are dumped).
+CREATE FUNCTION @extschema@.energy_unit_builtins()
+RETURNS TABLE (unit text, canonical text, factor float8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT * FROM (VALUES
+		('Wh', 'kWh', 0.001::float8), ('kWh', 'kWh', 1), ('MWh', 'kWh', 1000),
+		('varh', 'kvarh', 0.001), ('kvarh', 'kvarh', 1), ('Mvarh', 'kvarh', 1000),
+		('VAh', 'kVAh', 0.001), ('kVAh', 'kVAh', 1), ('MVAh', 'kVAh', 1000),
+		('W', 'kW', 0.001), ('kW', 'kW', 1), ('MW', 'kW', 1000),
+		('var', 'kvar', 0.001), ('kvar', 'kvar', 1), ('Mvar', 'kvar', 1000),
+		('VA', 'kVA', 0.001), ('kVA', 'kVA', 1), ('MVA', 'kVA', 1000),
+		('V', 'V', 1), ('kV', 'V', 1000),
+		('A', 'A', 1), ('kA', 'A', 1000)) AS u(unit, canonical, factor);
+END;
+COMMENT ON FUNCTION @extschema@.energy_unit_builtins() IS
+	'The units energy_unit starts with; rows of energy_unit equal to one of these are not dumped by pg_dump, since CREATE EXTENSION makes them.';
+
+-- A unit as written (compared without case), the canonical unit it is
+-- shown in, and the factor its values are multiplied by.  A factor is
+-- positive and finite, so min stays min and max stays max.
+CREATE TABLE @extschema@.energy_unit (
+	unit text COLLATE "C" NOT NULL,
+	canonical text COLLATE "C" NOT NULL,
+	factor float8 NOT NULL
+		CHECK (factor OPERATOR(pg_catalog.>) 0 AND factor OPERATOR(pg_catalog.<) 'Infinity'::float8)
+);
+CREATE UNIQUE INDEX energy_unit_key ON @extschema@.energy_unit (pg_catalog.lower(unit COLLATE "C"));
+INSERT INTO @extschema@.energy_unit SELECT * FROM @extschema@.energy_unit_builtins();
+COMMENT ON TABLE @extschema@.energy_unit IS
+	'Units as written in files (compared without case), the canonical unit energy_channel_view shows them in, and the factor their values are multiplied by (Wh -> kWh: 0.001). Add rows for units of your own; a unit not listed keeps its first spelling, with factor 1. A change here makes the next energy_populate_view() refresh the views in full.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_unit',
+	'WHERE (unit, canonical, factor) NOT IN (SELECT * FROM @extschema@.energy_unit_builtins())');
+GRANT SELECT ON @extschema@.energy_unit TO PUBLIC;
+
+-- A changed unit table changes rows of energy_channel_view that no load
+-- touched: the next populate refreshes in full (no state row).
+CREATE FUNCTION @extschema@.energy_unit_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @extschema@.energy_view_state;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.energy_unit_changed() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_unit_changed() IS
+	'Trigger function: after any change to energy_unit, makes the next energy_populate_view() a full refresh.';
+CREATE TRIGGER energy_unit_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.energy_unit
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.energy_unit_changed();
+COMMENT ON TRIGGER energy_unit_changed ON @extschema@.energy_unit IS
+	'Calls energy_unit_changed(): the views are refreshed in full after the unit table changes.';
+
+-- One row per meter, serial, day, data type and canonical unit.  Like
+-- energy_data_view it reads only partials, so a refresh costs meter-days.
+-- Channels whose units differ only in scale (Wh and kWh) are one row.
+CREATE MATERIALIZED VIEW @extschema@.energy_channel_view AS
+SELECT m.meter_code, m.serial_number, pg_catalog.min(m.plant_code) AS plant_code, d.day,
+	   c.data_type, COALESCE(u.canonical, c.units) AS units,
+	   pg_catalog.min(d.interval_minutes) AS interval_minutes,
+	   pg_catalog.sum(d.readings)::bigint AS readings,
+	   (1440 OPERATOR(pg_catalog./) pg_catalog.min(d.interval_minutes))::bigint AS expected_readings,
+	   pg_catalog.min(d.min_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)) AS min_value,
+	   pg_catalog.max(d.max_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)) AS max_value,
+	   pg_catalog.sum(d.sum_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)::numeric) AS sum_value,
+	   (pg_catalog.sum(d.sum_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)::numeric)
+		OPERATOR(pg_catalog./) pg_catalog.sum(d.readings))::float8 AS avg_value,
+	   pg_catalog.sum(d.flagged)::bigint AS flagged
+  FROM @extschema@.energy_daily d
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) d.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) d.channel_id
+  LEFT JOIN @extschema@.energy_unit u
+	ON pg_catalog.lower(u.unit COLLATE "C") OPERATOR(pg_catalog.=) pg_catalog.lower(c.units)
+ GROUP BY m.meter_code, m.serial_number, d.day, c.data_type, COALESCE(u.canonical, c.units)
+WITH NO DATA;
+CREATE UNIQUE INDEX energy_channel_view_key
+	ON @extschema@.energy_channel_view (meter_code, serial_number, day, data_type, units);
+GRANT SELECT ON @extschema@.energy_channel_view TO PUBLIC;
+COMMENT ON MATERIALIZED VIEW @extschema@.energy_channel_view IS
+	'One row per meter code, serial number, day, data type and canonical unit (energy_unit): readings, min, max, exact sum and average in that unit; the interval (most common gap), the readings a full day has (1440 / interval_minutes; more readings missing is a gap) and how many are flagged. Refreshed by energy_populate_view().';
+COMMENT ON COLUMN @extschema@.energy_channel_view.units IS 'Canonical unit (energy_unit.canonical), or the first spelling seen of a unit not in energy_unit.';
+COMMENT ON COLUMN @extschema@.energy_channel_view.interval_minutes IS 'The channel''s interval that day: the most common gap between consecutive readings; NULL for TOU register reads.';
+COMMENT ON COLUMN @extschema@.energy_channel_view.expected_readings IS '1440 / interval_minutes: the readings of a complete day. readings < expected_readings is a gap.';
+COMMENT ON COLUMN @extschema@.energy_channel_view.sum_value IS 'Exact sum of the values, in the canonical unit.';
+COMMENT ON COLUMN @extschema@.energy_channel_view.flagged IS 'Readings whose quality is not "actual": a non-empty LP status.';
+
+CREATE FUNCTION @extschema@.energy_get_channels(meter_code text, serial_code text, day date)
+RETURNS SETOF @extschema@.energy_channel_view
+AS 'MODULE_PATHNAME', 'energy_get_channels_date'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION @extschema@.energy_get_channels(text, text, date) IS
+	'The day''s rows of energy_channel_view for one meter, one per data type and unit; a NULL serial_code means every serial of the meter. Raises a NOTICE when that meter-day changed after the last energy_populate_view().';
+
+CREATE FUNCTION @extschema@.energy_get_channels(meter_code text, serial_code text, date_time text)
+RETURNS SETOF @extschema@.energy_channel_view
+AS 'MODULE_PATHNAME', 'energy_get_channels_text'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION @extschema@.energy_get_channels(text, text, text) IS
+	'energy_get_channels with the day written as energy_get(text, text, text) takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time and zone.';
+
+COMMENT ON FUNCTION @extschema@.energy_populate_view() IS
+	'Bring energy_data_view and energy_channel_view up to date: the first time (or when either is not populated, or energy_unit changed) by a full refresh, then by rewriting only the meter-days that loads, replaces and unloads changed. Readers are never blocked. Returns the row count of energy_data_view.';

@@ -23,6 +23,19 @@
  * again.  A day that straddles such a write is two rows of energy_daily,
  * whose counts and sums the view adds up like any others.
  *
+ * Each partial also counts its flagged readings and finds the channel's
+ * interval that day, the most common gap between consecutive readings in
+ * whole minutes (ties to the smallest), from a few (gap, count) slots: a
+ * file lists a channel's day in time order with one or two distinct gaps.
+ * A partial whose readings go back in time (a reading repeated within the
+ * file) or show more distinct gaps than the slots hold is "suspect": the
+ * overlap stage recomputes it from the stored readings, in SQL, with the
+ * same rules.  TOU register reads are always suspect: a file lists one
+ * time several times (one read per period and rate) and not in time order,
+ * and they are few (a handful per meter and day), so their day is always
+ * checked against the stored reads.  After each write every partial is handed to the overlap
+ * stage (overlap.c), which finds the ones another file shares.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,8 +53,11 @@
 
 #define FIXED_SCALE 9
 
-/* Partials kept in memory before they are written: about 1 MB. */
+/* Partials kept in memory before they are written: about 1.5 MB. */
 #define DAILY_OPEN_MAX 8192
+
+/* Distinct gaps a partial tracks before its interval is left to SQL. */
+#define GAP_SLOTS 4
 
 typedef struct DailyKey
 {
@@ -60,8 +76,15 @@ typedef struct DailyEntry
 	long double float_sum;		/* the rest: Neumaier-compensated */
 	long double float_comp;
 	bool		has_float;
+	bool		suspect;		/* the stored readings must decide */
 	double		min;
 	double		max;
+	int64		flagged;
+	Timestamp	last_at;		/* of the previous reading */
+	int32		stated;			/* the file's interval: >0 stated, 0 from
+								 * gaps, -1 none (TOU) */
+	int32		gap[GAP_SLOTS]; /* distinct gaps seen, in minutes */
+	int32		gap_count[GAP_SLOTS];
 } DailyEntry;
 
 #define SH_PREFIX		daily
@@ -119,6 +142,7 @@ struct EnergyDaily
 	meterday_hash *changed;		/* meter-days written, not yet logged */
 	DailyEntry *last;			/* consecutive rows share their day */
 	EnergySink *sink;
+	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
 	int64		file_id;
 	int32		part;			/* writes of this file so far */
 };
@@ -145,28 +169,112 @@ energy_daily_create(MemoryContext cxt)
 	return d;
 }
 
-/* Start the partials of one file, to be written through sink. */
+/*
+ * Start the partials of one file, to be written through sink and checked
+ * for overlaps by overlap (NULL: not checked).
+ */
 void
-energy_daily_begin(EnergyDaily *daily, EnergySink *sink, int64 file_id)
+energy_daily_begin(EnergyDaily *daily, EnergySink *sink, EnergyOverlap *overlap,
+				   int64 file_id)
 {
 	daily_reset(daily->hash);
 	meterday_reset(daily->changed);
 	daily->last = NULL;
 	daily->sink = sink;
+	daily->overlap = overlap;
 	daily->file_id = file_id;
 	daily->part = 0;
 }
 
 /*
+ * The gap from the previous reading, in whole minutes (rounded half up), in
+ * the entry's slots.  A reading at or before the previous one, or a gap no
+ * slot is left for, makes the entry suspect.
+ */
+static inline void
+daily_gap(DailyEntry *e, Timestamp at)
+{
+	int64		minutes;
+
+	if (at <= e->last_at)
+	{
+		e->suspect = true;
+		return;
+	}
+	minutes = (at - e->last_at + USECS_PER_MINUTE / 2) / USECS_PER_MINUTE;
+	e->last_at = at;
+	if (minutes == 0)
+		return;
+	for (int i = 0; i < GAP_SLOTS; i++)
+	{
+		if (e->gap[i] == minutes)
+		{
+			e->gap_count[i]++;
+			return;
+		}
+		if (e->gap[i] == 0)
+		{
+			e->gap[i] = (int32) Min(minutes, PG_INT32_MAX);
+			e->gap_count[i] = 1;
+			return;
+		}
+	}
+	e->suspect = true;
+}
+
+/* The most common gap; ties go to the smaller.  0 when there is none. */
+static int32
+daily_interval(const DailyEntry *e)
+{
+	int32		best = 0;
+	int32		best_count = 0;
+
+	if (e->stated != 0)
+		return Max(e->stated, 0);
+	for (int i = 0; i < GAP_SLOTS && e->gap[i] != 0; i++)
+		if (e->gap_count[i] > best_count ||
+			(e->gap_count[i] == best_count && e->gap[i] < best))
+		{
+			best = e->gap[i];
+			best_count = e->gap_count[i];
+		}
+	return best;
+}
+
+/* A new partial, holding nothing yet. */
+static void
+daily_entry_init(DailyEntry *e, double v, Timestamp at, int32 stated)
+{
+	e->count = 0;
+	e->fixed_sum = 0;
+	e->float_sum = 0;
+	e->float_comp = 0;
+	e->has_float = false;
+	e->suspect = false;
+	e->min = v;
+	e->max = v;
+	e->flagged = 0;
+	/* the first reading's gap is never counted: it only sets last_at */
+	e->last_at = at;
+	e->stated = stated;
+	memset(e->gap, 0, sizeof(e->gap));
+	memset(e->gap_count, 0, sizeof(e->gap_count));
+}
+
+/*
  * Called once per row: the last entry is tried first, since a file runs
- * through one channel's day before the next.
+ * through one channel's day before the next.  interval is the interval the
+ * file states (NEM12), 0 to find it from the gaps (LP), or -1 for none
+ * (TOU register reads).
  */
 void
 energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
-				 int32 day, const EpDecimal *value)
+				 int32 day, Timestamp at, const EpDecimal *value,
+				 bool flagged, int32 interval)
 {
 	DailyEntry *e = daily->last;
 	double		v = value->value;
+	bool		fresh = false;
 
 	/* energy_daily_begin() came first: every partial belongs to a file */
 	Assert(daily->file_id != 0 && daily->sink != NULL);
@@ -186,18 +294,25 @@ energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
 		e = daily_insert(daily->hash, k, &found);
 		if (!found)
 		{
-			e->count = 0;
-			e->fixed_sum = 0;
-			e->float_sum = 0;
-			e->float_comp = 0;
-			e->has_float = false;
-			e->min = v;
-			e->max = v;
+			daily_entry_init(e, v, at, interval);
+			fresh = true;
 		}
 		daily->last = e;
 	}
 
+	if (interval < 0)
+		e->suspect = true;		/* register reads: see below */
+	else if (!fresh)
+	{
+		if (interval == 0)
+			daily_gap(e, at);
+		else if (at <= e->last_at)
+			e->suspect = true;
+		else
+			e->last_at = at;
+	}
 	e->count++;
+	e->flagged += flagged;
 	if (v < e->min)
 		e->min = v;
 	if (v > e->max)
@@ -343,10 +458,21 @@ daily_write_all(EnergyDaily *daily)
 		p.sum = entry_sum(e);
 		p.min = e->min;
 		p.max = e->max;
+		p.flagged = e->flagged;
+		p.interval_minutes = daily_interval(e);
 		energy_sink_partial(daily->sink, &p);
 		daily_note_change(daily, p.meter_id, p.day);
 	}
 	energy_sink_flush(daily->sink);
+
+	/* only now, with them all in the table, can a concurrent load see them */
+	if (daily->overlap)
+	{
+		daily_start_iterate(daily->hash, &it);
+		while ((e = daily_iterate(daily->hash, &it)) != NULL)
+			energy_overlap_check(daily->overlap, e->key.meter_id, e->key.day,
+								 e->key.channel_id, daily->part, e->suspect);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(daily->write_cxt);
 	daily_reset(daily->hash);

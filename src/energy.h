@@ -22,10 +22,14 @@
  *	energy_daily_add()     adds the value to its per-day partial; written
  *	                       through the sink per file, with the meter-days
  *	                       it covers into the change log (aggregate.c)
+ *	energy_overlap_check() finds the partials another file shares, whose
+ *	                       readings energy_resolve() then sorts out: the
+ *	                       copy loaded last counts (overlap.c)
  *
- * energy_populate_view() then rewrites the rows of energy_data_view of the
- * meter-days in the change log (a full refresh the first time), and
- * energy_get() answers from it (view.c, lookup.c).
+ * energy_populate_view() then rewrites the rows of energy_data_view and
+ * energy_channel_view of the meter-days in the change log (a full refresh
+ * the first time), and energy_get() and energy_get_channels() answer from
+ * them (view.c, lookup.c).
  *
  * The file map, in the same order.  Calls go down the list; glue.c (the
  * parser's values and errors) and energy.c (the schema) serve every stage.
@@ -42,10 +46,12 @@
  *	dictionary.c	meter and channel ids
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
+ *	overlap.c		one reading, one value: partials other files share
  *	sink.c			the bulk-insert sink
- *	view.c			energy_data_view: populated or not; energy_populate_view(),
+ *	view.c			the views: populated or not; energy_populate_view(),
  *					full or incremental
- *	lookup.c		energy_get(), with staleness from the change log
+ *	lookup.c		energy_get(), energy_get_channels(), with staleness from
+ *					the change log
  *
  * This header is the seam between them; the parser (parser.h) stays
  * server-free.
@@ -127,13 +133,32 @@ extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 typedef struct EnergyDaily EnergyDaily;
 
 typedef struct EnergySink EnergySink;
+typedef struct EnergyOverlap EnergyOverlap;
 
 extern EnergyDaily *energy_daily_create(MemoryContext cxt);
-extern void energy_daily_begin(EnergyDaily *daily, EnergySink *sink, int64 file_id);
+extern void energy_daily_begin(EnergyDaily *daily, EnergySink *sink,
+							   EnergyOverlap *overlap, int64 file_id);
 extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
-							 int64 channel_id, int32 day,
-							 const EpDecimal *value);
+							 int64 channel_id, int32 day, Timestamp at,
+							 const EpDecimal *value, bool flagged,
+							 int32 interval);
 extern void energy_daily_end(EnergyDaily *daily);
+
+/*
+ * Overlaps: one reading, one value (overlap.c).  After each write of
+ * partials the loader's keys are checked against every other file's; the
+ * keys that share readings are rewritten by energy_resolve() at the end of
+ * the file, or at once after a file is removed.
+ */
+extern EnergyOverlap *energy_overlap_create(const EnergySchema *schema,
+											MemoryContext cxt);
+extern void energy_overlap_begin(EnergyOverlap *o, int64 file_id);
+extern void energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
+								 int64 channel_id, int32 part, bool suspect);
+extern void energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day,
+							   int64 channel_id);
+extern int64 energy_overlap_resolve(EnergyOverlap *o);
+extern void energy_overlap_close(EnergyOverlap *o);
 
 /*
  * The sink: where parsed rows go.  One interface, so that a batched SQL path
@@ -187,6 +212,8 @@ typedef struct EnergyPartial
 	Datum		sum;			/* numeric */
 	double		min;
 	double		max;
+	int64		flagged;		/* readings with a status */
+	int32		interval_minutes;	/* 0 when none (TOU, a lone reading) */
 } EnergyPartial;
 
 typedef struct EnergyErrorPosition EnergyErrorPosition;
@@ -197,6 +224,7 @@ extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
+extern bool energy_sink_current(const EnergySink *sink);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
 
@@ -279,6 +307,6 @@ extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);
 
 /* energy_data_view (view.c) */
-extern bool energy_view_populated(const EnergySchema *schema);
+extern bool energy_view_populated(const EnergySchema *schema, const char *name);
 
 #endif							/* ENERGY_H */

@@ -172,6 +172,7 @@ typedef struct LoadState
 	EnergyDaily *daily;
 	EnergySink *sink;
 	EnergyChunks *chunks;
+	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
 	Oid			reading_relid;
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
@@ -359,14 +360,17 @@ delete_rejects(LoadState *ls, const char *name)
 
 /*
  * A file's partials go, and the meter-days they covered go to the change
- * log, in one statement: populate must rewrite those days of the views.  A
- * 1.0 schema (before ALTER EXTENSION UPDATE) has no change log; its next
- * populate is a full refresh anyway.
+ * log, in one statement: populate must rewrite those days of the views.
+ * The statement also returns the keys (meter, day, channel) that other
+ * files have too: readings the file had superseded there count again once
+ * the overlap stage rewrites them.  A 1.0 schema (before ALTER EXTENSION
+ * UPDATE) has no change log and no overlaps; its next populate is a full
+ * refresh anyway.
  */
 static void
 delete_daily(LoadState *ls, Datum *values)
 {
-	if (!OidIsValid(get_relname_relid("energy_change", ls->schema.nspid)))
+	if (ls->overlap == NULL)
 	{
 		run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
 		return;
@@ -374,9 +378,15 @@ delete_daily(LoadState *ls, Datum *values)
 	if (ls->plans[PLAN_DELETE_DAILY] == NULL)
 	{
 		const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
-		char	   *sql = psprintf("WITH gone AS (%s RETURNING d.meter_id, d.day) "
-								   "INSERT INTO %s.energy_change (meter_id, day) "
-								   "SELECT DISTINCT meter_id, day FROM gone",
+		char	   *sql = psprintf("WITH gone AS (%1$s RETURNING d.meter_id, d.day, d.channel_id), "
+								   "logged AS (INSERT INTO %2$s.energy_change (meter_id, day) "
+								   "SELECT DISTINCT meter_id, day FROM gone) "
+								   "SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
+								   "WHERE EXISTS (SELECT FROM %2$s.energy_daily o "
+								   "WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
+								   "AND o.day OPERATOR(pg_catalog.=) g.day "
+								   "AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
+								   "AND o.file_id OPERATOR(pg_catalog.<>) $1)",
 								   psprintf(def->sql, ls->schema.nspname),
 								   ls->schema.nspname);
 
@@ -385,7 +395,19 @@ delete_daily(LoadState *ls, Datum *values)
 			elog(ERROR, "could not prepare \"%s\": %s", sql,
 				 SPI_result_code_string(SPI_result));
 	}
-	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_INSERT);
+	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		energy_overlap_add(ls->overlap,
+						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
+						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
@@ -443,7 +465,9 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	SPI_freetuptable(SPI_tuptable);
 	delete_rejects(ls, fl->src->name);
 	fl->format = format;
-	energy_daily_begin(ls->daily, ls->sink, fl->file_id);
+	if (ls->overlap)
+		energy_overlap_begin(ls->overlap, fl->file_id);
+	energy_daily_begin(ls->daily, ls->sink, ls->overlap, fl->file_id);
 	return true;
 }
 
@@ -557,9 +581,11 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	int64		channel_id = energy_channel_id(ls->dict, &row->data_type, &row->units);
 	int64		seg = segment_id(ls, fl, meter_id, channel_id);
 	int32		day = energy_day(&row->at);
+	Timestamp	at = energy_day_timestamp(day, &row->at);
 
 	Assert(fl->file_id != 0);
-	energy_daily_add(ls->daily, meter_id, channel_id, day, &row->value);
+	energy_daily_add(ls->daily, meter_id, channel_id, day, at, &row->value,
+					 row->status.len > 0, fl->format == EP_FORMAT_LP ? 0 : -1);
 
 	if (fl->format == EP_FORMAT_LP)
 	{
@@ -567,7 +593,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 
 		r.meter_id = meter_id;
 		r.segment_id = seg;
-		r.at = energy_day_timestamp(day, &row->at);
+		r.at = at;
 		r.value = row->value.value;
 		r.status = &row->status;
 		r.line = row->line;
@@ -581,7 +607,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		g.meter_id = meter_id;
 		g.segment_id = seg;
 		g.row = row;
-		g.at = energy_day_timestamp(day, &row->at);
+		g.at = at;
 		g.max_demand_at_null = row->max_demand_at.is_null;
 		g.max_demand_at = g.max_demand_at_null ? 0 : energy_timestamp(&row->max_demand_at);
 		g.reset_at_null = row->reset_at.is_null;
@@ -841,6 +867,9 @@ file_write(LoadState *ls, FileLoad *fl)
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
 	finish_file(ls, fl);
+	/* the file's overlapping keys, and those its old version shared */
+	if (ls->overlap)
+		energy_overlap_resolve(ls->overlap);
 	progress_update(fl);
 
 	emit(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
@@ -954,6 +983,8 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
+	if (energy_sink_current(ls->sink))
+		ls->overlap = energy_overlap_create(&ls->schema, cxt);
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);
@@ -967,6 +998,8 @@ static void
 load_end(LoadState *ls)
 {
 	energy_sink_close(ls->sink);
+	if (ls->overlap)
+		energy_overlap_close(ls->overlap);
 	SPI_finish();
 }
 
@@ -1166,8 +1199,11 @@ energy_unload(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 errmsg("file \"%s\" is not loaded", name),
 				 errhint("energy_file lists the files loaded.")));
+	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext);
 	delete_rejects(&ls, name);
 	delete_file(&ls, fl.old_file_id);
+	energy_overlap_resolve(ls.overlap);
+	energy_overlap_close(ls.overlap);
 	SPI_finish();
 	PG_RETURN_INT64(fl.old_rows);
 }

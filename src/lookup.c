@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * lookup.c
- *	  energy_get(): one meter's day from energy_data_view.
+ *	  energy_get(): one meter's day from energy_data_view, and
+ *	  energy_get_channels(): its channels from energy_channel_view.
  *
  * This is the seed's /get-data, called per request by applications, so it
  * is a probe into the view's unique index, read directly.  The day as
@@ -43,6 +44,8 @@
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
 PG_FUNCTION_INFO_V1(energy_get_range);
+PG_FUNCTION_INFO_V1(energy_get_channels_date);
+PG_FUNCTION_INFO_V1(energy_get_channels_text);
 
 /* The columns of energy_data_view, which energy_get returns. */
 #define GET_NATTS 8
@@ -156,12 +159,14 @@ energy_parse_day(const char *text, DateADT *day)
  */
 enum
 {
-	REL_VIEW, REL_VIEW_KEY, REL_METER, REL_METER_KEY, REL_CHANGE, REL_CHANGE_KEY, NUM_RELS
+	REL_VIEW, REL_VIEW_KEY, REL_METER, REL_METER_KEY, REL_CHANGE, REL_CHANGE_KEY,
+	REL_CHANNELS, REL_CHANNELS_KEY, NUM_RELS
 };
 static const char *const rel_names[NUM_RELS] = {
 	"energy_data_view", "energy_data_view_key",
 	"energy_meter", "energy_meter_meter_code_serial_number_plant_code_key",
-	"energy_change", "energy_change_meter_day_idx"
+	"energy_change", "energy_change_meter_day_idx",
+	"energy_channel_view", "energy_channel_view_key"
 };
 static Oid	rels_nspid = InvalidOid;
 static Oid	rels[NUM_RELS];
@@ -294,11 +299,12 @@ probe_days(Probe *p, ScanKey keys, int daycol, DateADT from, DateADT to)
 
 /*
  * Whether the change log holds a day from..to of this meter: the meter's
- * ids (one per plant code) from the dictionary's unique index, then one
- * probe each into energy_change's (meter_id, day) index.
+ * ids (one per plant code; of every serial when serial is NULL) from the
+ * dictionary's unique index, then one probe each into energy_change's
+ * (meter_id, day) index.
  */
 static bool
-change_pending(Datum meter, Datum serial, DateADT from, DateADT to)
+change_pending(Datum meter, const Datum *serial, DateADT from, DateADT to)
 {
 	Probe		m,
 				c;
@@ -306,11 +312,13 @@ change_pending(Datum meter, Datum serial, DateADT from, DateADT to)
 				ckeys[3];
 	bool		found = false;
 
-	probe_open(&m, REL_METER, 2);
+	/* a scan compares as many keys as it began with */
+	probe_open(&m, REL_METER, serial ? 2 : 1);
 	probe_open(&c, REL_CHANGE, 3);
 	probe_key(&m, mkeys, 0, 1, BTEqualStrategyNumber, F_TEXTEQ, meter);
-	probe_key(&m, mkeys, 1, 2, BTEqualStrategyNumber, F_TEXTEQ, serial);
-	index_rescan(m.scan, mkeys, 2, NULL, 0);
+	if (serial)
+		probe_key(&m, mkeys, 1, 2, BTEqualStrategyNumber, F_TEXTEQ, *serial);
+	index_rescan(m.scan, mkeys, serial ? 2 : 1, NULL, 0);
 	while (!found && index_getnext_slot(m.scan, ForwardScanDirection, m.slot))
 	{
 		bool		isnull;
@@ -325,6 +333,20 @@ change_pending(Datum meter, Datum serial, DateADT from, DateADT to)
 	return found;
 }
 
+/* What every lookup does first: its result set, its relations, its rights. */
+static void
+lookup_begin(FunctionCallInfo fcinfo)
+{
+	EnergySchema schema = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	schema.nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
+	if (schema.nspid != rels_nspid)
+		energy_schema_lookup(&schema, fcinfo);
+	resolve_rels(&schema);
+	check_rels_granted();
+}
+
 /*
  * A meter's days from..to, in day order: one range probe into the view's
  * unique index, and one into the change log to say (once) whether the
@@ -337,17 +359,10 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 					DateADT from, DateADT to)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	EnergySchema schema = {0};
 	Probe		v;
 	ScanKeyData keys[4];
 
-	InitMaterializedSRF(fcinfo, 0);
-	schema.nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
-	if (schema.nspid != rels_nspid)
-		energy_schema_lookup(&schema, fcinfo);
-	resolve_rels(&schema);
-	check_rels_granted();
-
+	lookup_begin(fcinfo);
 	probe_open(&v, REL_VIEW, 4);
 	/* never populated, or restored from a dump (which leaves it empty) */
 	if (!RelationIsPopulated(v.rel))
@@ -370,7 +385,7 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 	}
 	probe_close(&v);
 
-	if (change_pending(meter, serial, from, to))
+	if (change_pending(meter, &serial, from, to))
 		ereport(NOTICE,
 				(errmsg("energy_data_view is stale: %s changed after the last energy_populate_view()",
 						from == to ? "this meter-day" : "days of this range"),
@@ -386,6 +401,21 @@ finite_day(DateADT day)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("day must be a finite date")));
+	return day;
+}
+
+/* A day as text, as the lookups take it, or SQLSTATE 22007. */
+static DateADT
+text_day(text *t)
+{
+	char	   *s = text_to_cstring(t);
+	DateADT		day;
+
+	if (!energy_parse_day(s, &day))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("invalid day \"%s\"", s),
+				 errdetail("The day must be written dd/mm/yyyy or yyyy-mm-dd, which a time and a zone may follow.")));
 	return day;
 }
 
@@ -415,13 +445,77 @@ energy_get_range(PG_FUNCTION_ARGS)
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
 {
-	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	DateADT		day;
+	DateADT		day = text_day(PG_GETARG_TEXT_PP(2));
 
-	if (!energy_parse_day(s, &day))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
-				 errmsg("invalid day \"%s\"", s),
-				 errdetail("The day must be written dd/mm/yyyy or yyyy-mm-dd, which a time and a zone may follow.")));
 	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day, day);
+}
+
+/*
+ * A meter's channels on one day, from energy_channel_view: one probe into
+ * its unique index (meter_code, serial_number, day, ...), of one serial, or
+ * of every serial of the meter when serial_code is NULL.  Not strict: a
+ * NULL meter or day has no rows.
+ */
+static Datum
+energy_get_channels_internal(FunctionCallInfo fcinfo, DateADT day)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		meter = PG_GETARG_DATUM(0);
+	Datum		serial = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	Probe		v;
+	ScanKeyData keys[3];
+	int			nkeys = 0;
+
+	lookup_begin(fcinfo);
+	probe_open(&v, REL_CHANNELS, PG_ARGISNULL(1) ? 2 : 3);
+	if (!RelationIsPopulated(v.rel))
+	{
+		probe_close(&v);
+		ereport(NOTICE,
+				(errmsg("energy_channel_view has not been populated yet"),
+				 errhint("Call energy_populate_view().")));
+		return (Datum) 0;
+	}
+	probe_key(&v, keys, nkeys++, 1, BTEqualStrategyNumber, F_TEXTEQ, meter);
+	if (!PG_ARGISNULL(1))
+		probe_key(&v, keys, nkeys++, 2, BTEqualStrategyNumber, F_TEXTEQ, serial);
+	probe_key(&v, keys, nkeys++, 3, BTEqualStrategyNumber, F_DATE_EQ, DateADTGetDatum(day));
+	index_rescan(v.scan, keys, nkeys, NULL, 0);
+	while (index_getnext_slot(v.scan, ForwardScanDirection, v.slot))
+	{
+		slot_getallattrs(v.slot);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 v.slot->tts_values, v.slot->tts_isnull);
+	}
+	probe_close(&v);
+
+	if (change_pending(meter, PG_ARGISNULL(1) ? NULL : &serial, day, day))
+		ereport(NOTICE,
+				(errmsg("energy_channel_view is stale: this meter-day changed after the last energy_populate_view()"),
+				 errhint("Call energy_populate_view() to include the change.")));
+	return (Datum) 0;
+}
+
+/* energy_get_channels(meter, serial, day date) */
+Datum
+energy_get_channels_date(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		return (Datum) 0;
+	}
+	return energy_get_channels_internal(fcinfo, finite_day(PG_GETARG_DATEADT(2)));
+}
+
+/* energy_get_channels(meter, serial, text): the day as energy_get takes it. */
+Datum
+energy_get_channels_text(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		return (Datum) 0;
+	}
+	return energy_get_channels_internal(fcinfo, text_day(PG_GETARG_TEXT_PP(2)));
 }

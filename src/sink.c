@@ -46,16 +46,26 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 
 #include "energy.h"
 
-#define READING_NATTS	6
+/*
+ * Columns of each table in the 1.1 schema, and in 1.0's, which a 1.1
+ * library still loads into until ALTER EXTENSION UPDATE: 1.1 appended the
+ * line and superseded flags of readings and register reads, and the flagged
+ * count and interval of partials, so the first columns are the same.
+ */
+#define READING_NATTS	8
+#define READING_NATTS_10 6
+#define REGISTER_NATTS	14
+#define REGISTER_NATTS_10 12
+#define DAILY_NATTS		11
+#define DAILY_NATTS_10	9
+#define CHANGE_NATTS	2
 
 /* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
 #define CHUNK_BATCH		64
-#define REGISTER_NATTS	12
-#define DAILY_NATTS		9
-#define CHANGE_NATTS	2
 
 /* One target table and its pending batch. */
 typedef struct SinkTable
@@ -66,6 +76,7 @@ typedef struct SinkTable
 	TupleTableSlot **slots;
 	int			nslots;
 	int			nused;
+	int			natts;			/* the table's, in the 1.0 or 1.1 layout */
 	bool		check_constraints;	/* CHECK constraints a user added */
 	int			nbrin;			/* BRIN indexes handled here, not by rri */
 	Relation   *brin_rels;
@@ -95,7 +106,7 @@ struct EnergySink
  */
 static void
 sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
-				int expected_natts, int nslots)
+				int natts, int natts_10, int nslots)
 {
 	TupleConstr *constr;
 
@@ -105,7 +116,8 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot bulk load into \"%s\": it is not a plain table",
 						RelationGetRelationName(t->rel))));
-	if (RelationGetDescr(t->rel)->natts != expected_natts)
+	t->natts = RelationGetDescr(t->rel)->natts;
+	if (t->natts != natts && t->natts != natts_10)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" does not have the columns energy expects",
@@ -256,6 +268,20 @@ sink_brin_insert(SinkTable *t, EState *estate, Relation irel, IndexInfo *info)
 	}
 }
 
+/* A table's number of columns, before it is opened. */
+static int
+rel_natts(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	int			natts;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	natts = ((Form_pg_class) GETSTRUCT(tup))->relnatts;
+	ReleaseSysCache(tup);
+	return natts;
+}
+
 /*
  * The range table exists only so that permission checks and constraint
  * error messages work as they do for an INSERT.
@@ -265,7 +291,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
 	Oid			relids[4];
-	const int	natts[4] = {READING_NATTS, REGISTER_NATTS, DAILY_NATTS, CHANGE_NATTS};
+	int			natts[4] = {READING_NATTS, REGISTER_NATTS, DAILY_NATTS, CHANGE_NATTS};
 	int			ntables;
 	List	   *rtable = NIL;
 
@@ -277,6 +303,8 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	/* Until ALTER EXTENSION UPDATE, a 1.0 schema loads without a change log. */
 	relids[3] = get_relname_relid("energy_change", schema->nspid);
 	ntables = OidIsValid(relids[3]) ? 4 : 3;
+	for (int i = 0; i < 3; i++)
+		natts[i] = rel_natts(relids[i]);
 
 	/*
 	 * Every column is written, so INSERT is needed on every column, as for an
@@ -304,11 +332,15 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	sink->cid = GetCurrentCommandId(true);
 	sink->estate->es_output_cid = sink->cid;
 
-	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, CHUNK_BATCH);
-	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, energy_batch_rows);
-	sink_table_open(sink, &sink->daily, relids[2], 3, DAILY_NATTS, energy_batch_rows);
+	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, READING_NATTS_10,
+					CHUNK_BATCH);
+	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, REGISTER_NATTS_10,
+					energy_batch_rows);
+	sink_table_open(sink, &sink->daily, relids[2], 3, DAILY_NATTS, DAILY_NATTS_10,
+					energy_batch_rows);
 	if (ntables == 4)
-		sink_table_open(sink, &sink->change, relids[3], 4, CHANGE_NATTS, energy_batch_rows);
+		sink_table_open(sink, &sink->change, relids[3], 4, CHANGE_NATTS, CHANGE_NATTS,
+						energy_batch_rows);
 	return sink;
 }
 
@@ -422,7 +454,12 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	/* a full batch is flushed as it fills, so a slot is always free */
 	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * READING_NATTS);
+	memset(n, 0, sizeof(bool) * t->natts);
+	if (t->natts == READING_NATTS)
+	{
+		v[6] = Int64GetDatum((int64) ch->line);
+		n[7] = true;			/* superseded: nothing is, yet */
+	}
 	v[0] = Int64GetDatum(ch->meter_id);
 	v[1] = Int64GetDatum(ch->segment_id);
 	v[2] = DateADTGetDatum(ch->day);
@@ -466,7 +503,7 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	/* a full batch is flushed as it fills, so a slot is always free */
 	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * REGISTER_NATTS);
+	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(r->meter_id);
 	v[1] = Int64GetDatum(r->segment_id);
 	v[2] = TimestampGetDatum(r->at);
@@ -484,6 +521,11 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	n[10] = r->reset_at_null;
 	v[10] = n[10] ? (Datum) 0 : TimestampGetDatum(r->reset_at);
 	v[11] = text_or_null(&row->rate, &n[11]);
+	if (t->natts == REGISTER_NATTS)
+	{
+		v[12] = Int64GetDatum((int64) row->line);
+		n[13] = true;			/* superseded: nothing is, yet */
+	}
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
 	t->lines[t->nused] = r->row->line;
@@ -506,7 +548,7 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	/* a full batch is flushed as it fills, so a slot is always free */
 	Assert(t->nused < t->nslots);
 	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * DAILY_NATTS);
+	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(p->meter_id);
 	v[1] = DateADTGetDatum(p->day);
 	v[2] = Int64GetDatum(p->channel_id);
@@ -516,6 +558,12 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	v[6] = p->sum;
 	v[7] = Float8GetDatum(p->min);
 	v[8] = Float8GetDatum(p->max);
+	if (t->natts == DAILY_NATTS)
+	{
+		v[9] = Int64GetDatum(p->flagged);
+		n[10] = (p->interval_minutes <= 0);
+		v[10] = Int32GetDatum(p->interval_minutes);
+	}
 	ExecStoreVirtualTuple(slot);
 
 	t->lines[t->nused] = 0;
@@ -542,6 +590,17 @@ energy_sink_change(EnergySink *sink, int64 meter_id, int32 day)
 
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
+}
+
+/*
+ * Whether the tables have the 1.1 layout: a 1.0 schema has no superseded
+ * flags, so its loads skip the overlap stage.
+ */
+bool
+energy_sink_current(const EnergySink *sink)
+{
+	return sink->daily.natts == DAILY_NATTS && sink->reading.natts == READING_NATTS &&
+		sink->reg.natts == REGISTER_NATTS;
 }
 
 void

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * view.c
- *	  energy_data_view: whether it is populated, and energy_populate_view(),
- *	  which brings it up to date at a cost that follows what changed, not
- *	  the size of the history.
+ *	  The views: whether they are populated, and energy_populate_view(),
+ *	  which brings energy_data_view and energy_channel_view up to date at a
+ *	  cost that follows what changed, not the size of the history.
  *
  * A refresh recomputes every meter-day ever loaded; a metering team loads
  * one more day into years of them.  So loads, replaces and unloads record
@@ -16,15 +16,17 @@
  *	   exactly the entries this snapshot sees: those of loads still running
  *	   stay for the next populate;
  *	3. per batch of changed (meter_code, serial_number, day) keys, compute
- *	   what the view's own defining query (pg_get_viewdef, so it is never
+ *	   what each view's own defining query (pg_get_viewdef, so it is never
  *	   written twice) gives for them, leave the rows that come out the same,
- *	   delete the old ones and insert the new ones;
+ *	   delete the old ones and insert the new ones.  energy_data_view has
+ *	   at most one row per key; energy_channel_view one per data type and
+ *	   unit of it, matched old to new by a full join on those two;
  *	4. keep the view's row count in energy_view_state from the rows
  *	   deleted and inserted (nothing is written when nothing changed).
  *
  * The first populate, one of a view that is not populated (as after a
- * restore), and the first after ALTER EXTENSION UPDATE (no state row)
- * refresh in full.
+ * restore), the first after ALTER EXTENSION UPDATE, and the first after a
+ * change of energy_unit (no state row) refresh both views in full.
  *
  * The executor refuses to write into a materialized view except inside
  * REFRESH (matview.c keeps that switch to itself), so rows go in and out
@@ -72,12 +74,18 @@ PG_FUNCTION_INFO_V1(energy_populate_view);
  * change): a populate that follows a small change should not pay for
  * parsing and planning the view's defining query every time.
  */
+typedef struct RewritePlan
+{
+	Oid			viewid;
+	SPIPlanPtr	plan;			/* per key: old row's ctid, same?, new row */
+} RewritePlan;
+
 typedef struct PopulatePlans
 {
 	Oid			nspid;
 	SPIPlanPtr	changes;		/* the change log, taken and mapped to keys */
-	Oid			viewid;
-	SPIPlanPtr	rewrite;		/* per key: the old row's ctid, the new row */
+	RewritePlan data;			/* energy_data_view */
+	RewritePlan channels;		/* energy_channel_view */
 } PopulatePlans;
 
 static PopulatePlans plans;
@@ -85,6 +93,7 @@ static PopulatePlans plans;
 /* Writes into one materialized view, as the executor would make them. */
 typedef struct ViewWriter
 {
+	RewritePlan *plan;
 	Relation	rel;
 	ResultRelInfo *rri;
 	EState	   *estate;
@@ -99,9 +108,9 @@ typedef struct ViewWriter
  * REFRESH ... WITH NO DATA.
  */
 bool
-energy_view_populated(const EnergySchema *schema)
+energy_view_populated(const EnergySchema *schema, const char *name)
 {
-	Oid			viewid = energy_relation(schema, "energy_data_view");
+	Oid			viewid = energy_relation(schema, name);
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
 	bool		populated;
 
@@ -144,13 +153,17 @@ first_int8(void)
  * refresh, with a later snapshot, sees at least every change it drops.
  */
 static int64
-populate_full(const EnergySchema *schema, bool populated)
+populate_full(const EnergySchema *schema)
 {
+	const char *views[] = {"energy_data_view", "energy_channel_view"};
+
 	populate_sql(psprintf("DELETE FROM %s.energy_change", schema->nspname),
 				 SPI_OK_DELETE);
-	populate_sql(psprintf("REFRESH MATERIALIZED VIEW %s%s.energy_data_view",
-						  populated ? "CONCURRENTLY " : "", schema->nspname),
-				 SPI_OK_UTILITY);
+	for (int i = 0; i < lengthof(views); i++)
+		populate_sql(psprintf("REFRESH MATERIALIZED VIEW %s%s.%s",
+							  energy_view_populated(schema, views[i]) ? "CONCURRENTLY " : "",
+							  schema->nspname, views[i]),
+					 SPI_OK_UTILITY);
 	populate_sql(psprintf("SELECT pg_catalog.count(*) FROM %s.energy_data_view",
 						  schema->nspname), SPI_OK_SELECT);
 	return first_int8();
@@ -200,10 +213,14 @@ prepare_changes(const EnergySchema *schema)
  * covers that meter-day any more).  Both are LATERAL subqueries kept from
  * being flattened (OFFSET 0), so the key conditions reach the indexes below
  * the defining query's GROUP BY: a few index probes per key, never a pass
- * over the history.
+ * over the history.  A view with several rows per key (match_more names
+ * the rest of its unique key) pairs old and new rows by a full join: an
+ * old row without a new one is deleted, a new one without an old one
+ * inserted.
  */
 static void
-prepare_plans(const EnergySchema *schema, Relation view)
+prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
+			 const char *match_more)
 {
 	Oid			argtypes[NKEYS] = {TEXTARRAYOID, TEXTARRAYOID, DATEARRAYOID};
 	const char *match = "v.meter_code OPERATOR(pg_catalog.=) k.meter_code "
@@ -215,12 +232,12 @@ prepare_plans(const EnergySchema *schema, Relation view)
 	char	   *viewdef;
 	size_t		len;
 
-	if (plans.viewid == RelationGetRelid(view))
+	if (rp->viewid == RelationGetRelid(view))
 		return;
-	if (OidIsValid(plans.viewid))
+	if (OidIsValid(rp->viewid))
 	{
-		SPI_freeplan(plans.rewrite);
-		plans.viewid = InvalidOid;
+		SPI_freeplan(rp->plan);
+		rp->viewid = InvalidOid;
 	}
 
 	populate_sql(psprintf("SELECT pg_catalog.pg_get_viewdef(%u)", RelationGetRelid(view)),
@@ -240,16 +257,29 @@ prepare_plans(const EnergySchema *schema, Relation view)
 		appendStringInfo(&newcols, "%sn.%s", i ? ", " : "", col);
 	}
 
-	plans.rewrite = keep_plan(psprintf("SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
-									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-									   "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
-									   "LEFT JOIN LATERAL (SELECT v.ctid, v.* FROM %s.energy_data_view v "
-									   "WHERE %s OFFSET 0) o ON true "
-									   "LEFT JOIN LATERAL (SELECT * FROM (%s) v WHERE %s OFFSET 0) n ON true",
-									   oldcols.data, newcols.data, newcols.data,
-									   schema->nspname, match, viewdef, match),
-							  NKEYS, argtypes);
-	plans.viewid = RelationGetRelid(view);
+	if (match_more == NULL)
+		rp->plan = keep_plan(psprintf("SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
+									  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+									  "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
+									  "LEFT JOIN LATERAL (SELECT v.ctid, v.* FROM %s.%s v "
+									  "WHERE %s OFFSET 0) o ON true "
+									  "LEFT JOIN LATERAL (SELECT * FROM (%s) v WHERE %s OFFSET 0) n ON true",
+									  oldcols.data, newcols.data, newcols.data,
+									  schema->nspname, RelationGetRelationName(view),
+									  match, viewdef, match),
+							 NKEYS, argtypes);
+	else
+		rp->plan = keep_plan(psprintf("SELECT x.* "
+									  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+									  "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
+									  "CROSS JOIN LATERAL (SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
+									  "FROM (SELECT v.ctid, v.* FROM %s.%s v WHERE %s OFFSET 0) o "
+									  "FULL JOIN (SELECT * FROM (%s) v WHERE %s OFFSET 0) n ON %s) x",
+									  oldcols.data, newcols.data, newcols.data,
+									  schema->nspname, RelationGetRelationName(view),
+									  match, viewdef, match, match_more),
+							 NKEYS, argtypes);
+	rp->viewid = RelationGetRelid(view);
 }
 
 /*
@@ -257,9 +287,10 @@ prepare_plans(const EnergySchema *schema, Relation view)
  * excludes every other writer (REFRESH, another populate) but no reader.
  */
 static void
-writer_open(ViewWriter *w, Oid viewid)
+writer_open(ViewWriter *w, Oid viewid, RewritePlan *rp)
 {
 	memset(w, 0, sizeof(*w));
+	w->plan = rp;
 	w->rel = table_open(viewid, NoLock);
 	Assert(w->rel->rd_rel->relkind == RELKIND_MATVIEW);
 	Assert(CheckRelationLockedByMe(w->rel, ExclusiveLock, true));
@@ -287,12 +318,14 @@ writer_close(ViewWriter *w)
  * probes per key, and is planned (once per backend, generic) that way: a
  * planner that believes a batch holds ten keys, as it does of any unnest(),
  * would rather scan a small dictionary once per key, which is a pass per
- * key over every meter.  So sequential scans, hash and merge joins are
- * switched off while it is planned and run, as a function's SET clause
+ * key over every meter.  So sequential scans, hash and merge joins (and JIT,
+ * which the penalty cost of energy_channel_view's full join, a hash join by
+ * necessity, would otherwise call in) are switched off while it is planned
+ * and run, as a function's SET clause
  * would, and the caller's settings come back after.
  */
 static int
-rewrite_execute(Datum *keys)
+rewrite_execute(SPIPlanPtr plan, Datum *keys)
 {
 	int			nestlevel = NewGUCNestLevel();
 	int			rc;
@@ -303,7 +336,10 @@ rewrite_execute(Datum *keys)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_plan(plans.rewrite, keys, NULL, false, 0);
+	/* a full join has no other way: its cost then says "compile me" to JIT */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(plan, keys, NULL, false, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return rc;
 }
@@ -323,10 +359,10 @@ writer_apply(ViewWriter *w, Datum *keys)
 	CommandId	cid;
 	int			rc;
 
-	rc = rewrite_execute(keys);
+	rc = rewrite_execute(w->plan->plan, keys);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "computing the rows of energy_data_view failed: %s",
-			 SPI_result_code_string(rc));
+		elog(ERROR, "computing the rows of \"%s\" failed: %s",
+			 RelationGetRelationName(w->rel), SPI_result_code_string(rc));
 	Assert(SPI_tuptable->tupdesc->natts == natts + 2);
 	cid = GetCurrentCommandId(true);
 	w->estate->es_output_cid = cid;
@@ -402,11 +438,13 @@ batch_keys(Datum *keys)
 static int64
 populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows, bool *changed)
 {
-	ViewWriter	w;
+	ViewWriter	w,
+				cw;
 	Portal		cursor;
 	MemoryContext batch_cxt;
 
 	memset(&w, 0, sizeof(w));
+	memset(&cw, 0, sizeof(cw));
 	prepare_changes(schema);
 	cursor = SPI_cursor_open(NULL, plans.changes, NULL, NULL, false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "energy populate batch",
@@ -426,15 +464,23 @@ populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows, bool *
 		SPI_freetuptable(SPI_tuptable);
 		if (w.rel == NULL)
 		{
-			writer_open(&w, viewid);
-			prepare_plans(schema, w.rel);
+			Oid			chanid = energy_relation(schema, "energy_channel_view");
+
+			writer_open(&w, viewid, &plans.data);
+			prepare_plan(schema, w.rel, &plans.data, NULL);
+			writer_open(&cw, chanid, &plans.channels);
+			prepare_plan(schema, cw.rel, &plans.channels,
+						 "o.data_type OPERATOR(pg_catalog.=) n.data_type "
+						 "AND o.units OPERATOR(pg_catalog.=) n.units");
 		}
 		writer_apply(&w, keys);
+		writer_apply(&cw, keys);
 		MemoryContextReset(batch_cxt);
 	}
 	SPI_cursor_close(cursor);
 	*changed = (w.rel != NULL);
 	writer_close(&w);
+	writer_close(&cw);
 
 	if (view_rows < 0)
 	{
@@ -488,7 +534,9 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	energy_require_schema(&schema, 101, "energy_populate_view()");
 	viewid = energy_relation(&schema, "energy_data_view");
 	LockRelationOid(viewid, ExclusiveLock);
-	populated = energy_view_populated(&schema);
+	LockRelationOid(energy_relation(&schema, "energy_channel_view"), ExclusiveLock);
+	populated = energy_view_populated(&schema, "energy_data_view") &&
+		energy_view_populated(&schema, "energy_channel_view");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -498,7 +546,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 		rows = first_int8();
 
 	if (!populated || !has_state)
-		rows = populate_full(&schema, populated);
+		rows = populate_full(&schema);
 	else
 		rows = populate_changes(&schema, viewid, rows, &changed);
 	/* nothing to record when nothing changed: the call then writes nothing */

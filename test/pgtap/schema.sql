@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(56);
+SELECT plan(70);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -28,6 +28,13 @@ SELECT has_materialized_view('energy_data_view');
 SELECT index_is_unique('energy_data_view', 'energy_data_view_key');
 SELECT has_index('energy_data_view', 'energy_data_view_key', ARRAY['meter_code', 'serial_number', 'day']);
 SELECT index_is_type('energy_reading', 'energy_reading_segment_brin', 'brin');
+SELECT has_materialized_view('energy_channel_view');
+SELECT index_is_unique('energy_channel_view', 'energy_channel_view_key');
+SELECT has_index('energy_channel_view', 'energy_channel_view_key',
+                 ARRAY['meter_code', 'serial_number', 'day', 'data_type', 'units']);
+SELECT has_table('energy_unit');
+SELECT columns_are('energy_unit', ARRAY['unit', 'canonical', 'factor']);
+SELECT col_type_is('energy_unit', 'factor', 'double precision');
 
 -- The seed's column names.
 SELECT columns_are('energy_data', ARRAY[
@@ -38,6 +45,9 @@ SELECT columns_are('energy_data_view', ARRAY[
     'meter_code', 'serial_number', 'plant_code', 'day', 'min_energy', 'max_energy',
     'avg_energy', 'readings']);
 SELECT col_type_is('energy_data_view', 'avg_energy', 'double precision');
+SELECT columns_are('energy_channel_view', ARRAY[
+    'meter_code', 'serial_number', 'plant_code', 'day', 'data_type', 'units', 'interval_minutes',
+    'readings', 'expected_readings', 'min_value', 'max_value', 'sum_value', 'avg_value', 'flagged']);
 SELECT col_type_is('energy_daily', 'sum_value', 'numeric');
 
 -- Ready for Citus: bigint identities, the meter leading every key of the
@@ -58,6 +68,10 @@ SELECT has_function('energy_load_data', ARRAY['text', 'bytea', 'text']);
 SELECT has_function('energy_populate_view', ARRAY[]::text[]);
 SELECT has_function('energy_get', ARRAY['text', 'text', 'date']);
 SELECT has_function('energy_get', ARRAY['text', 'text', 'text']);
+SELECT has_function('energy_get_channels', ARRAY['text', 'text', 'date']);
+SELECT has_function('energy_get_channels', ARRAY['text', 'text', 'text']);
+SELECT has_function('energy_unload', ARRAY['text']);
+SELECT function_returns('energy_unload', ARRAY['text'], 'bigint');
 SELECT has_function('energy_get_json', ARRAY['text', 'text', 'text']);
 SELECT has_function('energy_get_json', ARRAY['text', 'text', 'date']);
 SELECT has_function('energy_get', ARRAY['text', 'text', 'date', 'date']);
@@ -97,17 +111,25 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text || ' ' || array_to_string(p.pro
                  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
                    AND p.prosecdef ORDER BY 1),
           ARRAY['energy_populate_view() search_path=pg_catalog, pg_temp',
+                'energy_unit_changed() search_path=pg_catalog, pg_temp',
                 'energy_view_refreshed() search_path=pg_catalog, pg_temp'],
           'the SECURITY DEFINER functions pin search_path');
 SELECT ok(NOT has_function_privilege('public', 'energy_view_refreshed()', 'EXECUTE'), 'PUBLIC cannot run the event trigger function');
+SELECT ok(NOT has_function_privilege('public', 'energy_unit_changed()', 'EXECUTE'), 'PUBLIC cannot run the unit trigger function');
 
 -- pg_dump dumps the data tables (not the view state, which a restore
--- must rebuild by a refresh).
+-- must rebuild by a refresh), and of energy_unit only the rows that are not
+-- the built-in ones CREATE EXTENSION makes.
 SELECT is(ARRAY(SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig) c
                  WHERE e.extname = 'energy' AND c::regclass::text NOT LIKE '%_seq' ORDER BY 1),
           ARRAY['energy_change', 'energy_channel', 'energy_daily', 'energy_file', 'energy_meter', 'energy_reading',
-                'energy_register', 'energy_rejects', 'energy_segment'],
+                'energy_register', 'energy_rejects', 'energy_segment', 'energy_unit'],
           'the data tables are dumped by pg_dump');
+SELECT is((SELECT c FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(r, c)
+            WHERE e.extname = 'energy' AND r = 'energy_unit'::regclass),
+          'WHERE (unit, canonical, factor) NOT IN (SELECT * FROM public.energy_unit_builtins())',
+          'energy_unit dumps only the rows a user added or changed');
+SELECT is((SELECT count(*) FROM energy_unit), 22::bigint, 'the 22 units of DESIGN.md');
 
 -- COMMENT ON every object of the extension.
 SELECT is(ARRAY(SELECT pg_describe_object(d.classid, d.objid, 0)

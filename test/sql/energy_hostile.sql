@@ -67,14 +67,18 @@ SELECT f AS file, t.*
 SELECT file_name, line, sqlstate, message FROM energy_rejects ORDER BY file_name, line;
 -- A reject keeps the raw record, made safe for a text column.
 SELECT raw FROM energy_rejects WHERE file_name IN ('bad_utf8.csv', 'nul_byte.csv') ORDER BY file_name;
--- The rows that loaded are exactly the good ones: every partial agrees
--- with the rows of energy_data it summarises, and no row is left out.
+-- The rows that loaded are exactly the good ones: every partial that
+-- counts readings agrees with the rows of energy_data it summarises, and no
+-- row is left out.  (These files deliver some of the same readings: a file
+-- all of whose copies of a channel-day a later file supersedes keeps a
+-- partial of 0 readings.)
 SELECT count(*) AS mismatches FROM (
     SELECT d.file_id, m.meter_code, m.serial_number, c.data_type, d.day,
            d.readings, d.min_value, d.max_value
       FROM energy_daily d
       JOIN energy_meter m USING (meter_id)
-      JOIN energy_channel c USING (channel_id)) p
+      JOIN energy_channel c USING (channel_id)
+     WHERE d.readings > 0) p
   FULL JOIN (
     SELECT file_id, meter_code, serial_number, data_type, date_time::date AS day,
            count(*) AS n, min(energy) AS lo, max(energy) AS hi
@@ -82,11 +86,23 @@ SELECT count(*) AS mismatches FROM (
  USING (file_id, meter_code, serial_number, data_type, day)
  WHERE x.n IS DISTINCT FROM p.readings OR x.lo IS DISTINCT FROM p.min_value
     OR x.hi IS DISTINCT FROM p.max_value;
+-- energy_data shows each reading once.
+SELECT count(*) AS readings,
+       count(DISTINCT (meter_code, serial_number, data_type, lower(units), date_time, period, rate)) AS distinct_readings
+  FROM energy_data;
 -- Real-world shapes keep their values: quotes, spaces, signs, exponents.
-SELECT meter_code, plant_code, date_time, data_type, energy, units, status
-  FROM energy_data d JOIN energy_file f USING (file_id)
+-- Every stored copy, from the tables: the files share readings, and only
+-- the copy loaded last shows in energy_data.
+SELECT m.meter_code, m.plant_code, u.at AS date_time, c.data_type, u.value AS energy,
+       c.units, u.status, u.lost IS TRUE AS superseded
+  FROM energy_reading r
+  JOIN energy_segment s USING (segment_id)
+  JOIN energy_file f USING (file_id)
+  JOIN energy_meter m ON m.meter_id = r.meter_id
+  JOIN energy_channel c ON c.channel_id = s.channel_id
+ CROSS JOIN LATERAL unnest(r.at, r.value, r.status, r.superseded) AS u(at, value, status, lost)
  WHERE f.file_name IN ('quoted_commas.csv', 'spaces.csv', 'negative_values.csv')
- ORDER BY f.file_name, date_time, data_type, energy;
+ ORDER BY f.file_name, u.at, c.data_type, u.value;
 ROLLBACK;
 
 DROP VIEW table_counts;

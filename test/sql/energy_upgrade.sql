@@ -51,6 +51,9 @@ CREATE TEMP TABLE before_files AS
 	SELECT file_id, file_name, file_size, sha256, format, rows_loaded, rows_rejected, loaded_at, loaded_by
 	  FROM energy_file;
 CREATE TEMP TABLE before_daily AS SELECT * FROM energy_daily;
+CREATE TEMP VIEW daily_10 AS
+	SELECT meter_id, day, channel_id, file_id, part, readings, sum_value, min_value, max_value
+	  FROM energy_daily;
 CREATE TEMP TABLE before_rejects AS
 	SELECT reject_id, file_name, line, raw, sqlstate, message FROM energy_rejects;
 CREATE TEMP TABLE before_view AS SELECT * FROM energy_data_view;
@@ -77,8 +80,29 @@ SELECT (SELECT count(*) FROM before_files) AS files,
                               UNION ALL (SELECT file_id, file_name, file_size, sha256, format, rows_loaded, rows_rejected, loaded_at, loaded_by FROM energy_file
                                          EXCEPT ALL TABLE before_files)) d) AS changed;
 SELECT (SELECT count(*) FROM before_daily) AS partials,
-       (SELECT count(*) FROM ((TABLE before_daily EXCEPT ALL SELECT * FROM energy_daily)
-                              UNION ALL (SELECT * FROM energy_daily EXCEPT ALL TABLE before_daily)) d) AS changed;
+       (SELECT count(*) FROM ((TABLE before_daily EXCEPT ALL TABLE daily_10)
+                              UNION ALL (TABLE daily_10 EXCEPT ALL TABLE before_daily)) d) AS changed;
+-- The partials' new columns are filled from the readings: the flagged
+-- count and the most common gap, computed here from energy_data.
+SELECT count(*) AS mismatches
+  FROM energy_daily d
+  JOIN energy_channel c USING (channel_id)
+  JOIN energy_meter m USING (meter_id)
+  LEFT JOIN (SELECT file_id, meter_code, serial_number, plant_code, data_type, day,
+                    count(*) FILTER (WHERE status <> '') AS flagged
+               FROM energy_data GROUP BY 1, 2, 3, 4, 5, 6) x
+    ON x.file_id = d.file_id AND x.meter_code = m.meter_code AND x.serial_number = m.serial_number
+   AND x.plant_code IS NOT DISTINCT FROM m.plant_code AND x.data_type = c.data_type AND x.day = d.day
+  LEFT JOIN (SELECT DISTINCT ON (file_id, meter_code, data_type, day) file_id, meter_code, data_type, day, gap
+               FROM (SELECT file_id, meter_code, data_type, day,
+                            round(extract(epoch FROM date_time - lag(date_time) OVER w) / 60) AS gap
+                       FROM energy_data WHERE format = 'LP'
+                     WINDOW w AS (PARTITION BY file_id, meter_code, data_type, day ORDER BY date_time)) g
+              WHERE gap > 0
+              GROUP BY 1, 2, 3, 4, 5
+              ORDER BY file_id, meter_code, data_type, day, count(*) DESC, gap) i
+    ON i.file_id = d.file_id AND i.meter_code = m.meter_code AND i.data_type = c.data_type AND i.day = d.day
+ WHERE d.flagged IS DISTINCT FROM x.flagged OR d.interval_minutes IS DISTINCT FROM i.gap::int;
 SELECT (SELECT count(*) FROM before_rejects) AS rejects,
        (SELECT count(*) FROM ((TABLE before_rejects EXCEPT ALL SELECT reject_id, file_name, line, raw, sqlstate, message FROM energy_rejects)
                               UNION ALL (SELECT reject_id, file_name, line, raw, sqlstate, message FROM energy_rejects
@@ -109,6 +133,8 @@ SELECT file_name, action FROM energy_load(:'data' || '/samples');
 SELECT min(file_id) > (SELECT max(file_id) FROM before_files) AS new_ids_follow
   FROM energy_file WHERE file_name NOT IN (SELECT file_name FROM before_files);
 
+DROP VIEW daily_10;
+
 -- A fresh 1.1 install and this upgraded one have the same objects.
 CREATE TEMP TABLE upgraded_objects AS
 	SELECT pg_describe_object(classid, objid, 0) AS object
@@ -128,5 +154,22 @@ SELECT count(*) AS differences
           WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
             AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
          EXCEPT ALL TABLE upgraded_objects)) d;
+DROP EXTENSION energy;
+
+-- 1.0 counted a reading delivered twice (the same export under a second
+-- name) twice; the update keeps both copies and counts the newer one.
+CREATE EXTENSION energy VERSION '1.0';
+SELECT file_name, action FROM energy_load(:'data' || '/erm/LP_210095893_20150901T011608049.csv');
+SELECT file_name, action
+  FROM energy_load_data('LP_210095893_20150902T011608049.csv',
+                        pg_read_binary_file(:'data' || '/erm/LP_210095893_20150901T011608049.csv'));
+SELECT count(*) AS readings_in_10 FROM energy_data;
+ALTER EXTENSION energy UPDATE;
+SELECT f.file_name, count(*) AS readings
+  FROM energy_data d JOIN energy_file f USING (file_id) GROUP BY 1 ORDER BY 1;
+SELECT energy_populate_view();
+SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
+SELECT energy_unload('LP_210095893_20150902T011608049.csv');
+SELECT count(*) AS readings_after_unload FROM energy_data;
 DROP EXTENSION energy;
 DROP ROLE regress_energy_old_loader;
