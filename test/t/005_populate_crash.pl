@@ -21,21 +21,22 @@ $node->safe_psql('postgres', 'CREATE EXTENSION energy; CREATE EXTENSION amcheck'
 my $dir = PostgreSQL::Test::Utils::tempdir;
 sub write_file
 {
-	my ($name, $value) = @_;
+	my ($name, $value, $hour) = @_;
 	open my $fh, '>', "$dir/$name" or die "could not write $dir/$name: $!";
 	print $fh "MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n";
 	for my $m (1 .. 20000)
 	{
 		for my $d (1 .. 5)
 		{
-			printf $fh "%d,%d,P,%02d/06/2024 10:00:00,Import Wh Total,%d.5,kwh,\n",
-			  800000000 + $m, 800000000 + $m, $d, $value + $m % 7;
+			printf $fh "%d,%d,P,%02d/06/2024 %02d:00:00,Import Wh Total,%d.5,kwh,\n",
+			  800000000 + $m, 800000000 + $m, $d, $hour, $value + $m % 7;
 		}
 	}
 	close $fh;
 }
-write_file('first.csv', 1);
-write_file('second.csv', 100);
+# Other hours of the same days: both files' readings count.
+write_file('first.csv', 1, 10);
+write_file('second.csv', 100, 11);
 $node->safe_psql('postgres', "SELECT count(*) FROM energy_load('$dir/first.csv'); SELECT energy_populate_view()");
 $node->safe_psql('postgres', "SELECT count(*) FROM energy_load('$dir/second.csv')");
 $node->safe_psql('postgres', 'CREATE TABLE before AS SELECT * FROM energy_data_view');
