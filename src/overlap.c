@@ -56,8 +56,12 @@
 
 #include "energy.h"
 
-/* Keys rewritten per call of energy_resolve(). */
-#define RESOLVE_BATCH 10000
+/*
+ * Keys rewritten per call of energy_resolve(): a call sorts every copy of
+ * its keys, so a batch stays within the work_mem the function sets (2,000
+ * channel-days of 96 readings, two copies each: 400,000 rows).
+ */
+#define RESOLVE_BATCH 2000
 
 struct EnergyOverlap
 {
