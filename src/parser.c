@@ -88,6 +88,20 @@ enum
 #define C_STOP		1			/* delimiter, quote or line end */
 #define C_SPECIAL	2			/* NUL or >= 0x80: needs UTF-8 validation */
 
+/*
+ * One field of the record last scanned: where it lies in the record, and
+ * its text, str (made by build_fields).  One array of these rather than one
+ * array per member, so that a record's fields sit in a few cache lines.
+ */
+typedef struct Field
+{
+	size_t		start;			/* the text, quotes and blanks excluded */
+	size_t		end;
+	size_t		raw;			/* the field as written */
+	unsigned char flags;
+	EpText		str;
+} Field;
+
 struct EpParser
 {
 	EpAllocator alloc;
@@ -123,14 +137,11 @@ struct EpParser
 	/* result of the last completed scan */
 	size_t		rec_len;
 	size_t		eol_len;
-	size_t		f_start[EP_MAX_FIELDS];
-	size_t		f_end[EP_MAX_FIELDS];
-	size_t		f_raw[EP_MAX_FIELDS];
-	unsigned char f_flags[EP_MAX_FIELDS];
 
 	char	   *scratch;
 	size_t		scratch_cap;
-	EpText		fields[EP_MAX_FIELDS];
+
+	Field		f[EP_MAX_FIELDS];
 };
 
 static const char *const lp_names[EP_LP_NFIELDS] = {
@@ -653,10 +664,10 @@ scan_record(EpParser *p)
 	do { \
 		if (nf < EP_MAX_FIELDS) \
 		{ \
-			p->f_start[nf] = (s_); \
-			p->f_end[nf] = (e_); \
-			p->f_flags[nf] = (fl_); \
-			p->f_raw[nf] = rawbeg; \
+			p->f[nf].start = (s_); \
+			p->f[nf].end = (e_); \
+			p->f[nf].flags = (fl_); \
+			p->f[nf].raw = rawbeg; \
 		} \
 		nf++; \
 	} while (0)
@@ -957,10 +968,10 @@ build_fields(EpParser *p, const char *base, size_t rec_len)
 
 	for (k = 0; k < n; k++)
 	{
-		const char *s = base + p->f_start[k];
-		size_t		l = p->f_end[k] - p->f_start[k];
+		const char *s = base + p->f[k].start;
+		size_t		l = p->f[k].end - p->f[k].start;
 
-		if (p->f_flags[k] & FF_DQ)
+		if (p->f[k].flags & FF_DQ)
 		{
 			size_t		j;
 			char	   *d;
@@ -989,15 +1000,15 @@ build_fields(EpParser *p, const char *base, size_t rec_len)
 					if (s[j] == '"' && j + 1 < l && s[j + 1] == '"')
 						j++;
 				}
-				p->fields[k].ptr = d;
-				p->fields[k].len = o;
+				p->f[k].str.ptr = d;
+				p->f[k].str.len = o;
 				so += o;
 			}
 		}
 		else
 		{
-			p->fields[k].ptr = s;
-			p->fields[k].len = l;
+			p->f[k].str.ptr = s;
+			p->f[k].str.len = l;
 		}
 	}
 }
@@ -1040,7 +1051,7 @@ header_mismatch(EpParser *p, const char *const *names, size_t nnames)
 	if (p->nf != nnames)
 		return 0;
 	for (k = 0; k < nnames; k++)
-		if (!field_is(&p->fields[k], names[k]))
+		if (!field_is(&p->f[k].str, names[k]))
 			return (int) k;
 	return -1;
 }
@@ -1634,27 +1645,27 @@ _Static_assert((int) EP_LP_METER == (int) EP_TOU_METER &&
 static void
 fill_row_texts(EpParser *p, EpRow *row, const Record *rec)
 {
-	const EpText *f = p->fields;
+	const Field *f = p->f;
 	static const EpText empty = {NULL, 0};
 
 	row->line = rec->line;
 	row->raw = rec->base;
 	row->raw_len = rec->len;
-	row->meter = f[EP_LP_METER];
-	row->serial = f[EP_LP_SERIAL];
-	row->plant = f[EP_LP_PLANT];
-	row->data_type = f[EP_LP_DATA_TYPE];
+	row->meter = f[EP_LP_METER].str;
+	row->serial = f[EP_LP_SERIAL].str;
+	row->plant = f[EP_LP_PLANT].str;
+	row->data_type = f[EP_LP_DATA_TYPE].str;
 	if (p->format == EP_FORMAT_TOU)
 	{
-		row->units = f[EP_TOU_UNITS];
-		row->status = f[EP_TOU_STATUS];
-		row->period = f[EP_TOU_PERIOD];
-		row->rate = f[EP_TOU_RATE];
+		row->units = f[EP_TOU_UNITS].str;
+		row->status = f[EP_TOU_STATUS].str;
+		row->period = f[EP_TOU_PERIOD].str;
+		row->rate = f[EP_TOU_RATE].str;
 	}
 	else
 	{
-		row->units = f[EP_LP_UNITS];
-		row->status = f[EP_LP_STATUS];
+		row->units = f[EP_LP_UNITS].str;
+		row->status = f[EP_LP_STATUS].str;
 		row->period = empty;
 		row->rate = empty;
 		memset(&row->max_demand_at, 0, sizeof(EpTimestamp));
@@ -1682,8 +1693,8 @@ convert_column(EpParser *p, EpRow *row, const ColumnSpec *c,
 			   const char **val, size_t *vlen, char *detail)
 {
 	const char *const *names = p->format == EP_FORMAT_TOU ? tou_names : lp_names;
-	const char *s = p->fields[c->field].ptr;
-	size_t		n = p->fields[c->field].len;
+	const char *s = p->f[c->field].str.ptr;
+	size_t		n = p->f[c->field].str.len;
 	void	   *dst = (char *) row + c->offset;
 	EpErrorCode rc = EP_ERR_NONE;
 	int			b;
@@ -1800,12 +1811,12 @@ column_of(EpParser *p, size_t off, size_t *fs, size_t *fe, size_t rec_len)
 	size_t		n = p->nf < EP_MAX_FIELDS ? p->nf : EP_MAX_FIELDS;
 	size_t		k = 0;
 
-	while (k + 1 < n && p->f_raw[k + 1] <= off)
+	while (k + 1 < n && p->f[k + 1].raw <= off)
 		k++;
 	if (k + 1 == EP_MAX_FIELDS && p->nf > EP_MAX_FIELDS)
 		return 0;
-	*fs = p->f_raw[k];
-	*fe = (k + 1 < n) ? p->f_raw[k + 1] - 1 : rec_len;
+	*fs = p->f[k].raw;
+	*fe = (k + 1 < n) ? p->f[k + 1].raw - 1 : rec_len;
 	return (int) k + 1;
 }
 
@@ -1952,7 +1963,7 @@ next_record(EpParser *p, Record *rec, EpError *err, EpStatus *st)
 static inline bool
 is_blank(EpParser *p)
 {
-	return p->nf == 1 && p->fields[0].len == 0 && !(p->f_flags[0] & FF_QUOTED);
+	return p->nf == 1 && p->f[0].str.len == 0 && !(p->f[0].flags & FF_QUOTED);
 }
 
 /*
@@ -2068,8 +2079,8 @@ is_repeated_header(EpParser *p)
 {
 	bool		tou = (p->format == EP_FORMAT_TOU);
 
-	return p->fields[0].len >= 15 &&
-		field_is(&p->fields[0], lp_names[0]) &&
+	return p->f[0].str.len >= 15 &&
+		field_is(&p->f[0].str, lp_names[0]) &&
 		header_mismatch(p, tou ? tou_names : lp_names,
 						tou ? EP_TOU_NFIELDS : EP_LP_NFIELDS) < 0;
 }
