@@ -40,7 +40,7 @@ include $(PGXS)
 # the plain compiler, no cluster needed.
 UNIT_CFLAGS = -std=c11 -O1 -g -DEP_ASSERTS -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
 
-test/unit/test_parser: test/unit/test_parser.c src/parser.c src/parser.h
+test/unit/test_parser: test/unit/test_parser.c test/unit/unit.h src/parser.c src/parser.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c src/parser.c -lm
 
 .PHONY: unittest fuzz

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "parser.h"
+#include "unit.h"
 
 static int	passed;
 static int	failed;
@@ -45,64 +46,6 @@ check_at(int ok, int line, const char *fmt,...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
-
-/* ---------- allocator: malloc, with live/peak accounting ---------- */
-
-static size_t live_blocks;
-static size_t live_bytes;
-static size_t peak_bytes;
-
-typedef struct Hdr
-{
-	size_t		size;
-	size_t		pad;
-} Hdr;
-
-static void *
-t_alloc(size_t size, void *arg)
-{
-	Hdr		   *h = malloc(sizeof(Hdr) + size);
-
-	(void) arg;
-	if (h == NULL)
-		abort();
-	h->size = size;
-	live_blocks++;
-	live_bytes += size;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return h + 1;
-}
-
-static void *
-t_realloc(void *ptr, size_t size, void *arg)
-{
-	Hdr		   *h = (Hdr *) ptr - 1;
-	size_t		old = h->size;
-
-	(void) arg;
-	h = realloc(h, sizeof(Hdr) + size);
-	if (h == NULL)
-		abort();
-	h->size = size;
-	live_bytes = live_bytes - old + size;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return h + 1;
-}
-
-static void
-t_free(void *ptr, void *arg)
-{
-	Hdr		   *h = (Hdr *) ptr - 1;
-
-	(void) arg;
-	live_blocks--;
-	live_bytes -= h->size;
-	free(h);
-}
-
-static const EpAllocator talloc = {t_alloc, t_realloc, t_free, NULL};
 
 /* ---------- event log ---------- */
 
@@ -233,17 +176,7 @@ parse_chunked(const char *data, size_t len, size_t chunk, size_t max_record)
 
 		if (st == EP_NEED_MORE)
 		{
-			size_t		n = chunk ? chunk : len;
-
-			if (off >= len)
-				ep_finish(p);
-			else
-			{
-				if (n > len - off)
-					n = len - off;
-				ep_push(p, data + off, n);
-				off += n;
-			}
+			feed(p, data, len, chunk, &off);
 			continue;
 		}
 		if (r.nev == r.cap)
@@ -1298,27 +1231,6 @@ test_parse_date(void)
 }
 
 /* ---------- files ---------- */
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *d;
-	long		n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	d = malloc(n + 1);
-	if (fread(d, 1, n, f) != (size_t) n)
-		n = 0;
-	d[n] = '\0';
-	fclose(f);
-	*len = n;
-	return d;
-}
 
 static void
 test_samples(const char *dir)
