@@ -31,7 +31,7 @@ ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
-EXTRA_CLEAN = test/unit/test_parser test/fuzz/fuzz_parser results output_iso
+EXTRA_CLEAN = test/unit/test_parser test/unit/test_nem test/fuzz/fuzz_parser results output_iso
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -41,12 +41,17 @@ include $(PGXS)
 # the plain compiler, no cluster needed.
 UNIT_CFLAGS = -std=c11 -O1 -g -DEP_ASSERTS -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
 
-test/unit/test_parser: test/unit/test_parser.c src/parser.c src/parser.h
+test/unit/test_parser: test/unit/test_parser.c test/unit/unit.h src/parser.c src/parser.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c src/parser.c -lm
 
+# NEM12/NEM13 files against a reference reader's output (test/data/nem).
+test/unit/test_nem: test/unit/test_nem.c test/unit/unit.h src/parser.c src/parser.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_nem.c src/parser.c -lm
+
 .PHONY: unittest fuzz
-unittest: test/unit/test_parser
+unittest: test/unit/test_parser test/unit/test_nem
 	test/unit/test_parser
+	test/unit/test_nem
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * parser.c
- *	  Streaming parser for LP and TOU meter exports (see parser.h).
+ *	  Streaming parser for LP and TOU meter exports and NEM12/NEM13 meter
+ *	  data files (see parser.h).
  *
  * This file is the only code in the extension that reads hostile bytes, so
  * it is written to be driven and fuzzed outside the server: plain C11 and
@@ -28,6 +29,13 @@
  *	- Memory is bounded by max_record plus the caller's chunk: a record that
  *	  grows past max_record is reported at once and the rest of its line is
  *	  discarded as it arrives.
+ *	- A NEM12 300 record is converted when read but its rows go out only
+ *	  after the 400 records that follow it, so it is copied (with the 200
+ *	  record's texts it needs) into memory of the parser's own.  To know
+ *	  that no 400 follows, the next record is read and, when it is none,
+ *	  given back: the input position is rewound and the record read again
+ *	  once the held rows are out.  Its first byte usually tells, so few
+ *	  records are read twice.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,8 +61,13 @@
 #endif
 
 #define EP_DEFAULT_MAX_RECORD	((size_t) 1024 * 1024)
-#define EP_MAX_FIELDS			16	/* fields remembered; more are only
-									 * counted */
+/*
+ * Fields remembered of a record; more are only counted.  LP and TOU need 16
+ * at most; a NEM12 300 record N + 7, and the first record of a file may be
+ * either, so until the format is known the larger count applies.
+ */
+#define EP_MAX_FIELDS			16
+#define EP_NEM_MAX_FIELDS		(EP_NEM_MAX_INTERVALS + 8)
 #define EP_VALUE_MAX			100 /* bytes of EpError.value text */
 #define EP_NUMBER_MAX			400 /* longest decimal we accept */
 
@@ -87,6 +100,80 @@ enum
 #define C_PLAIN		0
 #define C_STOP		1			/* delimiter, quote or line end */
 #define C_SPECIAL	2			/* NUL or >= 0x80: needs UTF-8 validation */
+
+/*
+ * Where a NEM12 300 record stands.  Its rows cannot be handed out when it is
+ * read, since the 400 records after it may change their quality: it is
+ * held (HOLD_OPEN) while 400s follow, then its values go out one per
+ * ep_next (HOLD_EMIT).
+ */
+typedef enum NemHold
+{
+	HOLD_NONE,
+	HOLD_OPEN,
+	HOLD_EMIT
+} NemHold;
+
+/*
+ * One field of the record last scanned: where it lies in the record, and
+ * its text, str (made by build_fields).  One array of these rather than one array per
+ * member, so that the few fields of an LP record sit in a few cache lines
+ * however many a NEM record may need.
+ */
+typedef struct Field
+{
+	size_t		start;			/* the text, quotes and blanks excluded */
+	size_t		end;
+	size_t		raw;			/* the field as written */
+	unsigned char flags;
+	EpText		str;
+} Field;
+
+/* A position in the input, to give back a record that was read too early. */
+typedef struct Mark
+{
+	size_t		start;
+	uint64_t	line;
+	uint64_t	consumed;
+} Mark;
+
+/*
+ * The state a NEM file carries from record to record.  Everything a row
+ * hands out lives here, in memory of the parser's own, because the input
+ * buffer moves under ep_push while a 300 is held.
+ */
+typedef struct NemState
+{
+	/* the current 200 record (NEM12): its texts are copies in chan_buf */
+	bool		chan_valid;
+	bool		chan_rejected;	/* the last 200 was rejected */
+	char	   *chan_buf;
+	size_t		chan_cap;
+	EpText		nmi;
+	EpText		serial;
+	EpText		suffix;
+	EpText		uom;
+	int			interval_minutes;
+
+	/* the 300 record held for its 400s; its raw text copied into raw */
+	NemHold		hold;
+	bool		rejected_300;	/* the last record was a rejected 300 (or a
+								 * 400 after one) */
+	uint64_t	line;
+	char	   *raw;
+	size_t		raw_len;
+	size_t		raw_cap;
+	EpTimestamp day;
+	int			n;				/* values in the record */
+	int			next;			/* the next one to hand out */
+	EpDecimal  *values;			/* EP_NEM_MAX_INTERVALS of each, one block */
+	char		(*quality)[4];	/* effective QualityMethod per interval */
+	Mark		mark;			/* where the record after it starts */
+
+	/* the record being checked, for the column names of its errors */
+	int			record;
+	int			nvalues;
+} NemState;
 
 struct EpParser
 {
@@ -121,16 +208,18 @@ struct EpParser
 	uint64_t	nlines;
 
 	/* result of the last completed scan */
+	size_t		max_fields;		/* fields remembered: EP_MAX_FIELDS or
+								 * EP_NEM_MAX_FIELDS */
 	size_t		rec_len;
 	size_t		eol_len;
-	size_t		f_start[EP_MAX_FIELDS];
-	size_t		f_end[EP_MAX_FIELDS];
-	size_t		f_raw[EP_MAX_FIELDS];
-	unsigned char f_flags[EP_MAX_FIELDS];
 
 	char	   *scratch;
 	size_t		scratch_cap;
-	EpText		fields[EP_MAX_FIELDS];
+
+	NemState	nem;
+
+	/* last, so that the state above shares cache lines with LP's fields */
+	Field		f[EP_NEM_MAX_FIELDS];
 };
 
 static const char *const lp_names[EP_LP_NFIELDS] = {
@@ -149,6 +238,13 @@ static const double pow10_tab[23] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
+
+/* MDFF files have records of many shapes; LP and TOU have one each. */
+static inline bool
+is_nem(EpFormat format)
+{
+	return format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13;
+}
 
 /*
  * Byte class tables.  They are built at compile time with designated
@@ -237,6 +333,7 @@ ep_create(const EpAllocator *allocator, size_t max_record)
 	p->buf = ep_alloc(p, p->cap);
 	p->line = 1;
 	p->format = EP_FORMAT_NONE;
+	p->max_fields = EP_NEM_MAX_FIELDS;
 	return p;
 }
 
@@ -250,6 +347,12 @@ ep_destroy(EpParser *p)
 		p->alloc.free(p->buf, p->alloc.arg);
 	if (p->scratch)
 		p->alloc.free(p->scratch, p->alloc.arg);
+	if (p->nem.chan_buf)
+		p->alloc.free(p->nem.chan_buf, p->alloc.arg);
+	if (p->nem.raw)
+		p->alloc.free(p->nem.raw, p->alloc.arg);
+	if (p->nem.values)
+		p->alloc.free(p->nem.values, p->alloc.arg);
 	p->alloc.free(p, p->alloc.arg);
 }
 
@@ -337,6 +440,12 @@ static const EpErrorInfo error_table[] = {
 	{EP_ERR_BOOLEAN, "boolean", "22P02", "invalid boolean"},
 	{EP_ERR_INTEGER, "integer", "22P02", "invalid integer"},
 	{EP_ERR_INTEGER_RANGE, "integer_range", "22003", "integer out of range"},
+	{EP_ERR_RECORD_TYPE, "record_type", "22P04", "unknown record indicator"},
+	{EP_ERR_RECORD_ORDER, "record_order", "22P04", "record out of place"},
+	{EP_ERR_VALUE_COUNT, "value_count", "22P04", "wrong number of interval values"},
+	{EP_ERR_INTERVAL_LENGTH, "interval_length", "22P02", "invalid interval length"},
+	{EP_ERR_QUALITY, "quality", "22P02", "invalid quality method"},
+	{EP_ERR_INTERVAL_RANGE, "interval_range", "22003", "interval out of range"},
 	{EP_ERR_KEY_TOO_LONG, "key_too_long", "54000", "value too long"},
 	{EP_ERR_UNTRANSLATABLE, "untranslatable", "22P05", "character has no equivalent in the database encoding"},
 };
@@ -361,6 +470,105 @@ ep_column_name(EpFormat format, int column)
 		return lp_names[column - 1];
 	if (format == EP_FORMAT_TOU && column >= 1 && column <= EP_TOU_NFIELDS)
 		return tou_names[column - 1];
+	if (format == EP_FORMAT_NEM13)
+		return ep_nem_column_name(250, column, 0);
+	if (format == EP_FORMAT_NEM12 && column <= EP_NEM300_DATE + 1)
+		return ep_nem_column_name(300, column, 0);
+	return NULL;
+}
+
+/*
+ * The MDFF names, by record.  A 300 record's names past IntervalDate depend
+ * on its value count, so they are placed by arithmetic instead.
+ */
+static const char *const nem100_names[] = {
+	"RecordIndicator", "VersionHeader", "DateTime", "FromParticipant",
+	"ToParticipant"
+};
+
+static const char *const nem200_names[] = {
+	"RecordIndicator", "NMI", "NMIConfiguration", "RegisterID", "NMISuffix",
+	"MDMDataStreamIdentifier", "MeterSerialNumber", "UOM", "IntervalLength",
+	"NextScheduledReadDate"
+};
+
+static const char *const nem300_tail_names[] = {
+	"QualityMethod", "ReasonCode", "ReasonDescription", "UpdateDateTime",
+	"MSATSLoadDateTime"
+};
+
+static const char *const nem400_names[] = {
+	"RecordIndicator", "StartInterval", "EndInterval", "QualityMethod",
+	"ReasonCode", "ReasonDescription"
+};
+
+static const char *const nem500_names[] = {
+	"RecordIndicator", "TransCode", "RetServiceOrder", "ReadDateTime",
+	"IndexRead"
+};
+
+static const char *const nem250_names[] = {
+	"RecordIndicator", "NMI", "NMIConfiguration", "RegisterID", "NMISuffix",
+	"MDMDataStreamIdentifier", "MeterSerialNumber", "DirectionIndicator",
+	"PreviousRegisterRead", "PreviousRegisterReadDateTime",
+	"PreviousQualityMethod", "PreviousReasonCode",
+	"PreviousReasonDescription", "CurrentRegisterRead",
+	"CurrentRegisterReadDateTime", "CurrentQualityMethod",
+	"CurrentReasonCode", "CurrentReasonDescription", "Quantity", "UOM",
+	"NextScheduledReadDate", "UpdateDateTime", "MSATSLoadDateTime"
+};
+
+static const char *const nem550_names[] = {
+	"RecordIndicator", "PreviousTransCode", "PreviousRetServiceOrder",
+	"CurrentTransCode", "CurrentRetServiceOrder"
+};
+
+#define NEM_NAMES(a) (a), (int) (sizeof(a) / sizeof((a)[0]))
+
+static const struct
+{
+	int			record;
+	const char *const *names;
+	int			n;
+}			nem_records[] = {
+	{100, NEM_NAMES(nem100_names)},
+	{200, NEM_NAMES(nem200_names)},
+	{400, NEM_NAMES(nem400_names)},
+	{500, NEM_NAMES(nem500_names)},
+	{250, NEM_NAMES(nem250_names)},
+	{550, NEM_NAMES(nem550_names)},
+};
+
+/*
+ * Errors in NEM records name their column as the specification does, so
+ * that a reject can be checked against it; a 300's value columns share one
+ * name, the interval being the column minus two.
+ */
+const char *
+ep_nem_column_name(int record, int column, int nvalues)
+{
+	size_t		k;
+
+	if (column == 1)
+		return "RecordIndicator";
+	if (record == 300)
+	{
+		int			tail = column - (EP_NEM300_VALUES + nvalues) - 1;
+
+		if (column == EP_NEM300_DATE + 1)
+			return "IntervalDate";
+		if (nvalues <= 0)
+			return NULL;
+		if (column > EP_NEM300_VALUES && tail < 0)
+			return "IntervalValue";
+		if (tail >= 0 && tail < 5)
+			return nem300_tail_names[tail];
+		return NULL;
+	}
+	for (k = 0; k < sizeof(nem_records) / sizeof(nem_records[0]); k++)
+		if (nem_records[k].record == record)
+			return column >= 1 && column <= nem_records[k].n ?
+				nem_records[k].names[column - 1] : NULL;
 	return NULL;
 }
 
@@ -518,7 +726,11 @@ set_error(EpParser *p, EpError *err, EpErrorCode code, uint64_t line,
 	err->code = code;
 	err->line = line;
 	err->column = column;
-	err->column_name = ep_column_name(p->format, column);
+	if (is_nem(p->format))
+		err->column_name = ep_nem_column_name(p->nem.record, column,
+											  p->nem.nvalues);
+	else
+		err->column_name = ep_column_name(p->format, column);
 	if (val != NULL)
 		escape_value(err->value, val, vlen);
 	else
@@ -616,6 +828,7 @@ scan_record(EpParser *p)
 	bool		special;
 	uint64_t	nlines;
 	size_t		eol = 0;
+	size_t		maxf = p->max_fields;
 	unsigned char c;
 	int			k;
 
@@ -651,12 +864,12 @@ scan_record(EpParser *p)
 
 #define STORE_FIELD(s_, e_, fl_) \
 	do { \
-		if (nf < EP_MAX_FIELDS) \
+		if (nf < maxf) \
 		{ \
-			p->f_start[nf] = (s_); \
-			p->f_end[nf] = (e_); \
-			p->f_flags[nf] = (fl_); \
-			p->f_raw[nf] = rawbeg; \
+			p->f[nf].start = (s_); \
+			p->f[nf].end = (e_); \
+			p->f[nf].flags = (fl_); \
+			p->f[nf].raw = rawbeg; \
 		} \
 		nf++; \
 	} while (0)
@@ -950,17 +1163,17 @@ consume(EpParser *p, size_t n, uint64_t lines)
 static void
 build_fields(EpParser *p, const char *base, size_t rec_len)
 {
-	size_t		n = p->nf < EP_MAX_FIELDS ? p->nf : EP_MAX_FIELDS;
+	size_t		n = p->nf < p->max_fields ? p->nf : p->max_fields;
 	size_t		k;
 	size_t		so = 0;
 	bool		scratch_ready = false;
 
 	for (k = 0; k < n; k++)
 	{
-		const char *s = base + p->f_start[k];
-		size_t		l = p->f_end[k] - p->f_start[k];
+		const char *s = base + p->f[k].start;
+		size_t		l = p->f[k].end - p->f[k].start;
 
-		if (p->f_flags[k] & FF_DQ)
+		if (p->f[k].flags & FF_DQ)
 		{
 			size_t		j;
 			char	   *d;
@@ -989,15 +1202,15 @@ build_fields(EpParser *p, const char *base, size_t rec_len)
 					if (s[j] == '"' && j + 1 < l && s[j + 1] == '"')
 						j++;
 				}
-				p->fields[k].ptr = d;
-				p->fields[k].len = o;
+				p->f[k].str.ptr = d;
+				p->f[k].str.len = o;
 				so += o;
 			}
 		}
 		else
 		{
-			p->fields[k].ptr = s;
-			p->fields[k].len = l;
+			p->f[k].str.ptr = s;
+			p->f[k].str.len = l;
 		}
 	}
 }
@@ -1040,7 +1253,7 @@ header_mismatch(EpParser *p, const char *const *names, size_t nnames)
 	if (p->nf != nnames)
 		return 0;
 	for (k = 0; k < nnames; k++)
-		if (!field_is(&p->fields[k], names[k]))
+		if (!field_is(&p->f[k].str, names[k]))
 			return (int) k;
 	return -1;
 }
@@ -1096,6 +1309,17 @@ read_dmy(const char *s, size_t n, size_t *i, int *year, int *month, int *day)
 		read_digits(s, n, i, 4, 4, year) >= 0;
 }
 
+/* Gregorian, proleptic: what PostgreSQL's date type uses. */
+static int
+days_in_month(int year, int month)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		return 29;
+	return mdays[month - 1];
+}
+
 /*
  * The calendar: year 1..9999 (four digits, so only 0 is out), month 1..12,
  * and the day within its month.  Fills detail on failure.
@@ -1103,7 +1327,6 @@ read_dmy(const char *s, size_t n, size_t *i, int *year, int *month, int *day)
 static EpErrorCode
 check_date(int year, int month, int day, char *detail)
 {
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int			dim;
 
 	if (year == 0)
@@ -1116,13 +1339,33 @@ check_date(int year, int month, int day, char *detail)
 		snprintf(detail, EP_DETAIL_MAX, "Month %d is out of range.", month);
 		return EP_ERR_DATETIME_RANGE;
 	}
-	dim = mdays[month - 1];
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		dim = 29;
+	dim = days_in_month(year, month);
 	if (day < 1 || day > dim)
 	{
 		snprintf(detail, EP_DETAIL_MAX, "Day %d is out of range for month %d of year %d.",
 				 day, month, year);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	return EP_ERR_NONE;
+}
+
+/* The clock: hour 0..23, minute and second 0..59.  Fills detail on failure. */
+static inline EpErrorCode
+check_time(int hour, int minute, int second, char *detail)
+{
+	if (hour > 23)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Hour %d is out of range.", hour);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (minute > 59)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Minute %d is out of range.", minute);
+		return EP_ERR_DATETIME_RANGE;
+	}
+	if (second > 59)
+	{
+		snprintf(detail, EP_DETAIL_MAX, "Second %d is out of range.", second);
 		return EP_ERR_DATETIME_RANGE;
 	}
 	return EP_ERR_NONE;
@@ -1212,23 +1455,10 @@ parse_ts(const char *s, size_t n, EpTimestamp *ts, char *detail)
 
 ranges:
 	rc = check_date(year, month, day, detail);
+	if (rc == EP_ERR_NONE)
+		rc = check_time(hour, minute, second, detail);
 	if (rc != EP_ERR_NONE)
 		return rc;
-	if (hour > 23)
-	{
-		snprintf(detail, EP_DETAIL_MAX, "Hour %d is out of range.", hour);
-		return EP_ERR_DATETIME_RANGE;
-	}
-	if (minute > 59)
-	{
-		snprintf(detail, EP_DETAIL_MAX, "Minute %d is out of range.", minute);
-		return EP_ERR_DATETIME_RANGE;
-	}
-	if (second > 59)
-	{
-		snprintf(detail, EP_DETAIL_MAX, "Second %d is out of range.", second);
-		return EP_ERR_DATETIME_RANGE;
-	}
 	if (year == 1899 && month == 12 && day == 30 &&
 		hour == 0 && minute == 0 && second == 0 && usec == 0)
 	{
@@ -1297,6 +1527,47 @@ ep_parse_date(const char *s, size_t n, EpTimestamp *ts, char *detail)
 	ts->month = month;
 	ts->day = day;
 	return EP_ERR_NONE;
+}
+
+/*
+ * An MDFF date, yyyymmdd, or date and time, yyyymmddhhmmss (yyyymmddhhmm
+ * too, the DateTime(12) some exports write), against the same calendar and
+ * clock as a file's Date/Time.  name is the field's, for the detail.  NEM
+ * time has no daylight saving and no zone: the fields are taken as they
+ * are.  n must be > 0 (callers report an empty field themselves).
+ */
+static EpErrorCode
+parse_nem_ts(const char *s, size_t n, bool with_time, EpTimestamp *ts,
+			 const char *name, char *detail)
+{
+	int			d[14] = {0};
+	EpErrorCode rc;
+	size_t		k;
+
+	memset(ts, 0, sizeof(*ts));
+	if (with_time ? (n != 14 && n != 12) : n != 8)
+		goto syntax;
+	for (k = 0; k < n; k++)
+	{
+		if (!DIGIT(s[k]))
+			goto syntax;
+		d[k] = s[k] - '0';
+	}
+	ts->year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+	ts->month = d[4] * 10 + d[5];
+	ts->day = d[6] * 10 + d[7];
+	ts->hour = d[8] * 10 + d[9];
+	ts->minute = d[10] * 10 + d[11];
+	ts->second = d[12] * 10 + d[13];
+	rc = check_date(ts->year, ts->month, ts->day, detail);
+	if (rc == EP_ERR_NONE)
+		rc = check_time(ts->hour, ts->minute, ts->second, detail);
+	return rc;
+
+syntax:
+	snprintf(detail, EP_DETAIL_MAX, "%s must be written %s.", name,
+			 with_time ? "yyyymmddhhmmss" : "yyyymmdd");
+	return EP_ERR_DATETIME;
 }
 
 /*
@@ -1627,39 +1898,12 @@ _Static_assert((int) EP_LP_METER == (int) EP_TOU_METER &&
 			   "the common columns sit at the same positions in LP and TOU");
 
 /*
- * Point the row's text members at the fields and give every optional
- * member its "absent" value, so that no member is left from the last row.
- * Member by member, not memset: this runs once per row.
+ * TOU's typed optional members, absent, as every row starts.  Member by
+ * member, not memset: this runs once per row.
  */
-static void
-fill_row_texts(EpParser *p, EpRow *row, const Record *rec)
+static inline void
+clear_tou_values(EpRow *row)
 {
-	const EpText *f = p->fields;
-	static const EpText empty = {NULL, 0};
-
-	row->line = rec->line;
-	row->raw = rec->base;
-	row->raw_len = rec->len;
-	row->meter = f[EP_LP_METER];
-	row->serial = f[EP_LP_SERIAL];
-	row->plant = f[EP_LP_PLANT];
-	row->data_type = f[EP_LP_DATA_TYPE];
-	if (p->format == EP_FORMAT_TOU)
-	{
-		row->units = f[EP_TOU_UNITS];
-		row->status = f[EP_TOU_STATUS];
-		row->period = f[EP_TOU_PERIOD];
-		row->rate = f[EP_TOU_RATE];
-	}
-	else
-	{
-		row->units = f[EP_LP_UNITS];
-		row->status = f[EP_LP_STATUS];
-		row->period = empty;
-		row->rate = empty;
-		memset(&row->max_demand_at, 0, sizeof(EpTimestamp));
-		memset(&row->reset_at, 0, sizeof(EpTimestamp));
-	}
 	row->max_demand.is_null = true;
 	row->max_demand.value = 0.0;
 	row->max_demand.exact = false;
@@ -1672,6 +1916,66 @@ fill_row_texts(EpParser *p, EpRow *row, const Record *rec)
 	row->reset_count = 0;
 }
 
+/* All of TOU's members absent, for a row of a format that has none. */
+static inline void
+clear_tou_members(EpRow *row)
+{
+	static const EpText empty = {NULL, 0};
+
+	row->period = empty;
+	row->rate = empty;
+	memset(&row->max_demand_at, 0, sizeof(EpTimestamp));
+	memset(&row->reset_at, 0, sizeof(EpTimestamp));
+	clear_tou_values(row);
+}
+
+/*
+ * The day a reading belongs to, when that is simply the date of its time:
+ * the same timestamp at midnight.
+ */
+static inline void
+set_day_of(EpTimestamp *day, const EpTimestamp *at)
+{
+	*day = *at;
+	day->hour = 0;
+	day->minute = 0;
+	day->second = 0;
+	day->usec = 0;
+}
+
+/*
+ * Point the row's text members at the fields and give every optional
+ * member its "absent" value, so that no member is left from the last row.
+ */
+static void
+fill_row_texts(EpParser *p, EpRow *row, const Record *rec)
+{
+	const Field *f = p->f;
+
+	row->line = rec->line;
+	row->raw = rec->base;
+	row->raw_len = rec->len;
+	row->meter = f[EP_LP_METER].str;
+	row->serial = f[EP_LP_SERIAL].str;
+	row->plant = f[EP_LP_PLANT].str;
+	row->data_type = f[EP_LP_DATA_TYPE].str;
+	if (p->format == EP_FORMAT_TOU)
+	{
+		row->units = f[EP_TOU_UNITS].str;
+		row->status = f[EP_TOU_STATUS].str;
+		row->period = f[EP_TOU_PERIOD].str;
+		row->rate = f[EP_TOU_RATE].str;
+		clear_tou_values(row);
+	}
+	else
+	{
+		row->units = f[EP_LP_UNITS].str;
+		row->status = f[EP_LP_STATUS].str;
+		clear_tou_members(row);
+	}
+	row->interval_minutes = 0;
+}
+
 /*
  * Convert one column into its member of *row.  On error, *val and *vlen are
  * the text to quote (NULL for an empty required field) and detail says what
@@ -1682,8 +1986,8 @@ convert_column(EpParser *p, EpRow *row, const ColumnSpec *c,
 			   const char **val, size_t *vlen, char *detail)
 {
 	const char *const *names = p->format == EP_FORMAT_TOU ? tou_names : lp_names;
-	const char *s = p->fields[c->field].ptr;
-	size_t		n = p->fields[c->field].len;
+	const char *s = p->f[c->field].str.ptr;
+	size_t		n = p->f[c->field].str.len;
 	void	   *dst = (char *) row + c->offset;
 	EpErrorCode rc = EP_ERR_NONE;
 	int			b;
@@ -1773,6 +2077,7 @@ convert_row(EpParser *p, EpRow *row, EpError *err, const Record *rec)
 			return rc;
 		}
 	}
+	set_day_of(&row->day, &row->at);
 	return EP_ERR_NONE;
 }
 
@@ -1797,15 +2102,15 @@ file_error(EpParser *p, EpError *err)
 static int
 column_of(EpParser *p, size_t off, size_t *fs, size_t *fe, size_t rec_len)
 {
-	size_t		n = p->nf < EP_MAX_FIELDS ? p->nf : EP_MAX_FIELDS;
+	size_t		n = p->nf < p->max_fields ? p->nf : p->max_fields;
 	size_t		k = 0;
 
-	while (k + 1 < n && p->f_raw[k + 1] <= off)
+	while (k + 1 < n && p->f[k + 1].raw <= off)
 		k++;
-	if (k + 1 == EP_MAX_FIELDS && p->nf > EP_MAX_FIELDS)
+	if (k + 1 == p->max_fields && p->nf > p->max_fields)
 		return 0;
-	*fs = p->f_raw[k];
-	*fe = (k + 1 < n) ? p->f_raw[k + 1] - 1 : rec_len;
+	*fs = p->f[k].raw;
+	*fe = (k + 1 < n) ? p->f[k + 1].raw - 1 : rec_len;
 	return (int) k + 1;
 }
 
@@ -1904,6 +2209,7 @@ next_record(EpParser *p, Record *rec, EpError *err, EpStatus *st)
 		case SCAN_TOO_LONG:
 			n = p->pos;
 			p->scanning = false;
+			p->nem.record = 0;	/* no NEM record type known */
 			if (p->format == EP_FORMAT_NONE)
 			{
 				set_error(p, err, EP_ERR_HEADER, line, 0, base, n, base, n,
@@ -1922,6 +2228,7 @@ next_record(EpParser *p, Record *rec, EpError *err, EpStatus *st)
 		case SCAN_EOF_QUOTE:
 			n = p->rec_len;
 			p->scanning = false;
+			p->nem.record = 0;
 			if (p->format == EP_FORMAT_NONE)
 			{
 				set_error(p, err, EP_ERR_HEADER, line, 0, base, n, base, n,
@@ -1952,18 +2259,73 @@ next_record(EpParser *p, Record *rec, EpError *err, EpStatus *st)
 static inline bool
 is_blank(EpParser *p)
 {
-	return p->nf == 1 && p->fields[0].len == 0 && !(p->f_flags[0] & FF_QUOTED);
+	return p->nf == 1 && p->f[0].str.len == 0 && !(p->f[0].flags & FF_QUOTED);
+}
+
+/*
+ * The RecordIndicator of an MDFF record (its first field, trimmed) as a
+ * number, or -1 when it is not three digits.  Every NEM decision starts
+ * here, so it is cheap: no parsing beyond three bytes.
+ */
+static int
+nem_record_type(const EpParser *p)
+{
+	const char *s = p->f[0].str.ptr;
+	size_t		n = p->f[0].str.len;
+	int			v = 0;
+
+	trim(&s, &n);
+	if (n != 3)
+		return -1;
+	for (size_t k = 0; k < 3; k++)
+	{
+		if ((unsigned char) (s[k] - '0') > 9)
+			return -1;
+		v = v * 10 + (s[k] - '0');
+	}
+	return v;
+}
+
+/*
+ * Whether the first record makes the file an MDFF one: a 100 header naming
+ * NEM12 or NEM13, or, for the exports that leave the header out, a first
+ * 200 (NEM12) or 250 (NEM13) record, which is then data as well
+ * (*is_data).
+ */
+static bool
+nem_detect(EpParser *p, bool *is_data)
+{
+	int			rt = nem_record_type(p);
+
+	*is_data = (rt == 200 || rt == 250);
+	if (rt == 100 && p->nf > EP_NEM100_VERSION)
+	{
+		if (field_is(&p->f[EP_NEM100_VERSION].str, "NEM12"))
+			p->format = EP_FORMAT_NEM12;
+		else if (field_is(&p->f[EP_NEM100_VERSION].str, "NEM13"))
+			p->format = EP_FORMAT_NEM13;
+	}
+	else if (rt == 200)
+		p->format = EP_FORMAT_NEM12;
+	else if (rt == 250)
+		p->format = EP_FORMAT_NEM13;
+	return p->format != EP_FORMAT_NONE;
 }
 
 /*
  * The first non-blank record decides the format.  Returns false with *err
- * filled (a file error) when it is neither header; the message says which
- * field differs when the field count matches one of them.
+ * filled (a file error) when it is no header; the message says which
+ * field differs when the field count matches one of them.  *is_data tells
+ * the caller that the record is the first data record as well (an MDFF file
+ * without its 100 header).
  */
 static bool
-read_header(EpParser *p, const Record *rec, EpError *err)
+read_header(EpParser *p, const Record *rec, EpError *err, bool *is_data)
 {
 	int			mm;
+	int			rt;
+
+	*is_data = false;
 
 	if (p->special &&
 		utf8_first_bad((const unsigned char *) rec->base, rec->len) != (size_t) -1)
@@ -1977,15 +2339,30 @@ read_header(EpParser *p, const Record *rec, EpError *err)
 		if (header_mismatch(p, lp_names, EP_LP_NFIELDS) < 0)
 		{
 			p->format = EP_FORMAT_LP;
+			p->max_fields = EP_MAX_FIELDS;
 			return true;
 		}
 		if (header_mismatch(p, tou_names, EP_TOU_NFIELDS) < 0)
 		{
 			p->format = EP_FORMAT_TOU;
+			p->max_fields = EP_MAX_FIELDS;
 			return true;
 		}
+		if (nem_detect(p, is_data))
+			return true;
 	}
-	if (p->quote_col == 0 && p->nf == EP_LP_NFIELDS)
+	rt = nem_record_type(p);
+	if (p->quote_col == 0 && rt == 100)
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len,
+				  "The 100 record's VersionHeader is neither NEM12 nor NEM13.");
+	else if (p->quote_col == 0 &&
+			 (rt == 300 || rt == 400 || rt == 500 || rt == 550 || rt == 900))
+		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
+				  rec->base, rec->len,
+				  "A NEM12 or NEM13 file starts with a 100 record (or without one a 200 or 250 record), not a %d record.",
+				  rt);
+	else if (p->quote_col == 0 && p->nf == EP_LP_NFIELDS)
 	{
 		mm = header_mismatch(p, lp_names, EP_LP_NFIELDS);
 		set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
@@ -2010,15 +2387,15 @@ read_header(EpParser *p, const Record *rec, EpError *err)
 }
 
 /*
- * The structural checks of a data record, from the most basic: its bytes
- * are UTF-8, its quotes are closed where they should be, it has the
- * format's field count.  Returns false with *err filled.
+ * The structural checks every data record gets, whatever its format, from
+ * the most basic: its bytes are UTF-8, its quotes are closed where they
+ * should be.  Returns false with *err filled.  The scanner has flagged the
+ * records that need a look, so most records cost two tests here, inline
+ * (check_bytes), and only flagged ones a call (check_bytes_flagged).
  */
 static bool
-check_record(EpParser *p, const Record *rec, EpError *err)
+check_bytes_flagged(EpParser *p, const Record *rec, EpError *err)
 {
-	size_t		nfmt;
-
 	if (p->special)
 	{
 		size_t		bad = utf8_first_bad((const unsigned char *) rec->base, rec->len);
@@ -2050,7 +2427,28 @@ check_record(EpParser *p, const Record *rec, EpError *err)
 				  "A closing quote is followed by text other than a comma.");
 		return false;
 	}
+	return true;
+}
 
+static inline bool
+check_bytes(EpParser *p, const Record *rec, EpError *err)
+{
+	if (!p->special && p->quote_col == 0)
+		return true;
+	return check_bytes_flagged(p, rec, err);
+}
+
+/*
+ * The structural checks of an LP or TOU record: check_bytes, then the
+ * format's field count.  Returns false with *err filled.
+ */
+static bool
+check_record(EpParser *p, const Record *rec, EpError *err)
+{
+	size_t		nfmt;
+
+	if (!check_bytes(p, rec, err))
+		return false;
 	nfmt = (p->format == EP_FORMAT_LP) ? EP_LP_NFIELDS : EP_TOU_NFIELDS;
 	if (p->nf != nfmt)
 	{
@@ -2068,10 +2466,622 @@ is_repeated_header(EpParser *p)
 {
 	bool		tou = (p->format == EP_FORMAT_TOU);
 
-	return p->fields[0].len >= 15 &&
-		field_is(&p->fields[0], lp_names[0]) &&
+	return p->f[0].str.len >= 15 &&
+		field_is(&p->f[0].str, lp_names[0]) &&
 		header_mismatch(p, tou ? tou_names : lp_names,
 						tou ? EP_TOU_NFIELDS : EP_LP_NFIELDS) < 0;
+}
+
+/* ---------------------------------------------------------------------
+ * NEM12 and NEM13 (AEMO Meter Data File Format)
+ *
+ * An MDFF file is a run of records told apart by their first field, the
+ * RecordIndicator.  NEM12: a 200 names a channel (NMI and NMISuffix), its
+ * unit and its IntervalLength; each 300 after it is one day of that
+ * channel, N = 1440 / IntervalLength values and a QualityMethod; 400s after
+ * a 300 override the quality of ranges of its intervals.  NEM13: each 250
+ * is one register read.  100 (header), 500, 550 and 900 (end) carry no
+ * reading.  Real files leave out the 100 or the 900, concatenate files,
+ * pad records with empty fields and put blank lines between them: all of
+ * that is accepted.  A record that cannot be used is an error value, and
+ * the next ep_next goes on with the next record, as for LP.
+ * ---------------------------------------------------------------------
+ */
+
+/* What one NEM record gives the record driver. */
+typedef enum NemStep
+{
+	NEM_SKIP,					/* no event: go on to the next record */
+	NEM_ROW,					/* *row is a reading */
+	NEM_ERROR					/* *err describes the record */
+} NemStep;
+
+/*
+ * Field k of the current record, trimmed (MDFF fields carry stray blanks);
+ * empty when the record has no such field, as the padding exports add
+ * makes "missing" and "empty" the same thing.
+ */
+static EpText
+nem_field(const EpParser *p, size_t k)
+{
+	EpText		t = {"", 0};
+
+	if (k < p->nf && k < p->max_fields)
+	{
+		t = p->f[k].str;
+		trim(&t.ptr, &t.len);
+	}
+	return t;
+}
+
+/* Blank lines and lines of commas only (padded blank lines) are skipped. */
+static bool
+nem_is_blank(const EpParser *p)
+{
+	if (p->nf > p->max_fields)
+		return false;
+	for (size_t k = 0; k < p->nf; k++)
+		if (nem_field(p, k).len > 0)
+			return false;
+	return true;
+}
+
+/*
+ * Fail the current record: column field + 1 (none when field < 0), quoting
+ * that field.  One place, so that every NEM error has the same shape.
+ */
+static NemStep nem_fail(EpParser *p, EpError *err, const Record *rec,
+						EpErrorCode code, int field, const char *fmt,...)
+			__attribute__((format(printf, 6, 7)));
+
+static NemStep
+nem_fail(EpParser *p, EpError *err, const Record *rec, EpErrorCode code,
+		 int field, const char *fmt,...)
+{
+	char		detail[EP_DETAIL_MAX];
+	EpText		v = {NULL, 0};
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (field >= 0)
+		v = nem_field(p, (size_t) field);
+	set_error(p, err, code, rec->line, field + 1, v.ptr, v.len,
+			  rec->base, rec->len, "%s", detail);
+	return NEM_ERROR;
+}
+
+/*
+ * A QualityMethod: a flag and an optional two-digit method (A, E52, S14,
+ * F14, N, V).  V ("variable: see the 400 records") belongs in a 300 only.
+ * Case matters, as in the specification.
+ */
+static bool
+is_quality(EpText t, bool allow_v)
+{
+	const char *flags = allow_v ? "AEFNSV" : "AEFNS";
+
+	if (t.len != 1 && t.len != 3)
+		return false;
+	if (strchr(flags, t.ptr[0]) == NULL || t.ptr[0] == '\0')
+		return false;
+	return t.len == 1 ||
+		((unsigned char) (t.ptr[1] - '0') <= 9 &&
+		 (unsigned char) (t.ptr[2] - '0') <= 9);
+}
+
+/* A 100 or 900 ends what the 200 before it said. */
+static void
+nem_end_channel(EpParser *p)
+{
+	p->nem.chan_valid = false;
+	p->nem.chan_rejected = false;
+}
+
+/*
+ * A 100 record inside a file (files joined together): it must be of the
+ * file's version, since a row cannot change format mid-file.  It starts a
+ * new file, so the current channel ends.
+ */
+static NemStep
+nem_100(EpParser *p, const Record *rec, EpError *err)
+{
+	const char *want = p->format == EP_FORMAT_NEM12 ? "NEM12" : "NEM13";
+	EpText		v = nem_field(p, EP_NEM100_VERSION);
+
+	nem_end_channel(p);
+	if (!field_is(&v, want))
+		return nem_fail(p, err, rec, EP_ERR_RECORD_ORDER, EP_NEM100_VERSION,
+						"The 100 record of a %s file must name %s.", want, want);
+	return NEM_SKIP;
+}
+
+/*
+ * Make room for n bytes in a buffer of the parser's own.  Its content is
+ * not kept: callers fill it afresh.
+ */
+static void
+ensure_buffer(EpParser *p, char **buf, size_t *cap, size_t n)
+{
+	if (*cap >= n && *buf != NULL)
+		return;
+	if (*buf)
+		p->alloc.free(*buf, p->alloc.arg);
+	*cap = n < 256 ? 256 : n;
+	*buf = ep_alloc(p, *cap);
+}
+
+/*
+ * A 200 record: the channel the 300s after it belong to.  Its texts are
+ * copied, since they outlive the record by many others.  Until a 200 is
+ * accepted, the 300s after it have no channel and are rejected.
+ */
+static NemStep
+nem_200(EpParser *p, const Record *rec, EpError *err)
+{
+	NemState   *h = &p->nem;
+	EpText		t[4];
+	EpText		len;
+	int64_t		minutes = 0;
+	size_t		total = 0;
+	size_t		o = 0;
+
+	h->chan_valid = false;
+	h->chan_rejected = true;
+	if (p->nf < EP_NEM200_NFIELDS)
+		return nem_fail(p, err, rec, EP_ERR_COLUMNS, -1,
+						"A 200 record has at least %d fields, this one %zu.",
+						EP_NEM200_NFIELDS, p->nf);
+	t[0] = nem_field(p, EP_NEM200_NMI);
+	t[1] = nem_field(p, EP_NEM200_SERIAL);
+	t[2] = nem_field(p, EP_NEM200_SUFFIX);
+	t[3] = nem_field(p, EP_NEM200_UOM);
+	len = nem_field(p, EP_NEM200_INTERVAL_LENGTH);
+	if (t[0].len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM200_NMI,
+						"NMI must not be empty.");
+	if (t[2].len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM200_SUFFIX,
+						"NMISuffix must not be empty.");
+	if (len.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM200_INTERVAL_LENGTH,
+						"IntervalLength must not be empty.");
+	if (parse_int64(len.ptr, len.len, &minutes) != EP_ERR_NONE ||
+		minutes < 1 || minutes > 1440 || 1440 % minutes != 0)
+		return nem_fail(p, err, rec, EP_ERR_INTERVAL_LENGTH,
+						EP_NEM200_INTERVAL_LENGTH,
+						"IntervalLength must be a number of minutes that divides a day, such as 5, 15 or 30.");
+
+	for (int k = 0; k < 4; k++)
+		total += t[k].len;
+	ensure_buffer(p, &h->chan_buf, &h->chan_cap, total);
+	for (int k = 0; k < 4; k++)
+	{
+		memcpy(h->chan_buf + o, t[k].ptr, t[k].len);
+		t[k].ptr = h->chan_buf + o;
+		o += t[k].len;
+	}
+	h->nmi = t[0];
+	h->serial = t[1];
+	h->suffix = t[2];
+	h->uom = t[3];
+	h->interval_minutes = (int) minutes;
+	h->chan_valid = true;
+	h->chan_rejected = false;
+	return NEM_SKIP;
+}
+
+/*
+ * A 300 record: one day of the current channel.  Everything is checked and
+ * converted now, so that a bad record is one error at its own line; then
+ * it is held (HOLD_OPEN) for the 400 records that may follow.  Its raw text
+ * is copied: the input buffer may move before its rows go out.
+ */
+static NemStep
+nem_300(EpParser *p, const Record *rec, EpError *err)
+{
+	NemState   *h = &p->nem;
+	int			n;
+	EpText		q;
+	EpText		date;
+	EpTimestamp day;
+	char		detail[EP_DETAIL_MAX];
+	EpErrorCode rc;
+
+	h->rejected_300 = true;
+	if (!h->chan_valid)
+		return nem_fail(p, err, rec, EP_ERR_RECORD_ORDER, 0,
+						h->chan_rejected ?
+						"The 200 record before this 300 record was rejected." :
+						"A 300 record must follow a 200 record.");
+	n = 1440 / h->interval_minutes;
+
+	/* the value count: only a QualityMethod at N + 2 shows it is right */
+	q = nem_field(p, EP_NEM300_VALUES + n);
+	if (!is_quality(q, true))
+	{
+		if (p->nf < (size_t) (EP_NEM300_VALUES + n + 1))
+			return nem_fail(p, err, rec, EP_ERR_VALUE_COUNT, EP_NEM300_VALUES + n,
+							"A 300 record has %d values and a QualityMethod at %d-minute intervals, but this one has %zu fields.",
+							n, h->interval_minutes, p->nf);
+		return nem_fail(p, err, rec, EP_ERR_VALUE_COUNT, EP_NEM300_VALUES + n,
+						"A 300 record has %d values and a QualityMethod at %d-minute intervals, but field %d is not a QualityMethod.",
+						n, h->interval_minutes, EP_NEM300_VALUES + n + 1);
+	}
+
+	date = nem_field(p, EP_NEM300_DATE);
+	if (date.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM300_DATE,
+						"IntervalDate must not be empty.");
+	rc = parse_nem_ts(date.ptr, date.len, false, &day, "IntervalDate", detail);
+	if (rc == EP_ERR_NONE && day.year == 9999 && day.month == 12 && day.day == 31)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The last interval of 31/12/9999 would end after the year 9999.");
+		rc = EP_ERR_DATETIME_RANGE;
+	}
+	if (rc != EP_ERR_NONE)
+		return nem_fail(p, err, rec, rc, EP_NEM300_DATE, "%s", detail);
+
+	if (h->values == NULL)
+	{
+		h->values = ep_alloc(p, EP_NEM_MAX_INTERVALS *
+							 (sizeof(EpDecimal) + sizeof(*h->quality)));
+		h->quality = (char (*)[4]) (h->values + EP_NEM_MAX_INTERVALS);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		EpText		v = nem_field(p, EP_NEM300_VALUES + i);
+		EpDecimal  *d = &h->values[i];
+
+		if (v.len == 0)
+		{
+			/* no reading; the row still says which interval and quality */
+			memset(d, 0, sizeof(*d));
+			d->is_null = true;
+			continue;
+		}
+		rc = parse_decimal(v.ptr, v.len, d, detail);
+		if (rc != EP_ERR_NONE)
+			return nem_fail(p, err, rec, rc, EP_NEM300_VALUES + i, "%s", detail);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		memcpy(h->quality[i], q.ptr, q.len);
+		h->quality[i][q.len] = '\0';
+	}
+
+	ensure_buffer(p, &h->raw, &h->raw_cap, rec->len);
+	memcpy(h->raw, rec->base, rec->len);
+	h->raw_len = rec->len;
+	h->line = rec->line;
+	h->day = day;
+	h->n = n;
+	h->next = 0;
+	h->hold = HOLD_OPEN;
+	h->rejected_300 = false;
+	return NEM_SKIP;
+}
+
+/*
+ * StartInterval or EndInterval of a 400 record: a whole number within the
+ * held 300's intervals.  Returns NEM_SKIP when it is one.
+ */
+static NemStep
+nem_interval(EpParser *p, const Record *rec, EpError *err, int field,
+			 const char *name, int64_t lo, int64_t *out)
+{
+	EpText		t = nem_field(p, (size_t) field);
+	EpErrorCode rc;
+
+	if (t.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, field,
+						"%s must not be empty.", name);
+	rc = parse_int64(t.ptr, t.len, out);
+	if (rc != EP_ERR_NONE)
+		return nem_fail(p, err, rec, rc, field, "%s must be a whole number.", name);
+	if (*out < lo || *out > p->nem.n)
+		return nem_fail(p, err, rec, EP_ERR_INTERVAL_RANGE, field,
+						"%s must be within %lld and %d, the intervals of its 300 record.",
+						name, (long long) lo, p->nem.n);
+	return NEM_SKIP;
+}
+
+/*
+ * A 400 record: the QualityMethod of intervals StartInterval..EndInterval
+ * (1-based, inclusive) of the 300 record held.  A bad 400 is an error of
+ * its own and leaves the 300 as it was; the 400s after it still apply.
+ */
+static NemStep
+nem_400(EpParser *p, const Record *rec, EpError *err)
+{
+	NemState   *h = &p->nem;
+	int64_t		first;
+	int64_t		last;
+	EpText		q;
+
+	if (h->hold != HOLD_OPEN)
+		return nem_fail(p, err, rec, EP_ERR_RECORD_ORDER, 0,
+						h->rejected_300 ?
+						"The 300 record before this 400 record was rejected." :
+						"A 400 record must follow a 300 record or another 400 record.");
+	if (p->nf < EP_NEM400_NFIELDS)
+		return nem_fail(p, err, rec, EP_ERR_COLUMNS, -1,
+						"A 400 record has at least %d fields, this one %zu.",
+						EP_NEM400_NFIELDS, p->nf);
+	if (nem_interval(p, rec, err, EP_NEM400_START, "StartInterval", 1,
+					 &first) != NEM_SKIP ||
+		nem_interval(p, rec, err, EP_NEM400_END, "EndInterval", first,
+					 &last) != NEM_SKIP)
+		return NEM_ERROR;
+	q = nem_field(p, EP_NEM400_QUALITY);
+	if (q.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM400_QUALITY,
+						"QualityMethod must not be empty.");
+	if (!is_quality(q, false))
+		return nem_fail(p, err, rec, EP_ERR_QUALITY, EP_NEM400_QUALITY,
+						"A 400 record's QualityMethod is a flag A, E, F, N or S and an optional two-digit method.");
+	for (int64_t i = first - 1; i < last; i++)
+	{
+		memcpy(h->quality[i], q.ptr, q.len);
+		h->quality[i][q.len] = '\0';
+	}
+	return NEM_SKIP;
+}
+
+/*
+ * A 250 record: one register read, one row.  Its texts point into the
+ * input, as an LP row's do.
+ */
+static NemStep
+nem_250(EpParser *p, const Record *rec, EpRow *row, EpError *err)
+{
+	EpText		at = nem_field(p, EP_NEM250_CURRENT_AT);
+	EpText		qty = nem_field(p, EP_NEM250_QUANTITY);
+	char		detail[EP_DETAIL_MAX];
+	EpErrorCode rc;
+
+	if (p->nf < EP_NEM250_NFIELDS)
+		return nem_fail(p, err, rec, EP_ERR_COLUMNS, -1,
+						"A 250 record has at least %d fields, this one %zu.",
+						EP_NEM250_NFIELDS, p->nf);
+	row->meter = nem_field(p, EP_NEM250_NMI);
+	row->data_type = nem_field(p, EP_NEM250_SUFFIX);
+	if (row->meter.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM250_NMI,
+						"NMI must not be empty.");
+	if (row->data_type.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM250_SUFFIX,
+						"NMISuffix must not be empty.");
+	if (at.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM250_CURRENT_AT,
+						"CurrentRegisterReadDateTime must not be empty.");
+	rc = parse_nem_ts(at.ptr, at.len, true, &row->at,
+					  "CurrentRegisterReadDateTime", detail);
+	if (rc != EP_ERR_NONE)
+		return nem_fail(p, err, rec, rc, EP_NEM250_CURRENT_AT, "%s", detail);
+	if (qty.len == 0)
+		return nem_fail(p, err, rec, EP_ERR_REQUIRED, EP_NEM250_QUANTITY,
+						"Quantity must not be empty.");
+	rc = parse_decimal(qty.ptr, qty.len, &row->value, detail);
+	if (rc != EP_ERR_NONE)
+		return nem_fail(p, err, rec, rc, EP_NEM250_QUANTITY, "%s", detail);
+
+	row->line = rec->line;
+	row->raw = rec->base;
+	row->raw_len = rec->len;
+	row->serial = nem_field(p, EP_NEM250_SERIAL);
+	row->plant = nem_field(p, SIZE_MAX);	/* none: empty */
+	row->units = nem_field(p, EP_NEM250_UOM);
+	row->status = nem_field(p, EP_NEM250_CURRENT_QUALITY);
+	set_day_of(&row->day, &row->at);
+	row->interval_minutes = 0;
+	clear_tou_members(row);
+	return NEM_ROW;
+}
+
+/*
+ * The end of interval minutes after the start of day: the same day, or
+ * 00:00 of the next one for the last interval (month and year roll over;
+ * nem_300 refuses 31/12/9999).
+ */
+static void
+interval_end(const EpTimestamp *day, int minutes, EpTimestamp *at)
+{
+	*at = *day;
+	if (minutes >= 1440)
+	{
+		minutes -= 1440;
+		if (++at->day > days_in_month(at->year, at->month))
+		{
+			at->day = 1;
+			if (++at->month > 12)
+			{
+				at->month = 1;
+				at->year++;
+			}
+		}
+	}
+	at->hour = minutes / 60;
+	at->minute = minutes % 60;
+}
+
+/*
+ * The next row of the held 300 record, or false when all have gone out.
+ * Value i (0-based) covers [day + i * len, day + (i + 1) * len) and is
+ * labelled by its end, but belongs to the IntervalDate, even the last one.
+ */
+static bool
+nem_emit(EpParser *p, EpRow *row)
+{
+	NemState   *h = &p->nem;
+	static const EpText empty = {"", 0};
+	int			i = h->next;
+
+	Assert(h->hold == HOLD_EMIT);
+	if (i >= h->n)
+	{
+		h->hold = HOLD_NONE;
+		return false;
+	}
+	h->next++;
+	row->line = h->line;
+	row->raw = h->raw;
+	row->raw_len = h->raw_len;
+	row->meter = h->nmi;
+	row->serial = h->serial;
+	row->plant = empty;
+	row->data_type = h->suffix;
+	row->units = h->uom;
+	row->value = h->values[i];
+	row->status.ptr = h->quality[i];
+	row->status.len = strlen(h->quality[i]);
+	interval_end(&h->day, (i + 1) * h->interval_minutes, &row->at);
+	row->day = h->day;
+	row->interval_minutes = h->interval_minutes;
+	clear_tou_members(row);
+	return true;
+}
+
+/*
+ * One record of an MDFF file, when no 300 is held (or the held one has
+ * just been let go).  The RecordIndicator decides; a record of the other
+ * NEM version is out of place rather than unknown.
+ */
+static NemStep
+nem_record(EpParser *p, const Record *rec, EpRow *row, EpError *err)
+{
+	bool		nem12 = (p->format == EP_FORMAT_NEM12);
+	int			rt = p->nem.record;
+
+	if (rt != 400)
+		p->nem.rejected_300 = false;
+	if (!check_bytes(p, rec, err))
+		return NEM_ERROR;
+	switch (rt)
+	{
+		case 100:
+			return nem_100(p, rec, err);
+		case 900:
+			nem_end_channel(p);
+			return NEM_SKIP;
+		case 200:
+		case 300:
+		case 400:
+		case 500:
+			if (!nem12)
+				break;
+			if (rt == 200)
+				return nem_200(p, rec, err);
+			if (rt == 300)
+				return nem_300(p, rec, err);
+			if (rt == 400)
+				return nem_400(p, rec, err);
+			return NEM_SKIP;
+		case 250:
+		case 550:
+			if (nem12)
+				break;
+			if (rt == 250)
+				return nem_250(p, rec, row, err);
+			return NEM_SKIP;
+		default:
+			return nem_fail(p, err, rec, EP_ERR_RECORD_TYPE, 0, nem12 ?
+							"A NEM12 file has records 100, 200, 300, 400, 500 and 900." :
+							"A NEM13 file has records 100, 250, 550 and 900.");
+	}
+	return nem_fail(p, err, rec, EP_ERR_RECORD_ORDER, 0,
+					"A %d record belongs in a %s file, and this is a %s file.",
+					rt, nem12 ? "NEM13" : "NEM12", nem12 ? "NEM12" : "NEM13");
+}
+
+/* Where the input stands, to give a record back (see nem_step). */
+static inline void
+mark_input(const EpParser *p, Mark *m)
+{
+	m->start = p->start;
+	m->line = p->line;
+	m->consumed = p->consumed;
+}
+
+/* Give back what was read since the mark: it will be read again. */
+static inline void
+rewind_input(EpParser *p, const Mark *m)
+{
+	Assert(m->start <= p->start);
+	p->start = m->start;
+	p->line = m->line;
+	p->consumed = m->consumed;
+	p->discarding = false;
+	p->scanning = false;
+}
+
+/* nem_look_ahead's answers */
+typedef enum NemLook
+{
+	LOOK_MORE,					/* too few bytes to tell */
+	LOOK_OTHER,					/* the next record is no 400 */
+	LOOK_SCAN					/* it may be one (or a blank line): read it */
+} NemLook;
+
+/*
+ * While a 300 is held: can the next record be a 400?  Most often the next
+ * record is another 300 or a 200, which its first byte shows without
+ * reading it (and reading it twice: a record that is not a 400 is given
+ * back and read again once the held rows are out).  A 400 starts with '4'
+ * (after blanks), or with a quote; a blank line with a line end or a comma.
+ */
+static NemLook
+nem_look_ahead(const EpParser *p)
+{
+	const char *b = p->buf + p->start;
+	size_t		avail = p->end - p->start;
+	size_t		k = 0;
+
+	if (p->scanning)
+		return LOOK_SCAN;
+	while (k < avail && (b[k] == ' ' || b[k] == '\t'))
+		k++;
+	if (k == avail)
+		return p->finished ? LOOK_OTHER : LOOK_MORE;
+	switch (b[k])
+	{
+		case '4':
+		case '"':
+		case ',':
+		case '\r':
+		case '\n':
+			return LOOK_SCAN;
+	}
+	return LOOK_OTHER;
+}
+
+/*
+ * The NEM part of the record driver, for a record just read.  While a 300
+ * is held, a 400 applies to it and a blank line is skipped; any other
+ * record is given back (rewound to the mark) and the held rows go out first, so
+ * that the record's rows or error come after them.
+ */
+static NemStep
+nem_step(EpParser *p, const Record *rec, EpRow *row, EpError *err)
+{
+	p->nem.record = nem_record_type(p);
+	p->nem.nvalues = p->nem.record == 300 && p->nem.chan_valid ?
+		1440 / p->nem.interval_minutes : 0;
+	if (nem_is_blank(p))
+		return NEM_SKIP;
+	if (p->nem.hold != HOLD_OPEN)
+		return nem_record(p, rec, row, err);
+	if (p->nem.record != 400)
+	{
+		rewind_input(p, &p->nem.mark);
+		p->nem.hold = HOLD_EMIT;
+		return NEM_SKIP;
+	}
+	if (!check_bytes(p, rec, err))
+		return NEM_ERROR;
+	return nem_400(p, rec, err);
 }
 
 /*
@@ -2089,26 +3099,66 @@ ep_next(EpParser *p, EpRow *row, EpError *err)
 	{
 		Record		rec;
 		EpStatus	st;
+		bool		is_data = false;
 
 		if (p->has_file_err)
 		{
 			*err = p->file_err;
 			return EP_ERROR;
 		}
+		if (p->nem.hold == HOLD_EMIT)
+		{
+			if (nem_emit(p, row))
+				return EP_ROW;
+			continue;
+		}
 		if (p->discarding && !discard_line_rest(p))
 			return EP_NEED_MORE;
 		if (!p->bom_done && !skip_bom(p))
 			return EP_NEED_MORE;
+		if (p->nem.hold == HOLD_OPEN)
+		{
+			NemLook		look = nem_look_ahead(p);
+
+			if (look == LOOK_MORE)
+				return EP_NEED_MORE;
+			if (look == LOOK_OTHER)
+			{
+				p->nem.hold = HOLD_EMIT;
+				continue;
+			}
+			mark_input(p, &p->nem.mark);
+		}
 		if (!next_record(p, &rec, err, &st))
+		{
+			/* the end, or a record too broken to be a 400: held rows first */
+			if (p->nem.hold == HOLD_OPEN && st != EP_NEED_MORE)
+			{
+				rewind_input(p, &p->nem.mark);
+				p->nem.hold = HOLD_EMIT;
+				continue;
+			}
 			return st;
-		if (is_blank(p))
-			continue;
+		}
 		if (p->format == EP_FORMAT_NONE)
 		{
-			if (!read_header(p, &rec, err))
+			if (is_blank(p))
+				continue;
+			if (!read_header(p, &rec, err, &is_data))
 				return file_error(p, err);
-			continue;
+			if (!is_data)
+				continue;
 		}
+		if (is_nem(p->format))
+		{
+			NemStep		step = nem_step(p, &rec, row, err);
+
+			if (step == NEM_SKIP)
+				continue;
+			return step == NEM_ROW ? EP_ROW : EP_ERROR;
+		}
+		if (is_blank(p))
+			continue;
 		if (!check_record(p, &rec, err))
 			return EP_ERROR;
 		if (is_repeated_header(p))

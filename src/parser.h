@@ -2,7 +2,8 @@
  *
  * parser.h
  *	  Streaming parser for LP (load profile) and TOU (time of use) meter
- *	  exports.
+ *	  exports, and for AEMO's NEM12 (interval) and NEM13 (accumulation)
+ *	  meter data files.
  *
  * The parser is deliberately free of PostgreSQL headers: it is the one part
  * of the extension that touches hostile bytes, so it must be testable and
@@ -14,8 +15,18 @@
  *	- The caller pushes bytes in chunks of any size (ep_push) and pulls
  *	  records (ep_next).  A record split across chunks parses exactly as if
  *	  it had arrived in one piece.
- *	- The first non-blank record is the header; it alone decides the format
- *	  (LP or TOU), compared field by field, case-insensitively, trimmed.
+ *	- The first non-blank record alone decides the format: an LP or TOU
+ *	  header, compared field by field, case-insensitively, trimmed; or a
+ *	  NEM12/NEM13 "100" header record; or, for MDFF files that lack one, a
+ *	  first "200" (NEM12) or "250" (NEM13) record, which is then also data.
+ *	- NEM12 rows are readings, not records: one EpRow per interval value of
+ *	  a 300 record.  A 300's qualities may be overridden by the 400 records
+ *	  after it, so its rows come out only once the next record that is not
+ *	  a 400 (or the end of the input) has been seen; errors of those 400
+ *	  records therefore come before the rows of the 300 they follow.  A NEM
+ *	  record that is accepted but carries no reading (100, 500, 550, 900) is
+ *	  no event at all.  Repeated days are handed out as they come: settling
+ *	  which reading wins is the caller's business.
  *	- Fields handed out point into parser-owned memory and stay valid until
  *	  the next ep_next() or ep_push() call.
  *	- All memory comes from the caller's allocator, so that in the backend
@@ -34,7 +45,9 @@ typedef enum EpFormat
 {
 	EP_FORMAT_NONE = 0,			/* header not seen yet */
 	EP_FORMAT_LP,
-	EP_FORMAT_TOU
+	EP_FORMAT_TOU,
+	EP_FORMAT_NEM12,			/* MDFF interval data: 100 200 300 400 500 900 */
+	EP_FORMAT_NEM13				/* MDFF accumulation reads: 100 250 550 900 */
 } EpFormat;
 
 /* Number of fields of each format, and their 0-based positions. */
@@ -72,6 +85,76 @@ enum
 	EP_TOU_RATE
 };
 
+/*
+ * NEM12/NEM13 (AEMO Meter Data File Format) field positions, 0-based, by
+ * record; field 0 is always the RecordIndicator.  A 300 record has N =
+ * 1440 / IntervalLength values from field 2, then QualityMethod at field
+ * N + 2 and four optional fields.  Fields past the last defined one are
+ * ignored (exports pad records with empty fields).
+ */
+#define EP_NEM_MAX_INTERVALS	1440	/* N of a 1-minute IntervalLength */
+
+enum
+{
+	EP_NEM100_VERSION = 1		/* NEM12 or NEM13 */
+};
+
+enum
+{
+	EP_NEM200_NMI = 1,
+	EP_NEM200_CONFIGURATION,
+	EP_NEM200_REGISTER,
+	EP_NEM200_SUFFIX,
+	EP_NEM200_STREAM,
+	EP_NEM200_SERIAL,
+	EP_NEM200_UOM,
+	EP_NEM200_INTERVAL_LENGTH,
+	EP_NEM200_NEXT_READ,		/* optional; the field may be missing */
+	EP_NEM200_NFIELDS = EP_NEM200_NEXT_READ /* fields required */
+};
+
+enum
+{
+	EP_NEM300_DATE = 1,
+	EP_NEM300_VALUES			/* value i (1-based) is field i + 1 */
+};
+
+enum
+{
+	EP_NEM400_START = 1,
+	EP_NEM400_END,
+	EP_NEM400_QUALITY,
+	EP_NEM400_REASON,
+	EP_NEM400_NFIELDS = EP_NEM400_REASON	/* fields required */
+};
+
+enum
+{
+	EP_NEM250_NMI = 1,
+	EP_NEM250_CONFIGURATION,
+	EP_NEM250_REGISTER,
+	EP_NEM250_SUFFIX,
+	EP_NEM250_STREAM,
+	EP_NEM250_SERIAL,
+	EP_NEM250_DIRECTION,
+	EP_NEM250_PREVIOUS_READ,
+	EP_NEM250_PREVIOUS_AT,
+	EP_NEM250_PREVIOUS_QUALITY,
+	EP_NEM250_PREVIOUS_REASON,
+	EP_NEM250_PREVIOUS_DESCRIPTION,
+	EP_NEM250_CURRENT_READ,
+	EP_NEM250_CURRENT_AT,
+	EP_NEM250_CURRENT_QUALITY,
+	EP_NEM250_CURRENT_REASON,
+	EP_NEM250_CURRENT_DESCRIPTION,
+	EP_NEM250_QUANTITY,
+	EP_NEM250_UOM,
+	EP_NEM250_NEXT_READ,
+	EP_NEM250_UPDATED,
+	EP_NEM250_MSATS_LOADED,
+	EP_NEM250_NFIELDS = EP_NEM250_NEXT_READ /* fields required */
+};
+
 typedef enum EpStatus
 {
 	EP_ROW,						/* *row holds a record */
@@ -91,21 +174,42 @@ typedef enum EpErrorCode
 {
 	EP_ERR_NONE = 0,
 	EP_ERR_EMPTY,				/* file: no header at all; 22P04 */
-	EP_ERR_HEADER,				/* file: header is neither LP nor TOU; 22P04 */
-	EP_ERR_COLUMNS,				/* wrong number of fields; 22P04 */
+	EP_ERR_HEADER,				/* file: first record is no LP or TOU header,
+								 * and no NEM 100 (or 200, 250) record; 22P04 */
+	EP_ERR_COLUMNS,				/* wrong number of fields (NEM: fewer than the
+								 * record needs); 22P04 */
 	EP_ERR_QUOTE,				/* unterminated quote, or text after a closing
 								 * quote; 22P04 */
 	EP_ERR_TOO_LONG,			/* record longer than max_record; 54000 */
 	EP_ERR_ENCODING,			/* invalid UTF-8, or a NUL byte; 22021 */
 	EP_ERR_REQUIRED,			/* required field empty (or OLE zero date in
 								 * the reading's own Date/Time); 23502 */
-	EP_ERR_DATETIME,			/* not dd/mm/yyyy hh:mm:ss; 22007 */
+	EP_ERR_DATETIME,			/* not dd/mm/yyyy hh:mm:ss (NEM: yyyymmdd,
+								 * yyyymmddhhmmss); 22007 */
 	EP_ERR_DATETIME_RANGE,		/* a date/time field out of range; 22008 */
 	EP_ERR_NUMBER,				/* not a decimal, or NaN/Infinity; 22P02 */
 	EP_ERR_NUMBER_RANGE,		/* decimal overflows double; 22003 */
 	EP_ERR_BOOLEAN,				/* DLS Active not a boolean; 22P02 */
-	EP_ERR_INTEGER,				/* Billing Reset Count not an integer; 22P02 */
-	EP_ERR_INTEGER_RANGE,		/* Billing Reset Count overflows int64; 22003 */
+	EP_ERR_INTEGER,				/* Billing Reset Count (or a 400 record's
+								 * Start/EndInterval) not an integer; 22P02 */
+	EP_ERR_INTEGER_RANGE,		/* such an integer overflows int64; 22003 */
+
+	/* NEM12/NEM13 records */
+	EP_ERR_RECORD_TYPE,			/* unknown RecordIndicator; 22P04 */
+	EP_ERR_RECORD_ORDER,		/* a record where it cannot be: a 300 with no
+								 * valid 200 before it, a 400 not after an
+								 * accepted 300, a record of the other NEM
+								 * version; 22P04 */
+	EP_ERR_VALUE_COUNT,			/* a 300 whose field N + 2 is not a
+								 * QualityMethod: not the N values its 200
+								 * announces; 22P04 */
+	EP_ERR_INTERVAL_LENGTH,		/* 200 IntervalLength not a whole number of
+								 * minutes dividing a day; 22P02 */
+	EP_ERR_QUALITY,				/* not a QualityMethod (flag A E F N S V and
+								 * an optional two-digit method; no V in a
+								 * 400); 22P02 */
+	EP_ERR_INTERVAL_RANGE,		/* 400 Start/EndInterval not within 1..N, or
+								 * start after end; 22003 */
 
 	/*
 	 * Raised by the backend's row check (glue.c), never by the parser: a row
@@ -164,15 +268,39 @@ typedef struct EpRow
 								 * end */
 	size_t		raw_len;
 
-	/* common to LP and TOU; meter, serial and data_type are never empty */
+	/*
+	 * Common to all formats; meter and data_type are never empty, nor is
+	 * serial in LP and TOU.
+	 *
+	 * NEM12: meter is the NMI, serial the MeterSerialNumber, data_type the
+	 * NMISuffix and units the UOM, all of the 200 record; value is one
+	 * interval value of the 300 record (line and raw), at the end of its
+	 * interval and status its effective QualityMethod (the 300's, or that of
+	 * a 400 covering the interval).
+	 *
+	 * NEM13: the same texts from the 250 record, value its Quantity, at its
+	 * CurrentRegisterReadDateTime and status its CurrentQualityMethod.
+	 */
 	EpText		meter;
 	EpText		serial;
-	EpText		plant;			/* may be empty */
+	EpText		plant;			/* may be empty; always empty in NEM */
 	EpTimestamp at;				/* never null */
 	EpText		data_type;
-	EpDecimal	value;			/* LP Data Value or TOU Energy; never null */
+	EpDecimal	value;			/* LP Data Value, TOU Energy, NEM Quantity or
+								 * interval value; null only for a NEM12
+								 * interval whose value field is empty (no
+								 * reading, but its quality is known) */
 	EpText		units;			/* may be empty */
 	EpText		status;			/* may be empty */
+
+	/*
+	 * The day the reading belongs to (time fields 0): the date of at, except
+	 * in NEM12, where it is the 300's IntervalDate, also for the last
+	 * interval, which ends at 00:00 of the next day.  Never null.
+	 */
+	EpTimestamp day;
+	int			interval_minutes;	/* NEM12: the 200's IntervalLength; 0
+									 * otherwise */
 
 	/* TOU only; all optional */
 	EpDecimal	max_demand;
@@ -193,8 +321,8 @@ typedef struct EpError
 	EpErrorCode code;
 	uint64_t	line;			/* line where the record starts; 0 if none */
 	int			column;			/* 1-based column, 0 when not about one */
-	const char *column_name;	/* canonical header name of that column, or
-								 * NULL */
+	const char *column_name;	/* canonical header name of that column (NEM:
+								 * its MDFF field name), or NULL */
 	char		value[128];		/* offending text (or the header found), cut
 								 * to at most 100 bytes at a character
 								 * boundary, bytes that are not printable
@@ -257,8 +385,22 @@ typedef struct EpErrorInfo
 /* The row of code; an unknown code gets a row of its own, never NULL. */
 extern const EpErrorInfo *ep_error_info(EpErrorCode code);
 
-/* The canonical header name of a 1-based column of a format, or NULL. */
+/*
+ * The canonical header name of a 1-based column of a format, or NULL.  For
+ * NEM13 these are the 250 record's field names; for NEM12, whose names
+ * depend on the record, only columns 1 and 2 of a 300 record are named
+ * (see ep_nem_column_name).
+ */
 extern const char *ep_column_name(EpFormat format, int column);
+
+/*
+ * The MDFF field name of a 1-based column of a NEM record (record is its
+ * RecordIndicator: 100, 200, 250, 300, 400, 500, 550 or 900; any other
+ * names only column 1), or NULL.  nvalues is a 300 record's N, which
+ * places its QualityMethod and later fields.  EpError.column_name of a NEM
+ * error comes from here.
+ */
+extern const char *ep_nem_column_name(int record, int column, int nvalues);
 
 /* The SQLSTATE (five characters) that an error code maps to. */
 extern const char *ep_sqlstate(EpErrorCode code);

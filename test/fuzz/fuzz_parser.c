@@ -13,8 +13,12 @@
  *	  every "exact" decimal's digits/scale spell its text exactly;
  *	- every EpText, row->raw and err->raw points into memory the parser got
  *	  from our allocator (and is still live);
- *	- line numbers never go backwards, and after EP_END all input has been
- *	  consumed;
+ *	- line numbers never go backwards (but in NEM12 a row may have a lower
+ *	  line than the errors before it: those of the 400 records after its
+ *	  300), and after EP_END all input has been consumed;
+ *	- a row's day and interval agree with its time: the date of at for LP,
+ *	  TOU and NEM13; for NEM12 at is a whole number of intervals, 1 to N,
+ *	  after 00:00 of the day, and status is a QualityMethod;
  *	- ep_next never asks for more after ep_finish().
  * Leaks are found by ASan's leak checker (the allocator is malloc).
  *
@@ -148,6 +152,55 @@ hash_ts(uint64_t h, const EpTimestamp *t)
 	return h;
 }
 
+/* Minutes from day (a date) to at: they are at most a day apart. */
+static int
+minutes_after(const EpTimestamp *day, const EpTimestamp *at)
+{
+	int			m = at->hour * 60 + at->minute;
+
+	if (at->year != day->year || at->month != day->month || at->day != day->day)
+		m += 1440;
+	return m;
+}
+
+/*
+ * What every row's day, interval length and status must be, by format (see
+ * parser.h).  Returns the 0-based column of a NEM12 row's value.
+ */
+static int
+check_row_shape(EpFormat format, const EpRow *row)
+{
+	const EpTimestamp *d = &row->day;
+	const EpTimestamp *a = &row->at;
+	int			m;
+	int			len = row->interval_minutes;
+
+	if (d->is_null || d->hour || d->minute || d->second || d->usec)
+		abort();
+	if (format != EP_FORMAT_NEM12)
+	{
+		if (len != 0 || d->year != a->year || d->month != a->month || d->day != a->day)
+			abort();
+		return -1;
+	}
+	if (len < 1 || len > 1440 || 1440 % len != 0 || a->second || a->usec)
+		abort();
+	m = minutes_after(d, a);
+	if (m < len || m > 1440 || m % len != 0)
+		abort();
+	/* the day after must really be the next calendar day */
+	if (m == 1440 && !(a->hour == 0 && a->minute == 0 &&
+					   (a->day == d->day + 1 ||
+						(a->day == 1 && (a->month == d->month + 1 ||
+										 (a->month == 1 && d->month == 12 &&
+										  a->year == d->year + 1))))))
+		abort();
+	if (!((row->status.len == 1 || row->status.len == 3) &&
+		  strchr("AEFNSV", row->status.ptr[0]) != NULL))
+		abort();
+	return EP_NEM300_VALUES + m / len - 1;
+}
+
 static uint64_t
 hash_dec(uint64_t h, const EpDecimal *d)
 {
@@ -256,6 +309,7 @@ run(const uint8_t *data, size_t size, const uint8_t *chunks, size_t nchunks,
 	size_t		ci = 0;
 	uint64_t	h = 14695981039346656037ULL;
 	uint64_t	last_line = 0;
+	uint64_t	last_err_line = 0;
 	bool		finished = false;
 	EpRow		row;
 	EpError		err;
@@ -295,9 +349,12 @@ run(const uint8_t *data, size_t size, const uint8_t *chunks, size_t nchunks,
 		}
 		if (st == EP_ROW)
 		{
-			bool		tou = ep_format(p) == EP_FORMAT_TOU;
+			EpFormat	format = ep_format(p);
+			bool		tou = format == EP_FORMAT_TOU;
+			int			col;
 
-			if (row.line < last_line || row.line == 0)
+			if (row.line < last_line || row.line == 0 ||
+				(format != EP_FORMAT_NEM12 && row.line < last_err_line))
 				abort();
 			last_line = row.line;
 			HV(h, row.line);
@@ -319,12 +376,19 @@ run(const uint8_t *data, size_t size, const uint8_t *chunks, size_t nchunks,
 			HV(h, row.reset_count);
 			h = hash_ts(h, &row.reset_at);
 			h = hash_text(h, &blocks, row.rate);
-			if (row.meter.len == 0 || row.serial.len == 0 ||
-				row.data_type.len == 0 || row.at.is_null ||
-				row.value.is_null)
+			h = hash_ts(h, &row.day);
+			HV(h, row.interval_minutes);
+			if (row.meter.len == 0 || row.data_type.len == 0 || row.at.is_null ||
+				(row.serial.len == 0 &&
+				 (format == EP_FORMAT_LP || format == EP_FORMAT_TOU)) ||
+				(row.value.is_null && format != EP_FORMAT_NEM12))
 				abort();
-			check_decimal(&row.value, row.raw, row.raw_len,
-						  tou ? EP_TOU_ENERGY : EP_LP_VALUE);
+			col = check_row_shape(format, &row);
+			if (format == EP_FORMAT_NEM13)
+				col = EP_NEM250_QUANTITY;
+			else if (format != EP_FORMAT_NEM12)
+				col = tou ? EP_TOU_ENERGY : EP_LP_VALUE;
+			check_decimal(&row.value, row.raw, row.raw_len, col);
 			if (tou)
 				check_decimal(&row.max_demand, row.raw, row.raw_len,
 							  EP_TOU_MAX_DEMAND);
@@ -335,10 +399,10 @@ run(const uint8_t *data, size_t size, const uint8_t *chunks, size_t nchunks,
 			strlen(err.detail) == 0 || err.detail[strlen(err.detail) - 1] != '.' ||
 			err.detail[0] < 'A' || err.detail[0] > 'Z')
 			abort();
-		if (err.line != 0 && err.line < last_line)
+		if (err.line != 0 && (err.line < last_err_line || err.line < last_line))
 			abort();
 		if (err.line)
-			last_line = err.line;
+			last_err_line = err.line;
 		check_inside(&blocks, err.raw, err.raw_len);
 		HV(h, err.code);
 		HV(h, err.line);

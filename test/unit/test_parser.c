@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * test_parser.c
- *	  Server-free unit tests for the LP/TOU streaming parser.
+ *	  Server-free unit tests for the streaming parser: LP, TOU, and
+ *	  hand-written NEM12/NEM13 cases, one or more per rule (test_nem.c
+ *	  checks real NEM files against a reference reader).
  *
  * Every expected value here was worked out by hand from the input text, not
  * by running the parser, so that a test can never agree with a bug.  Every
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "parser.h"
+#include "unit.h"
 
 static int	passed;
 static int	failed;
@@ -46,64 +49,6 @@ check_at(int ok, int line, const char *fmt,...)
 	fputc('\n', stderr);
 }
 
-/* ---------- allocator: malloc, with live/peak accounting ---------- */
-
-static size_t live_blocks;
-static size_t live_bytes;
-static size_t peak_bytes;
-
-typedef struct Hdr
-{
-	size_t		size;
-	size_t		pad;
-} Hdr;
-
-static void *
-t_alloc(size_t size, void *arg)
-{
-	Hdr		   *h = malloc(sizeof(Hdr) + size);
-
-	(void) arg;
-	if (h == NULL)
-		abort();
-	h->size = size;
-	live_blocks++;
-	live_bytes += size;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return h + 1;
-}
-
-static void *
-t_realloc(void *ptr, size_t size, void *arg)
-{
-	Hdr		   *h = (Hdr *) ptr - 1;
-	size_t		old = h->size;
-
-	(void) arg;
-	h = realloc(h, sizeof(Hdr) + size);
-	if (h == NULL)
-		abort();
-	h->size = size;
-	live_bytes = live_bytes - old + size;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return h + 1;
-}
-
-static void
-t_free(void *ptr, void *arg)
-{
-	Hdr		   *h = (Hdr *) ptr - 1;
-
-	(void) arg;
-	live_blocks--;
-	live_bytes -= h->size;
-	free(h);
-}
-
-static const EpAllocator talloc = {t_alloc, t_realloc, t_free, NULL};
-
 /* ---------- event log ---------- */
 
 typedef struct Ev
@@ -127,6 +72,8 @@ typedef struct Ev
 	char		period[64];
 	char		rate[64];
 	EpTimestamp at;
+	EpTimestamp day;
+	int			minutes;
 	EpTimestamp md_at;
 	EpTimestamp reset_at;
 	EpDecimal	value_d;
@@ -233,17 +180,7 @@ parse_chunked(const char *data, size_t len, size_t chunk, size_t max_record)
 
 		if (st == EP_NEED_MORE)
 		{
-			size_t		n = chunk ? chunk : len;
-
-			if (off >= len)
-				ep_finish(p);
-			else
-			{
-				if (n > len - off)
-					n = len - off;
-				ep_push(p, data + off, n);
-				off += n;
-			}
+			feed(p, data, len, chunk, &off);
 			continue;
 		}
 		if (r.nev == r.cap)
@@ -299,6 +236,8 @@ parse_chunked(const char *data, size_t len, size_t chunk, size_t max_record)
 		CPYT(e->rate, row.rate);
 		cpy(e->raw, sizeof(e->raw), row.raw, row.raw_len);
 		e->at = row.at;
+		e->day = row.day;
+		e->minutes = row.interval_minutes;
 		e->md_at = row.max_demand_at;
 		e->reset_at = row.reset_at;
 		e->value_d = row.value;
@@ -311,6 +250,8 @@ parse_chunked(const char *data, size_t len, size_t chunk, size_t max_record)
 		log_text(&r, row.serial);
 		log_text(&r, row.plant);
 		log_ts(&r, &row.at);
+		log_ts(&r, &row.day);
+		logf_(&r, " %d", row.interval_minutes);
 		log_text(&r, row.data_type);
 		log_dec(&r, &row.value);
 		log_text(&r, row.units);
@@ -1241,6 +1182,12 @@ test_codes(void)
 		{EP_ERR_BOOLEAN, "22P02", "boolean"},
 		{EP_ERR_INTEGER, "22P02", "integer"},
 		{EP_ERR_INTEGER_RANGE, "22003", "integer_range"},
+		{EP_ERR_RECORD_TYPE, "22P04", "record_type"},
+		{EP_ERR_RECORD_ORDER, "22P04", "record_order"},
+		{EP_ERR_VALUE_COUNT, "22P04", "value_count"},
+		{EP_ERR_INTERVAL_LENGTH, "22P02", "interval_length"},
+		{EP_ERR_QUALITY, "22P02", "quality"},
+		{EP_ERR_INTERVAL_RANGE, "22003", "interval_range"},
 	};
 	size_t		k;
 
@@ -1297,28 +1244,639 @@ test_parse_date(void)
 	}
 }
 
-/* ---------- files ---------- */
+/* ---------- NEM12 and NEM13 ---------- */
 
-static char *
-read_file(const char *path, size_t *len)
+/*
+ * The cases below mostly use a 360-minute IntervalLength, so that a 300
+ * record has N = 4 values: short enough to write out, and every rule
+ * (roll-over, quality position, 400 ranges) still shows.
+ */
+#define H100 "100,NEM12,202401011200,MDP1,RET1\n"
+#define C200 "200,NMI0000001,E1B1,1,E1,N1,MET1,kWh,360,20240301\n"
+#define END900 "900\n"
+
+/* A decimal as its exact digits spell it ("1.50"), or "null". */
+static void
+dec_text(const EpDecimal *d, char *out, size_t n)
 {
-	FILE	   *f = fopen(path, "rb");
-	char	   *d;
-	long		n;
+	long long	v = (long long) d->digits;
+	long long	p10 = 1;
+	int			k;
 
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	d = malloc(n + 1);
-	if (fread(d, 1, n, f) != (size_t) n)
-		n = 0;
-	d[n] = '\0';
-	fclose(f);
-	*len = n;
-	return d;
+	if (d->is_null)
+	{
+		snprintf(out, n, "null");
+		return;
+	}
+	if (!d->exact)
+	{
+		snprintf(out, n, "inexact");
+		return;
+	}
+	for (k = 0; k < d->scale; k++)
+		p10 *= 10;
+	if (d->scale == 0)
+		snprintf(out, n, "%lld", v);
+	else
+		snprintf(out, n, "%s%lld.%0*lld", v < 0 ? "-" : "", llabs(v) / p10,
+				 d->scale, llabs(v) % p10);
 }
+
+static void
+ts_text(const EpTimestamp *t, char *out, size_t n)
+{
+	if (t->is_null)
+		snprintf(out, n, "null");
+	else
+		snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->month,
+				 t->day, t->hour, t->minute, t->second);
+}
+
+/*
+ * Event idx of r is a row of this line, ending at `at` (yyyy-mm-dd hh:mm:ss),
+ * of day `day` (yyyy-mm-dd), with this value (exact text or "null") and
+ * status.
+ */
+static void
+expect_nem_row(const Res *r, int idx, uint64_t line, const char *at,
+			   const char *day, const char *value, const char *status,
+			   const char *what)
+{
+	const Ev   *e;
+	char		a[40];
+	char		d[40];
+	char		v[64];
+
+	if (idx >= r->nev || r->ev[idx].st != EP_ROW)
+	{
+		CHECK(0, "%s: event %d is no row", what, idx);
+		return;
+	}
+	e = &r->ev[idx];
+	ts_text(&e->at, a, sizeof(a));
+	ts_text(&e->day, d, sizeof(d));
+	dec_text(&e->value_d, v, sizeof(v));
+	CHECK(e->line == line, "%s: line %llu, expected %llu", what,
+		  (unsigned long long) e->line, (unsigned long long) line);
+	CHECK(strcmp(a, at) == 0, "%s: at %s, expected %s", what, a, at);
+	CHECK(strncmp(d, day, strlen(day)) == 0 && strcmp(d + 10, " 00:00:00") == 0,
+		  "%s: day %s, expected %s", what, d, day);
+	CHECK(strcmp(v, value) == 0, "%s: value %s, expected %s", what, v, value);
+	CHECK(strcmp(e->status, status) == 0, "%s: status \"%s\", expected \"%s\"",
+		  what, e->status, status);
+}
+
+/* Every row of r has this channel (and no LP/TOU-only member set). */
+static void
+expect_channel(const Res *r, const char *meter, const char *serial,
+			   const char *dtype, const char *units, int minutes,
+			   const char *what)
+{
+	for (int k = 0; k < r->nev; k++)
+	{
+		const Ev   *e = &r->ev[k];
+
+		if (e->st != EP_ROW)
+			continue;
+		CHECK(strcmp(e->meter, meter) == 0 && strcmp(e->serial, serial) == 0 &&
+			  strcmp(e->dtype, dtype) == 0 && strcmp(e->units, units) == 0 &&
+			  e->plant[0] == '\0' && e->minutes == minutes,
+			  "%s: row %d channel %s|%s|%s|%s|%d", what, k, e->meter, e->serial,
+			  e->dtype, e->units, e->minutes);
+		CHECK(e->md.is_null && e->md_at.is_null && e->reset_at.is_null &&
+			  e->dls == -1 && !e->has_rc && e->period[0] == '\0' &&
+			  e->rate[0] == '\0', "%s: row %d has no TOU members", what, k);
+	}
+}
+
+/* Which format the first record makes a file; LP and TOU as before. */
+static void
+test_nem_detect(void)
+{
+	Res			r;
+
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n" END900);
+	CHECK(r.format == EP_FORMAT_NEM12 && r.rows == 4 && r.errors == 0,
+		  "100,NEM12 header: NEM12, 4 rows");
+	res_free(&r);
+	r = P("100 , nem13 ,200401101030,MDA1,Ret1\n900\n");
+	CHECK(r.format == EP_FORMAT_NEM13 && r.rows == 0 && r.errors == 0,
+		  "100,nem13 (any case, blanks): NEM13, no rows");
+	res_free(&r);
+
+	/* no 100: a first 200 or 250 is both the format and data */
+	r = P(C200 "300,20240101,1,2,3,4,A\n");
+	CHECK(r.format == EP_FORMAT_NEM12 && r.rows == 4 && r.errors == 0,
+		  "no 100, no 900: NEM12 from the 200");
+	res_free(&r);
+	r = P("\r\n250,NMI1,11,1,11,11,SER,E,100,20040101000000,A,,,150,20040401000000,A,,,50,kWh,,,\r\n");
+	CHECK(r.format == EP_FORMAT_NEM13 && r.rows == 1 && r.errors == 0,
+		  "blank line, no 100: NEM13 from the 250");
+	res_free(&r);
+
+	/* what is not a header */
+	r = P("100,NEM14,200401101030\n");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, NULL, "100,NEM14");
+	CHECK(strstr(r.ev[0].detail, "VersionHeader") != NULL, "100,NEM14 detail");
+	res_free(&r);
+	r = P("300,20240101,1,2,3,4,A\n");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, NULL, "a first 300");
+	CHECK(strstr(r.ev[0].detail, "not a 300 record") != NULL, "a first 300: detail");
+	res_free(&r);
+	r = P("100\n");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, NULL, "a 100 without version");
+	res_free(&r);
+	r = P("\"100,NEM12\"\n");
+	expect_err(&r, 0, EP_ERR_HEADER, 1, 0, NULL, "100,NEM12 quoted as one field");
+	res_free(&r);
+
+	/* LP rows: the day is the date of at, no interval length */
+	r = P(LPH "\n" ROW2 "\n");
+	CHECK(r.format == EP_FORMAT_LP && r.rows == 1 &&
+		  ts_is(&r.ev[0].day, 2015, 9, 1, 0, 0, 0, 0) && r.ev[0].minutes == 0,
+		  "LP row: day 2015-09-01, interval 0");
+	res_free(&r);
+}
+
+/* One 300 record: N rows, ends of intervals, day, channel, raw, line. */
+static void
+test_nem12_rows(void)
+{
+	Res			r;
+
+	r = P(H100 C200 "300,20240131,1.50,2,,0.25,A,,,20240201000000\n" END900);
+	CHECK(r.rows == 4 && r.errors == 0 && r.nev == 5, "300: 4 rows");
+	expect_nem_row(&r, 0, 3, "2024-01-31 06:00:00", "2024-01-31", "1.50", "A", "value 1");
+	expect_nem_row(&r, 1, 3, "2024-01-31 12:00:00", "2024-01-31", "2", "A", "value 2");
+	expect_nem_row(&r, 2, 3, "2024-01-31 18:00:00", "2024-01-31", "null", "A",
+				   "value 3: empty, a row without value");
+	expect_nem_row(&r, 3, 3, "2024-02-01 00:00:00", "2024-01-31", "0.25", "A",
+				   "value 4: ends the next day, belongs to the IntervalDate");
+	expect_channel(&r, "NMI0000001", "MET1", "E1", "kWh", 360, "300");
+	CHECK(strcmp(r.ev[3].raw, "300,20240131,1.50,2,,0.25,A,,,20240201000000") == 0,
+		  "raw is the 300 record");
+	res_free(&r);
+
+	/* an empty serial and UOM are allowed */
+	r = P(H100 "200,NMI2,E1,,E1,,,,720\n300,20240101,5,6,N\n");
+	CHECK(r.rows == 2 && r.errors == 0, "empty serial and UOM: 2 rows");
+	expect_channel(&r, "NMI2", "", "E1", "", 720, "empty serial");
+	expect_nem_row(&r, 1, 3, "2024-01-02 00:00:00", "2024-01-01", "6", "N", "720 minutes");
+	res_free(&r);
+}
+
+/* The last interval ends at 00:00 of the next day, whatever the calendar. */
+static void
+test_nem12_rollover(void)
+{
+	static const struct
+	{
+		const char *date;
+		const char *end;
+		const char *day;
+	}			t[] = {
+		{"20240131", "2024-02-01 00:00:00", "2024-01-31"},	/* month */
+		{"20241231", "2025-01-01 00:00:00", "2024-12-31"},	/* year */
+		{"20240228", "2024-02-29 00:00:00", "2024-02-28"},	/* leap year */
+		{"20240229", "2024-03-01 00:00:00", "2024-02-29"},
+		{"20230228", "2023-03-01 00:00:00", "2023-02-28"},	/* common year */
+		{"20000228", "2000-02-29 00:00:00", "2000-02-28"},	/* 400-year rule */
+		{"21000228", "2100-03-01 00:00:00", "2100-02-28"},	/* 100-year rule */
+		{"20240430", "2024-05-01 00:00:00", "2024-04-30"},	/* 30-day month */
+		{"99981231", "9999-01-01 00:00:00", "9998-12-31"},
+	};
+	char		buf[256];
+	Res			r;
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+	{
+		snprintf(buf, sizeof(buf), H100 C200 "300,%s,1,2,3,4,A\n", t[k].date);
+		r = P(buf);
+		CHECK(r.rows == 4, "%s: 4 rows", t[k].date);
+		expect_nem_row(&r, 3, 3, t[k].end, t[k].day, "4", "A", t[k].date);
+		res_free(&r);
+	}
+
+	/* dates that are not */
+	r = P(H100 C200 "300,99991231,1,2,3,4,A\n300,20230229,1,2,3,4,A\n"
+		  "300,2024-01-01,1,2,3,4,A\n300,20241301,1,2,3,4,A\n300,,1,2,3,4,A\n"
+		  "300,00000101,1,2,3,4,A\n");
+	CHECK(r.rows == 0 && r.errors == 6, "bad IntervalDates: 6 errors");
+	expect_err(&r, 0, EP_ERR_DATETIME_RANGE, 3, 2, "99991231", "31/12/9999 ends in year 10000");
+	expect_err(&r, 1, EP_ERR_DATETIME_RANGE, 4, 2, "20230229", "29 February 2023");
+	expect_err(&r, 2, EP_ERR_DATETIME, 5, 2, "2024-01-01", "not yyyymmdd");
+	CHECK(strcmp(r.ev[2].detail, "IntervalDate must be written yyyymmdd.") == 0,
+		  "IntervalDate detail");
+	CHECK(strcmp(r.ev[2].colname, "IntervalDate") == 0, "IntervalDate column name");
+	expect_err(&r, 3, EP_ERR_DATETIME_RANGE, 6, 2, "20241301", "month 13");
+	expect_err(&r, 4, EP_ERR_REQUIRED, 7, 2, "", "empty IntervalDate");
+	expect_err(&r, 5, EP_ERR_DATETIME_RANGE, 8, 2, "00000101", "year 0");
+	res_free(&r);
+}
+
+/* 400 records: the quality of the intervals they cover, V, and bad ones. */
+static void
+test_nem12_400(void)
+{
+	Res			r;
+
+	/* V: each interval's quality from the 400 covering it, V if none */
+	r = P(H100 C200 "300,20240101,1,2,3,4,V,,,20240102000000\n"
+		  "400,1,2,E52,,\n400,4,4,S14,0,reading fixed\n" END900);
+	CHECK(r.rows == 4 && r.errors == 0, "V + 400s: 4 rows");
+	expect_nem_row(&r, 0, 3, "2024-01-01 06:00:00", "2024-01-01", "1", "E52", "400 1..2");
+	expect_nem_row(&r, 1, 3, "2024-01-01 12:00:00", "2024-01-01", "2", "E52", "400 1..2");
+	expect_nem_row(&r, 2, 3, "2024-01-01 18:00:00", "2024-01-01", "3", "V",
+				   "not covered: keeps V");
+	expect_nem_row(&r, 3, 3, "2024-01-02 00:00:00", "2024-01-01", "4", "S14", "400 4..4");
+	res_free(&r);
+
+	/* a 400 after a 300 that is not V applies all the same; later wins */
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n400,1,4,F14,,\n400,2,2,A,,\n"
+		  "300,20240102,5,6,7,8,E52\n");
+	CHECK(r.rows == 8 && r.errors == 0, "400 over A: 8 rows");
+	expect_nem_row(&r, 0, 3, "2024-01-01 06:00:00", "2024-01-01", "1", "F14", "F14");
+	expect_nem_row(&r, 1, 3, "2024-01-01 12:00:00", "2024-01-01", "2", "A", "A again");
+	expect_nem_row(&r, 3, 3, "2024-01-02 00:00:00", "2024-01-01", "4", "F14", "F14 4");
+	expect_nem_row(&r, 4, 6, "2024-01-02 06:00:00", "2024-01-02", "5", "E52",
+				   "the next 300 is not touched");
+	res_free(&r);
+
+	/*
+	 * Bad 400s are errors of their own, reported before the rows of the 300
+	 * they follow; the good 400s around them still apply.
+	 */
+	r = P(H100 C200 "300,20240101,1,2,3,4,V\n"
+		  "400,1,1,V,,\n"		/* 4: V is not for a 400 */
+		  "400,5,5,A,,\n"		/* 5: beyond N */
+		  "400,3,2,A,,\n"		/* 6: end before start */
+		  "400,,2,A,,\n"		/* 7: empty start */
+		  "400,x,2,A,,\n"		/* 8: not a number */
+		  "400,1,2\n"			/* 9: no QualityMethod field */
+		  "400,1,1,T,,\n"		/* 10: flag T */
+		  "400,1,1,E5,,\n"		/* 11: one digit */
+		  "400,0,1,A,,\n"		/* 12: interval 0 */
+		  "400,2,3,S14,,\n"		/* 13: good */
+		  "400,1,1,,,\n"		/* 14: empty QualityMethod */
+		  "400,99999999999999999999,1,A,,\n"	/* 15: beyond int64 */
+		  END900);
+	CHECK(r.rows == 4 && r.errors == 11 && r.nev == 16, "bad 400s: 11 errors, 4 rows");
+	expect_err(&r, 0, EP_ERR_QUALITY, 4, 4, "V", "400 with V");
+	CHECK(strcmp(r.ev[0].colname, "QualityMethod") == 0, "400 column 4 name");
+	expect_err(&r, 1, EP_ERR_INTERVAL_RANGE, 5, 2, "5", "400 start beyond N");
+	CHECK(strcmp(r.ev[1].colname, "StartInterval") == 0, "400 column 2 name");
+	expect_err(&r, 2, EP_ERR_INTERVAL_RANGE, 6, 3, "2", "400 end before start");
+	CHECK(strcmp(r.ev[2].colname, "EndInterval") == 0, "400 column 3 name");
+	expect_err(&r, 3, EP_ERR_REQUIRED, 7, 2, "", "400 empty start");
+	expect_err(&r, 4, EP_ERR_INTEGER, 8, 2, "x", "400 start not a number");
+	expect_err(&r, 5, EP_ERR_COLUMNS, 9, 0, NULL, "400 of 3 fields");
+	expect_err(&r, 6, EP_ERR_QUALITY, 10, 4, "T", "400 flag T");
+	expect_err(&r, 7, EP_ERR_QUALITY, 11, 4, "E5", "400 one-digit method");
+	expect_err(&r, 8, EP_ERR_INTERVAL_RANGE, 12, 2, "0", "400 interval 0");
+	expect_err(&r, 9, EP_ERR_REQUIRED, 14, 4, "", "400 empty QualityMethod");
+	expect_err(&r, 10, EP_ERR_INTEGER_RANGE, 15, 2, NULL, "400 start beyond int64");
+	expect_nem_row(&r, 11, 3, "2024-01-01 06:00:00", "2024-01-01", "1", "V", "row 1 after the errors");
+	expect_nem_row(&r, 12, 3, "2024-01-01 12:00:00", "2024-01-01", "2", "S14", "row 2: the good 400");
+	expect_nem_row(&r, 13, 3, "2024-01-01 18:00:00", "2024-01-01", "3", "S14", "row 3: the good 400");
+	expect_nem_row(&r, 14, 3, "2024-01-02 00:00:00", "2024-01-01", "4", "V", "row 4");
+	res_free(&r);
+
+	/* 400s with no 300 before them */
+	r = P(H100 C200 "400,1,1,A,,\n300,20240101,1,2,3,4,A\n500,O,S01009,20240102121004,\n"
+		  "400,1,1,A,,\n300,20240101,1,2,3,A\n400,1,1,A,,\n400,2,2,A,,\n"
+		  "200,NMI3,E1,1,E1,N1,MET1,kWh,360\n400,1,1,F14,,\n");
+	CHECK(r.rows == 4 && r.errors == 6, "orphan 400s: 6 errors, 4 rows");
+	expect_err(&r, 0, EP_ERR_RECORD_ORDER, 3, 1, "400", "400 after a 200");
+	CHECK(strcmp(r.ev[0].colname, "RecordIndicator") == 0, "column 1 name");
+	expect_err(&r, 5, EP_ERR_RECORD_ORDER, 6, 1, "400", "400 after a 500");
+	expect_err(&r, 6, EP_ERR_VALUE_COUNT, 7, 7, "", "a short 300");
+	expect_err(&r, 7, EP_ERR_RECORD_ORDER, 8, 1, "400", "400 after a rejected 300");
+	CHECK(strstr(r.ev[7].detail, "rejected") != NULL, "detail says the 300 was rejected");
+	expect_err(&r, 8, EP_ERR_RECORD_ORDER, 9, 1, "400", "second 400 after it");
+	CHECK(strstr(r.ev[8].detail, "rejected") != NULL, "second: rejected too");
+	expect_err(&r, 9, EP_ERR_RECORD_ORDER, 11, 1, "400", "400 after a later 200");
+	CHECK(strstr(r.ev[9].detail, "must follow") != NULL, "detail: must follow a 300");
+	res_free(&r);
+}
+
+/* The IntervalLength of each 200 rules the 300s after it. */
+static void
+test_nem12_interval_length(void)
+{
+	Res			r;
+	char	   *buf;
+	size_t		n = 0;
+	size_t		cap = 40000;
+
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n"
+		  "200,NMI0000001,E1B1,1,E1,N1,MET1,kWh,720,20240301\n"
+		  "300,20240102,5,6,A\n"
+		  "300,20240103,1,2,3,4,A\n");	/* 4 values under 720 minutes */
+	CHECK(r.rows == 6 && r.errors == 1, "360 then 720 minutes: 6 rows, 1 error");
+	expect_nem_row(&r, 3, 3, "2024-01-02 00:00:00", "2024-01-01", "4", "A", "last of 360");
+	CHECK(r.ev[3].minutes == 360 && r.ev[4].minutes == 720, "interval lengths 360, 720");
+	expect_nem_row(&r, 4, 5, "2024-01-02 12:00:00", "2024-01-02", "5", "A", "first of 720");
+	expect_nem_row(&r, 5, 5, "2024-01-03 00:00:00", "2024-01-02", "6", "A", "last of 720");
+	expect_err(&r, 6, EP_ERR_VALUE_COUNT, 6, 5, "3", "4 values under a 720-minute 200");
+	CHECK(strcmp(r.ev[6].colname, "QualityMethod") == 0, "column N + 3 is QualityMethod");
+	res_free(&r);
+
+	/* the value count: QualityMethod at N + 2, never counted from the end */
+	r = P(H100 C200 "300,20240101,1,2,3,4,5,A\n300,20240102,1,2,3,A,A\n"
+		  "300,20240103,1,2,3,4,A,,,,,,,,,,\n300,20240104,1,2,3,4,E\n"
+		  "300,20240105,1,2,3,4,S1\n300,20240106,1,2,3,4,a\n");
+	CHECK(r.rows == 8 && r.errors == 4, "value counts: 8 rows, 4 errors");
+	expect_err(&r, 0, EP_ERR_VALUE_COUNT, 3, 7, "5", "5 values under 360 minutes");
+	/* the count is right (A at N + 2): the fourth value "A" is no number */
+	expect_err(&r, 1, EP_ERR_NUMBER, 4, 6, "A", "3 values, then A, A");
+	expect_nem_row(&r, 2, 5, "2024-01-03 06:00:00", "2024-01-03", "1", "A", "padding is fine");
+	expect_nem_row(&r, 6, 6, "2024-01-04 06:00:00", "2024-01-04", "1", "E",
+				   "E without method (as the reference takes it)");
+	expect_err(&r, 10, EP_ERR_VALUE_COUNT, 7, 7, "S1", "S1 is no QualityMethod");
+	expect_err(&r, 11, EP_ERR_VALUE_COUNT, 8, 7, "a", "lower-case a is no QualityMethod");
+	res_free(&r);
+
+	/* 5 and 1 minutes: 288 and 1440 values in one record */
+	for (int len = 5; len >= 1; len -= 4)
+	{
+		int			nv = 1440 / len;
+
+		buf = malloc(cap);
+		n = snprintf(buf, cap, H100 "200,NMI9,E1,1,E1,,M,kWh,%d\n300,20240229", len);
+		for (int k = 0; k < nv; k++)
+			n += snprintf(buf + n, cap - n, ",%d.%03d", k / 1000, k % 1000);
+		n += snprintf(buf + n, cap - n, ",A,,,20240301000000,\n900\n");
+		r = PN(buf, n);
+		CHECK(r.rows == nv && r.errors == 0, "%d minutes: %d rows, got %d", len, nv, r.rows);
+		if (r.rows == nv)
+		{
+			char		v[16];
+
+			expect_nem_row(&r, 0, 3, len == 5 ? "2024-02-29 00:05:00" : "2024-02-29 00:01:00",
+						   "2024-02-29", "0.000", "A", "first interval");
+			snprintf(v, sizeof(v), "%d.%03d", (nv - 1) / 1000, (nv - 1) % 1000);
+			expect_nem_row(&r, nv - 1, 3, "2024-03-01 00:00:00", "2024-02-29", v, "A",
+						   "last interval");
+		}
+		res_free(&r);
+		free(buf);
+	}
+
+	/* IntervalLength: a number of minutes that divides a day */
+	r = P(H100 "200,NMI1,E1,1,E1,,M,kWh,7\n300,20240101,1,2,3,4,A\n"
+		  "200,NMI1,E1,1,E1,,M,kWh,abc\n200,NMI1,E1,1,E1,,M,kWh,0\n"
+		  "200,NMI1,E1,1,E1,,M,kWh,2880\n200,NMI1,E1,1,E1,,M,kWh,-30\n"
+		  "200,NMI1,E1,1,E1,,M,kWh,\n200,NMI1,E1,1,E1,,M,kWh\n"
+		  "200,,E1,1,E1,,M,kWh,30\n200,NMI1,E1,1,,,M,kWh,30\n"
+		  "300,20240101,1,2,3,4,A\n");
+	CHECK(r.rows == 0 && r.errors == 11, "bad 200s: 11 errors");
+	expect_err(&r, 0, EP_ERR_INTERVAL_LENGTH, 2, 9, "7", "7 minutes");
+	CHECK(strcmp(r.ev[0].colname, "IntervalLength") == 0, "200 column 9 name");
+	expect_err(&r, 1, EP_ERR_RECORD_ORDER, 3, 1, "300", "300 after a rejected 200");
+	CHECK(strstr(r.ev[1].detail, "200 record before this 300 record was rejected") != NULL,
+		  "detail: the 200 was rejected");
+	expect_err(&r, 2, EP_ERR_INTERVAL_LENGTH, 4, 9, "abc", "abc minutes");
+	expect_err(&r, 3, EP_ERR_INTERVAL_LENGTH, 5, 9, "0", "0 minutes");
+	expect_err(&r, 4, EP_ERR_INTERVAL_LENGTH, 6, 9, "2880", "2880 minutes");
+	expect_err(&r, 5, EP_ERR_INTERVAL_LENGTH, 7, 9, "-30", "-30 minutes");
+	expect_err(&r, 6, EP_ERR_REQUIRED, 8, 9, "", "empty IntervalLength");
+	expect_err(&r, 7, EP_ERR_COLUMNS, 9, 0, NULL, "200 of 8 fields");
+	expect_err(&r, 8, EP_ERR_REQUIRED, 10, 2, "", "empty NMI");
+	CHECK(strcmp(r.ev[8].colname, "NMI") == 0, "200 column 2 name");
+	expect_err(&r, 9, EP_ERR_REQUIRED, 11, 5, "", "empty NMISuffix");
+	expect_err(&r, 10, EP_ERR_RECORD_ORDER, 12, 1, "300", "300 after a rejected 200");
+	res_free(&r);
+}
+
+/* Interval values: decimals as for LP; an empty one is a row without value. */
+static void
+test_nem12_values(void)
+{
+	Res			r;
+
+	r = P(H100 C200 "300,20240101,.005,00990.0, 7 ,,A\n"
+		  "300,20240102,1,x,3,4,A\n300,20240103,1,2,1e400,4,A\n"
+		  "300,20240104,,,,,N\n");
+	CHECK(r.rows == 8 && r.errors == 2, "values: 8 rows, 2 errors");
+	expect_nem_row(&r, 0, 3, "2024-01-01 06:00:00", "2024-01-01", "0.005", "A", ".005");
+	CHECK(r.ev[1].value_d.digits == 9900 && r.ev[1].value_d.scale == 1, "00990.0 exact");
+	expect_nem_row(&r, 2, 3, "2024-01-01 18:00:00", "2024-01-01", "7", "A", "blanks trimmed");
+	expect_nem_row(&r, 3, 3, "2024-01-02 00:00:00", "2024-01-01", "null", "A", "empty");
+	expect_err(&r, 4, EP_ERR_NUMBER, 4, 4, "x", "value x");
+	CHECK(strcmp(r.ev[4].colname, "IntervalValue") == 0, "value column name");
+	expect_err(&r, 5, EP_ERR_NUMBER_RANGE, 5, 5, "1e400", "value 1e400");
+	expect_nem_row(&r, 6, 6, "2024-01-04 06:00:00", "2024-01-04", "null", "N", "all empty, N");
+	expect_nem_row(&r, 9, 6, "2024-01-05 00:00:00", "2024-01-04", "null", "N", "all empty, N, last");
+	res_free(&r);
+}
+
+/*
+ * What real files do: no 100 or 900, blank and padded lines, any line end,
+ * blanks around fields, quotes, files joined together, 500 records,
+ * repeated days, unknown records.
+ */
+static void
+test_nem12_files(void)
+{
+	Res			r;
+	Res			r2;
+
+	/* the same file with CRLF, LF, CR-only and no final line end */
+	static const char *const ends[] = {"\r\n", "\n", "\r"};
+	const char *body[] = {"100,NEM12,202401011200,MDP1,RET1", C200 "", "300,20240101,1,2,3,4,V",
+	"400,1,4,A,,", "500,O,S01009,20240102121004,", "900"};
+
+	r = P(H100 C200 "300,20240101,1,2,3,4,V\n400,1,4,A,,\n500,O,S01009,20240102121004,\n900");
+	CHECK(r.rows == 4 && r.errors == 0, "LF, no final line end: 4 rows");
+	for (size_t e = 0; e < 3; e++)
+	{
+		char		buf[1024];
+		size_t		n = 0;
+
+		for (size_t k = 0; k < 6; k++)
+		{
+			size_t		l = strlen(body[k]);
+
+			/* C200 carries its own LF: write it without */
+			if (l > 0 && body[k][l - 1] == '\n')
+				l--;
+			memcpy(buf + n, body[k], l);
+			n += l;
+			n += snprintf(buf + n, sizeof(buf) - n, "%s", ends[e]);
+		}
+		r2 = PN(buf, n);
+		CHECK(r2.rows == 4 && r2.errors == 0 && r2.nev == r.nev,
+			  "line ends %zu: same events", e);
+		for (int k = 0; k < r.nev && k < r2.nev; k++)
+			CHECK(r2.ev[k].line == r.ev[k].line &&
+				  strcmp(r2.ev[k].status, r.ev[k].status) == 0 &&
+				  strcmp(r2.ev[k].raw, r.ev[k].raw) == 0,
+				  "line ends %zu: event %d alike", e, k);
+		res_free(&r2);
+	}
+	res_free(&r);
+
+	/* padding, blanks, quotes, blank lines and a padded blank line */
+	r = P("\n100,NEM12,200301011534,MDP1,Retailer1,,,,,,\n\n"
+		  " 200 , NMI0000001 ,E1, 1 ,E1,N1, MET1 , kWh , 360 ,,,,,,\n"
+		  ",,,,,,,,,,\n"
+		  "\"300\",\"20240101\",1,\"2\",3,4,\"A\",,,,,,,,\n"
+		  "   \n"
+		  " 400 ,1,1, F14 ,,,,,,\n"
+		  "900,,,,,,,,,,\n");
+	CHECK(r.rows == 4 && r.errors == 0, "padded, spaced, quoted: 4 rows");
+	expect_channel(&r, "NMI0000001", "MET1", "E1", "kWh", 360, "trimmed channel");
+	expect_nem_row(&r, 0, 6, "2024-01-01 06:00:00", "2024-01-01", "1", "F14",
+				   "400 after a blank line");
+	expect_nem_row(&r, 1, 6, "2024-01-01 12:00:00", "2024-01-01", "2", "A", "quoted value");
+	res_free(&r);
+
+	/* files joined: two blocks, a blank line between; a repeated day */
+	r = P(C200 "300,20240101,1,1,1,1,A\n900\n\n"
+		  H100 C200 "300,20240101,3,3,3,3,A\n900\n");
+	CHECK(r.rows == 8 && r.errors == 0, "joined files: both days handed out");
+	expect_nem_row(&r, 0, 2, "2024-01-01 06:00:00", "2024-01-01", "1", "A", "first copy");
+	expect_nem_row(&r, 4, 7, "2024-01-01 06:00:00", "2024-01-01", "3", "A", "later copy");
+	res_free(&r);
+
+	/* a 900 ends the channel; other records are unknown or out of place */
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n900\n300,20240102,1,2,3,4,A\n"
+		  "123,x\nabc\n450,1\n250,NMI1\n550,N,,A,\n100,NEM13,2024\n"
+		  C200 "300,20240103,1,2,3,4,A\n");
+	CHECK(r.rows == 8 && r.errors == 7, "after a 900: 8 rows, 7 errors");
+	expect_err(&r, 4, EP_ERR_RECORD_ORDER, 5, 1, "300", "300 after a 900");
+	expect_err(&r, 5, EP_ERR_RECORD_TYPE, 6, 1, "123", "record 123");
+	expect_err(&r, 6, EP_ERR_RECORD_TYPE, 7, 1, "abc", "record abc");
+	expect_err(&r, 7, EP_ERR_RECORD_TYPE, 8, 1, "450", "record 450");
+	expect_err(&r, 8, EP_ERR_RECORD_ORDER, 9, 1, "250", "a NEM13 record");
+	expect_err(&r, 9, EP_ERR_RECORD_ORDER, 10, 1, "550", "a NEM13 550");
+	expect_err(&r, 10, EP_ERR_RECORD_ORDER, 11, 2, "NEM13", "a NEM13 header");
+	CHECK(strcmp(r.ev[10].colname, "VersionHeader") == 0, "100 column 2 name");
+	res_free(&r);
+
+	/*
+	 * After a held 300: a record starting with '4' that is no 400, and
+	 * broken records, come after the held rows.
+	 */
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n450,1\n300,20240102,1,2,3,4,A\n"
+		  "4\xff\n300,20240103,1,2,3,4,A\n\"4\"x\n");
+	CHECK(r.rows == 12 && r.errors == 3 && r.nev == 16, "held rows first: 12 rows, 3 errors");
+	expect_nem_row(&r, 3, 3, "2024-01-02 00:00:00", "2024-01-01", "4", "A", "rows of line 3");
+	expect_err(&r, 4, EP_ERR_RECORD_TYPE, 4, 1, "450", "then 450");
+	expect_err(&r, 9, EP_ERR_ENCODING, 6, 1, NULL, "then bad UTF-8");
+	expect_err(&r, 14, EP_ERR_QUOTE, 8, 1, NULL, "then a bad quote");
+	res_free(&r);
+
+	/* the same with a record too long after a held 300 */
+	{
+		const char *d = H100 C200 "300,20240101,1,2,3,4,A\n"
+			"400,1,1,S14,,ccccccccccccccccccccccccccccccccccccccccccccccccccc\n"
+			"300,20240102,1,2,3,4,A\n";
+
+		r = PM(d, strlen(d), 60);
+		CHECK(r.rows == 8 && r.errors == 1 && r.nev == 10, "too long after a 300: 8 rows, 1 error");
+		expect_nem_row(&r, 0, 3, "2024-01-01 06:00:00", "2024-01-01", "1", "A",
+					   "the too-long 400 did not apply");
+		expect_err(&r, 4, EP_ERR_TOO_LONG, 4, 0, NULL, "then too long");
+		expect_nem_row(&r, 5, 5, "2024-01-02 06:00:00", "2024-01-02", "1", "A", "next 300");
+		res_free(&r);
+	}
+
+	/* a record too long, unterminated quote at the end */
+	r = P(H100 C200 "300,20240101,1,2,3,4,A\n\"400");
+	CHECK(r.rows == 4 && r.errors == 1 && r.ev[4].code == EP_ERR_QUOTE,
+		  "unterminated quote after a 300: rows, then the error");
+	res_free(&r);
+}
+
+/* NEM13: one row per 250 record. */
+static void
+test_nem13(void)
+{
+	Res			r;
+
+	r = P("100,NEM13,200401101030,MDA1,Ret1\r\n"
+		  "250,VDEF005890,1141,1,11,11,MET12345,E,000888,20040108103055,A,,,000999, 20040408000000,E64,,,111,kWh,20040408,\r\n"
+		  "550,N,,E,\r\n"
+		  "250,NEM1312026,12,4949,12,,SerialBMP1,I,290,20041001000001,A,,,290,200410070000,A,,,-10.5,KWH,,20041007120000,\r\n"
+		  "900\r\n");
+	CHECK(r.format == EP_FORMAT_NEM13 && r.rows == 2 && r.errors == 0, "NEM13: 2 rows");
+	expect_nem_row(&r, 0, 2, "2004-04-08 00:00:00", "2004-04-08", "111", "E64", "250 one");
+	CHECK(strcmp(r.ev[0].meter, "VDEF005890") == 0 && strcmp(r.ev[0].serial, "MET12345") == 0 &&
+		  strcmp(r.ev[0].dtype, "11") == 0 && strcmp(r.ev[0].units, "kWh") == 0 &&
+		  r.ev[0].minutes == 0 && r.ev[0].plant[0] == '\0', "250 one: texts");
+	expect_nem_row(&r, 1, 4, "2004-10-07 00:00:00", "2004-10-07", "-10.5", "A",
+				   "250 two: yyyymmddhhmm, negative Quantity");
+	res_free(&r);
+
+	r = P("100,NEM13,200401101030,MDA1,Ret1\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,\n"
+		  "250,,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,1,kWh\n"
+		  "250,NMI1,11,1,,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,2.01108E+13,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040431000000,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401250000,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,,A,,,1,kWh\n"
+		  "250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,x,kWh\n"
+		  "200,NMI1,E1,1,E1,,M,kWh,30\n300,20240101\n400,1,1,A\n500,O,,,\n");
+	CHECK(r.rows == 1 && r.errors == 12, "bad 250s: 1 row, 12 errors");
+	expect_err(&r, 1, EP_ERR_COLUMNS, 3, 0, NULL, "250 of 19 fields");
+	expect_err(&r, 2, EP_ERR_REQUIRED, 4, 2, "", "250 without NMI");
+	expect_err(&r, 3, EP_ERR_REQUIRED, 5, 5, "", "250 without NMISuffix");
+	expect_err(&r, 4, EP_ERR_DATETIME, 6, 15, "2.01108E+13", "Excel's read time");
+	CHECK(strcmp(r.ev[4].colname, "CurrentRegisterReadDateTime") == 0, "250 column 15 name");
+	CHECK(strcmp(r.ev[4].detail, "CurrentRegisterReadDateTime must be written yyyymmddhhmmss.") == 0,
+		  "250 date detail");
+	expect_err(&r, 5, EP_ERR_DATETIME_RANGE, 7, 15, "20040431000000", "31 April");
+	expect_err(&r, 6, EP_ERR_DATETIME_RANGE, 8, 15, "20040401250000", "hour 25");
+	expect_err(&r, 7, EP_ERR_REQUIRED, 9, 15, "", "no read time");
+	expect_err(&r, 8, EP_ERR_NUMBER, 10, 19, "x", "Quantity x");
+	CHECK(strcmp(r.ev[8].colname, "Quantity") == 0, "250 column 19 name");
+	expect_err(&r, 9, EP_ERR_RECORD_ORDER, 11, 1, "200", "a 200 in NEM13");
+	expect_err(&r, 10, EP_ERR_RECORD_ORDER, 12, 1, "300", "a 300 in NEM13");
+	expect_err(&r, 11, EP_ERR_RECORD_ORDER, 13, 1, "400", "a 400 in NEM13");
+	expect_err(&r, 12, EP_ERR_RECORD_ORDER, 14, 1, "500", "a 500 in NEM13");
+	res_free(&r);
+
+	/* an empty Quantity is an error too (row 2 of the file above) */
+	r = P("250,NMI1,11,1,11,11,S,E,1,20040101000000,A,,,2,20040401000000,A,,,,kWh\n");
+	expect_err(&r, 0, EP_ERR_REQUIRED, 1, 19, "", "empty Quantity");
+	res_free(&r);
+}
+
+/* The names of NEM columns, as the specification writes them. */
+static void
+test_nem_column_names(void)
+{
+	CHECK(strcmp(ep_nem_column_name(300, 1, 48), "RecordIndicator") == 0 &&
+		  strcmp(ep_nem_column_name(300, 2, 48), "IntervalDate") == 0 &&
+		  strcmp(ep_nem_column_name(300, 3, 48), "IntervalValue") == 0 &&
+		  strcmp(ep_nem_column_name(300, 50, 48), "IntervalValue") == 0 &&
+		  strcmp(ep_nem_column_name(300, 51, 48), "QualityMethod") == 0 &&
+		  strcmp(ep_nem_column_name(300, 55, 48), "MSATSLoadDateTime") == 0 &&
+		  ep_nem_column_name(300, 56, 48) == NULL &&
+		  ep_nem_column_name(300, 3, 0) == NULL, "300 column names");
+	CHECK(strcmp(ep_nem_column_name(200, 5, 0), "NMISuffix") == 0 &&
+		  strcmp(ep_nem_column_name(200, 10, 0), "NextScheduledReadDate") == 0 &&
+		  ep_nem_column_name(200, 11, 0) == NULL &&
+		  strcmp(ep_nem_column_name(250, 23, 0), "MSATSLoadDateTime") == 0 &&
+		  ep_nem_column_name(250, 24, 0) == NULL &&
+		  strcmp(ep_nem_column_name(900, 1, 0), "RecordIndicator") == 0 &&
+		  ep_nem_column_name(900, 2, 0) == NULL &&
+		  ep_nem_column_name(400, 0, 0) == NULL &&
+		  strcmp(ep_nem_column_name(550, 4, 0), "CurrentTransCode") == 0 &&
+		  strcmp(ep_nem_column_name(500, 5, 0), "IndexRead") == 0 &&
+		  strcmp(ep_nem_column_name(100, 2, 0), "VersionHeader") == 0,
+		  "other column names");
+	CHECK(strcmp(ep_column_name(EP_FORMAT_NEM13, 19), "Quantity") == 0 &&
+		  strcmp(ep_column_name(EP_FORMAT_NEM12, 2), "IntervalDate") == 0 &&
+		  ep_column_name(EP_FORMAT_NEM12, 3) == NULL &&
+		  strcmp(ep_column_name(EP_FORMAT_LP, 6), "Data Value") == 0,
+		  "ep_column_name of NEM formats");
+}
+
+/* ---------- files ---------- */
 
 static void
 test_samples(const char *dir)
@@ -1554,6 +2112,15 @@ main(int argc, char **argv)
 	test_values_and_skip();
 	test_codes();
 	test_parse_date();
+	test_nem_detect();
+	test_nem12_rows();
+	test_nem12_rollover();
+	test_nem12_400();
+	test_nem12_interval_length();
+	test_nem12_values();
+	test_nem12_files();
+	test_nem13();
+	test_nem_column_names();
 	test_samples(samples);
 	test_hostile(hostile);
 	test_hostile_details(hostile);
