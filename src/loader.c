@@ -805,6 +805,33 @@ typedef enum ParseOutcome
  * header, once the content is known to be a meter file, before anything
  * else is written.
  */
+/*
+ * The parser reads AEMO's NEM12 and NEM13 files, but their readings are not
+ * mapped into the tables yet: such a file is refused as a whole, before
+ * anything of it is written (0A000), as a file of no known kind would be.
+ */
+static bool
+format_not_loaded(LoadState *ls, FileLoad *fl)
+{
+	EpFormat	f = ep_format(fl->parser);
+	const char *name = fl->src->name;
+	char	   *message;
+
+	if (f == EP_FORMAT_LP || f == EP_FORMAT_TOU)
+		return false;
+	message = psprintf("file \"%s\" is an AEMO %s file, which this version of energy does not load",
+					   name, f == EP_FORMAT_NEM12 ? "NEM12" : "NEM13");
+	if (ls->on_error == ON_ERROR_STOP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s", message),
+				 errhint("Only LP and TOU exports load for now.")));
+	delete_rejects(ls, name);
+	record_file_reject(ls, name, ERRCODE_FEATURE_NOT_SUPPORTED, message, NULL);
+	emit(ls, name, NULL, 0, 1, "rejected");
+	return true;
+}
+
 static ParseOutcome
 parse_records(LoadState *ls, FileLoad *fl)
 {
@@ -826,6 +853,8 @@ parse_records(LoadState *ls, FileLoad *fl)
 			reject_file(ls, fl, &err);
 			return PARSE_NOT_METER;
 		}
+		if (fl->file_id == 0 && format_not_loaded(ls, fl))
+			return PARSE_NOT_METER;
 		if (fl->file_id == 0 && !register_file(ls, fl, ep_format(fl->parser)))
 			return PARSE_LOST_RACE;
 		if (st == EP_END)
@@ -1057,7 +1086,7 @@ refuse_name(LoadState *ls, const char *name)
 	if (ls->on_error == ON_ERROR_STOP)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg_internal("%s", message),
+				 errmsg("%s", message),
 				 errdetail_internal("%s", detail)));
 	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
 					   message, detail);
