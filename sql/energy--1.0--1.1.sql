@@ -392,9 +392,13 @@ BEGIN ATOMIC
 		   COALESCE(pg_catalog.sum(v.value::numeric) FILTER (WHERE NOT v.lost), 0),
 		   pg_catalog.min(v.value) FILTER (WHERE NOT v.lost),
 		   pg_catalog.max(v.value) FILTER (WHERE NOT v.lost),
-		   pg_catalog.count(*) FILTER (WHERE NOT v.lost AND v.status OPERATOR(pg_catalog.<>) ''),
+		   -- not "actual": a status, or for MDFF a quality method other than A
+		   pg_catalog.count(*) FILTER (WHERE NOT v.lost AND v.status OPERATOR(pg_catalog.<>) ''
+									   AND NOT (f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
+												AND v.status OPERATOR(pg_catalog.~~) 'A%')),
 		   pg_catalog.min(iv.minutes) FILTER (WHERE NOT v.lost)
 	  FROM v
+	  JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) v.file_id
 	  LEFT JOIN iv ON iv.meter_id OPERATOR(pg_catalog.=) v.meter_id AND iv.day OPERATOR(pg_catalog.=) v.day
 				  AND iv.channel_id OPERATOR(pg_catalog.=) v.channel_id
 	 GROUP BY v.meter_id, v.day, v.channel_id, v.file_id;
@@ -407,6 +411,15 @@ COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[]) IS
 SELECT @extschema@.energy_resolve(pg_catalog.array_agg(meter_id), pg_catalog.array_agg(day),
 								  pg_catalog.array_agg(channel_id))
   FROM (SELECT DISTINCT meter_id, day, channel_id FROM @extschema@.energy_daily) k;
+
+-------------------------------------------------------------------------------
+-- AEMO's meter data files: NEM12 (intervals) and NEM13 (accumulation reads)
+-------------------------------------------------------------------------------
+
+ALTER TABLE @extschema@.energy_file DROP CONSTRAINT energy_file_format_check;
+ALTER TABLE @extschema@.energy_file ADD CONSTRAINT energy_file_format_check
+	CHECK (format OPERATOR(pg_catalog.=) ANY (ARRAY['LP', 'TOU', 'NEM12', 'NEM13']));
+COMMENT ON COLUMN @extschema@.energy_file.format IS 'LP or TOU, as recognised by the header; NEM12 or NEM13 for AEMO meter data files, recognised by content.';
 
 -------------------------------------------------------------------------------
 -- Per-channel aggregates in canonical units

@@ -268,6 +268,7 @@ extern void energy_sha256_update(pg_cryptohash_ctx *ctx, const char *data, size_
 extern void energy_sha256_end(pg_cryptohash_ctx *ctx, uint8 *digest);
 extern int	energy_list_directory(const char *dirpath, char ***names);
 extern bool energy_name_valid(const char *name);
+extern bool energy_name_is_csv(const char *name);
 extern char *energy_name_escape(const char *name);
 
 /* The parser's seam with the server (glue.c) */

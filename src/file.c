@@ -299,19 +299,23 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* A meter export by its name: *.csv, any case, not hidden. */
-static bool
-is_csv_name(const char *name)
+/*
+ * A CSV export by its name: *.csv, any case.  A folder's other files load
+ * only if their content is a meter file (AEMO's files come as .V01, .dat or
+ * with no extension at all).
+ */
+bool
+energy_name_is_csv(const char *name)
 {
 	size_t		len = strlen(name);
 
-	return len > 4 && name[0] != '.' && pg_strcasecmp(name + len - 4, ".csv") == 0;
+	return len > 4 && pg_strcasecmp(name + len - 4, ".csv") == 0;
 }
 
 /*
- * The names of a folder's *.csv files, sorted, so that a folder of one
- * meter's daily exports loads oldest first.  Returns how many; *names is
- * palloc'd in the current context.
+ * The names of a folder's entries, hidden ones (.name) left out, sorted,
+ * so that a folder of one meter's daily exports loads oldest first.
+ * Returns how many; *names is palloc'd in the current context.
  */
 int
 energy_list_directory(const char *dirpath, char ***names)
@@ -324,7 +328,7 @@ energy_list_directory(const char *dirpath, char ***names)
 
 	while ((de = ReadDir(dir, dirpath)) != NULL)
 	{
-		if (!is_csv_name(de->d_name))
+		if (de->d_name[0] == '.')
 			continue;
 		if (n == cap)
 		{

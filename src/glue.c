@@ -220,6 +220,9 @@ energy_row_check(const EpRow *row, EpFormat format, EpError *err)
 		{&row->rate, EP_TOU_RATE + 1, false},
 	};
 	int			nfields = tou ? lengthof(fields) : lengthof(fields) - 2;
+
+	/* an MDFF row's fields come from two records (200 and 300): no column */
+	bool		mdff = (format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13);
 	int			enc = GetDatabaseEncoding();
 	Oid			proc = InvalidOid;
 
@@ -227,7 +230,7 @@ energy_row_check(const EpRow *row, EpFormat format, EpError *err)
 	{
 		if (fields[i].key && fields[i].t->len > ENERGY_KEY_MAX)
 		{
-			row_error(err, row, format, EP_ERR_KEY_TOO_LONG, fields[i].column, fields[i].t);
+			row_error(err, row, format, EP_ERR_KEY_TOO_LONG, mdff ? 0 : fields[i].column, fields[i].t);
 			snprintf(err->detail, sizeof(err->detail),
 					 "A meter or channel field may have at most %d bytes; this one has %zu.",
 					 ENERGY_KEY_MAX, fields[i].t->len);
@@ -239,7 +242,7 @@ energy_row_check(const EpRow *row, EpFormat format, EpError *err)
 			proc = FindDefaultConversionProc(PG_UTF8, enc);
 		if (!OidIsValid(proc) || !text_encodable(fields[i].t, proc, enc))
 		{
-			row_error(err, row, format, EP_ERR_UNTRANSLATABLE, fields[i].column, fields[i].t);
+			row_error(err, row, format, EP_ERR_UNTRANSLATABLE, mdff ? 0 : fields[i].column, fields[i].t);
 			snprintf(err->detail, sizeof(err->detail),
 					 "The field has a character that encoding \"%s\" cannot hold.",
 					 GetDatabaseEncodingName());

@@ -173,6 +173,8 @@ typedef struct LoadState
 	EnergySink *sink;
 	EnergyChunks *chunks;
 	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
+	bool		sniff;			/* a folder's file that is not *.csv: loaded
+								 * only if its content is a meter file */
 	Oid			reading_relid;
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
@@ -303,7 +305,21 @@ emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 static const char *
 format_name(EpFormat f)
 {
-	return f == EP_FORMAT_LP ? "LP" : f == EP_FORMAT_TOU ? "TOU" : NULL;
+	switch (f)
+	{
+		case EP_FORMAT_LP:
+			return "LP";
+		case EP_FORMAT_TOU:
+			return "TOU";
+		case EP_FORMAT_NEM12:
+			return "NEM12";
+		case EP_FORMAT_NEM13:
+			return "NEM13";
+		default:
+			break;
+	}
+	elog(ERROR, "unexpected file format %d", (int) f);
+	return NULL;				/* keep compiler quiet */
 }
 
 /* ---------------------------------------------------------------------
@@ -447,7 +463,7 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	Datum		values[3];
 	bool		isnull;
 
-	Assert(format == EP_FORMAT_LP || format == EP_FORMAT_TOU);
+	Assert(format != EP_FORMAT_NONE);
 	if (fl->existed)
 		delete_file(ls, fl->old_file_id);
 
@@ -571,23 +587,50 @@ finish_file(LoadState *ls, FileLoad *fl)
  */
 
 /*
+ * Whether a reading's quality is not "actual": an LP or TOU status that is
+ * not empty; an MDFF quality method (NEM12, NEM13) other than A.
+ */
+static inline bool
+row_flagged(EpFormat format, const EpText *status)
+{
+	if (format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13)
+		return status->len > 0 && status->ptr[0] != 'A';
+	return status->len > 0;
+}
+
+/*
  * One parsed row down the pipeline: its ids, its partial, then its chunk
- * (LP) or register row (TOU).
+ * (LP, NEM12 intervals) or register row (TOU, NEM13 reads).  A NEM12
+ * interval belongs to its IntervalDate even when it ends at 00:00 the next
+ * day, and states its interval; a blank one (no value) is no reading.
  */
 static inline void
 load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 {
-	int64		meter_id = energy_meter_id(ls->dict, &row->meter, &row->serial, &row->plant);
-	int64		channel_id = energy_channel_id(ls->dict, &row->data_type, &row->units);
-	int64		seg = segment_id(ls, fl, meter_id, channel_id);
-	int32		day = energy_day(&row->at);
-	Timestamp	at = energy_day_timestamp(day, &row->at);
+	bool		nem12 = (fl->format == EP_FORMAT_NEM12);
+	bool		interval = (fl->format == EP_FORMAT_LP || nem12);
+	int64		meter_id;
+	int64		channel_id;
+	int64		seg;
+	int32		day;
+	Timestamp	at;
 
 	Assert(fl->file_id != 0);
+	if (row->value.is_null)
+	{
+		Assert(nem12);
+		return;
+	}
+	meter_id = energy_meter_id(ls->dict, &row->meter, &row->serial, &row->plant);
+	channel_id = energy_channel_id(ls->dict, &row->data_type, &row->units);
+	seg = segment_id(ls, fl, meter_id, channel_id);
+	day = energy_day(nem12 ? &row->day : &row->at);
+	at = nem12 ? energy_timestamp(&row->at) : energy_day_timestamp(day, &row->at);
 	energy_daily_add(ls->daily, meter_id, channel_id, day, at, &row->value,
-					 row->status.len > 0, fl->format == EP_FORMAT_LP ? 0 : -1);
+					 row_flagged(fl->format, &row->status),
+					 !interval ? -1 : nem12 ? row->interval_minutes : 0);
 
-	if (fl->format == EP_FORMAT_LP)
+	if (interval)
 	{
 		EnergyReading r;
 
@@ -603,7 +646,6 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	{
 		EnergyRegister g;
 
-		Assert(fl->format == EP_FORMAT_TOU);
 		g.meter_id = meter_id;
 		g.segment_id = seg;
 		g.row = row;
@@ -805,33 +847,6 @@ typedef enum ParseOutcome
  * header, once the content is known to be a meter file, before anything
  * else is written.
  */
-/*
- * The parser reads AEMO's NEM12 and NEM13 files, but their readings are not
- * mapped into the tables yet: such a file is refused as a whole, before
- * anything of it is written (0A000), as a file of no known kind would be.
- */
-static bool
-format_not_loaded(LoadState *ls, FileLoad *fl)
-{
-	EpFormat	f = ep_format(fl->parser);
-	const char *name = fl->src->name;
-	char	   *message;
-
-	if (f == EP_FORMAT_LP || f == EP_FORMAT_TOU)
-		return false;
-	message = psprintf("file \"%s\" is an AEMO %s file, which this version of energy does not load",
-					   name, f == EP_FORMAT_NEM12 ? "NEM12" : "NEM13");
-	if (ls->on_error == ON_ERROR_STOP)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s", message),
-				 errhint("Only LP and TOU exports load for now.")));
-	delete_rejects(ls, name);
-	record_file_reject(ls, name, ERRCODE_FEATURE_NOT_SUPPORTED, message, NULL);
-	emit(ls, name, NULL, 0, 1, "rejected");
-	return true;
-}
-
 static ParseOutcome
 parse_records(LoadState *ls, FileLoad *fl)
 {
@@ -848,13 +863,15 @@ parse_records(LoadState *ls, FileLoad *fl)
 			feed_parser(ls, fl);
 			continue;
 		}
-		if (st == EP_ERROR && (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER))
+		if (st == EP_ERROR && (err.code == EP_ERR_EMPTY || err.code == EP_ERR_HEADER ||
+							   (ls->sniff && ep_format(fl->parser) == EP_FORMAT_NONE)))
 		{
+			/* a folder's other file that is no meter file: not ours */
+			if (ls->sniff && ls->on_error == ON_ERROR_STOP)
+				return PARSE_NOT_METER;
 			reject_file(ls, fl, &err);
 			return PARSE_NOT_METER;
 		}
-		if (fl->file_id == 0 && format_not_loaded(ls, fl))
-			return PARSE_NOT_METER;
 		if (fl->file_id == 0 && !register_file(ls, fl, ep_format(fl->parser)))
 			return PARSE_LOST_RACE;
 		if (st == EP_END)
@@ -1094,8 +1111,25 @@ refuse_name(LoadState *ls, const char *name)
 }
 
 /*
+ * Whether a folder entry is a regular file itself (lstat: a symbolic link
+ * is not).  *.csv entries are opened whatever they are, so that a link or a
+ * FIFO named like an export is refused aloud (file.c); other entries that
+ * are not regular files are none of the load's business.
+ */
+static bool
+is_regular_file(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
  * The seed's /load-data: every *.csv of a folder, in name order, so that a
- * directory of one meter's daily exports loads oldest first.
+ * directory of one meter's daily exports loads oldest first; and every
+ * other regular file whose content is a meter file (AEMO's NEM12 and NEM13
+ * files have any extension).  Other files are skipped: silently in stop
+ * mode, listed as rejects in skip mode.
  */
 static void
 load_directory(LoadState *ls, const char *dirpath)
@@ -1113,7 +1147,10 @@ load_directory(LoadState *ls, const char *dirpath)
 			continue;
 		}
 		path = psprintf("%s/%s", dirpath, names[i]);
-		load_path(ls, path, names[i]);
+		ls->sniff = !energy_name_is_csv(names[i]);
+		if (!ls->sniff || is_regular_file(path))
+			load_path(ls, path, names[i]);
+		ls->sniff = false;
 		pfree(path);
 	}
 }

@@ -105,18 +105,5 @@ SELECT m.meter_code, m.plant_code, u.at AS date_time, c.data_type, u.value AS en
  ORDER BY f.file_name, u.at, c.data_type, u.value;
 ROLLBACK;
 
--- AEMO NEM12/NEM13 files parse, but are not loaded by this version: the
--- whole file is refused (0A000), or in skip mode rejected, and nothing of
--- it is written.
-SELECT * FROM energy_load_data('nem.V01', convert_to(
-    E'100,NEM12,200506081149,UNITEDDP,NEMMCO\n'
-    || E'200,NEM1201009,E1,E1,E1,N1,01009,kWh,30,20050610\n'
-    || E'300,20050301,' || repeat('1.5,', 48) || E'A,,,20050310121004,20050310182204\n'
-    || E'900\n', 'UTF8')); -- ERROR
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT * FROM energy_load_data('nem.V01', convert_to(E'250,NMI0000001,11,E1,E1,E1,A1,N1,1,kWh,1,A,,12.5,20050308000000,A,,,12.5,20050308000000\n', 'UTF8'), 'skip');
-SELECT file_name, line, sqlstate, message FROM energy_rejects WHERE file_name = 'nem.V01';
-SELECT count(*) AS files FROM energy_file WHERE file_name = 'nem.V01';
-
 DROP VIEW table_counts;
 DROP EXTENSION energy;
