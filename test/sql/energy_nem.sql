@@ -47,4 +47,37 @@ SELECT file_name, rows_rejected FROM folder WHERE action = 'rejected' ORDER BY 1
 SELECT count(*) FROM (SELECT energy_unload(file_name) FROM energy_file) u;
 SELECT file_name, format, rows_loaded, rows_rejected, action FROM energy_load(:'data' || '/nemdir');
 
+-- The same NEM12 file again under another name (a re-delivery), and a
+-- corrected day: each reading counts once, the newer copy.
+SELECT count(*) FROM (SELECT energy_unload(file_name) FROM energy_file) u;
+SELECT file_name, rows_loaded FROM energy_load(:'nem' || '/NEM12#DATA_TEST.V01');
+SELECT file_name, rows_loaded
+  FROM energy_load_data('NEM12#DATA_TEST_AGAIN.V01', pg_read_binary_file(:'nem' || '/NEM12#DATA_TEST.V01'));
+SELECT count(*) AS readings, count(DISTINCT (meter_code, data_type, date_time)) AS distinct_readings,
+       count(*) FILTER (WHERE file_id = (SELECT file_id FROM energy_file WHERE file_name = 'NEM12#DATA_TEST_AGAIN.V01')) AS from_newer
+  FROM energy_data;
+CREATE FUNCTION pg_temp.nem12(nmi text, v text) RETURNS bytea LANGUAGE sql AS $$
+    SELECT convert_to(E'100,NEM12,200506081149,UNITEDDP,NEMMCO\n'
+        || '200,' || nmi || E',E1,E1,E1,N1,01009,kWh,30,20050610\n'
+        || '300,20050301,' || repeat('1.5,', 47) || v || E',A,,,20050310121004,20050310182204\n'
+        || E'900\n', 'UTF8') $$;
+SELECT file_name, rows_loaded FROM energy_load_data('day.V01', pg_temp.nem12('NEM1201009', '1.5'));
+SELECT file_name, rows_loaded FROM energy_load_data('day_corrected.V01', pg_temp.nem12('NEM1201009', '99'));
+SELECT energy_populate_view();
+-- 47 x 1.5 + 99 = 169.5 kWh; the last interval ends at 00:00 on 2 March.
+SELECT day, readings, expected_readings, interval_minutes, max_value, sum_value
+  FROM energy_get_channels('NEM1201009', NULL, '2005-03-01');
+SELECT date_time, energy FROM energy_data WHERE meter_code = 'NEM1201009' ORDER BY date_time DESC LIMIT 1;
+
+-- Hostile: a value that is not a number, an NMI the dictionaries cannot
+-- index (over 800 bytes): clear errors, nothing written; in skip mode,
+-- rejects.
+SELECT * FROM energy_load_data('nan.V01', pg_temp.nem12('NEM1201010', 'NaN')); -- ERROR
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT * FROM energy_load_data('long.V01', pg_temp.nem12(repeat('N', 900), '1')); -- ERROR
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT file_name, rows_loaded, rows_rejected
+  FROM energy_load_data('long.V01', pg_temp.nem12(repeat('N', 900), '1'), 'skip');
+SELECT count(*) AS long_files FROM energy_file WHERE file_name IN ('nan.V01');
+
 DROP EXTENSION energy;
