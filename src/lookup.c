@@ -171,8 +171,12 @@ static const char *const rel_names[NUM_RELS] = {
 static Oid	rels_nspid = InvalidOid;
 static Oid	rels[NUM_RELS];
 
-/* The role that SELECT on all of them was last granted to, as checked. */
-static Oid	rels_granted_to = InvalidOid;
+/*
+ * The role that SELECT on what a lookup reads was last granted to, as
+ * checked: [0] for energy_get (its view, the meters, the change log), [1]
+ * for energy_get_channels (the same with the channel view).
+ */
+static Oid	rels_granted_to[2] = {InvalidOid, InvalidOid};
 
 /*
  * GRANT and REVOKE on a relation invalidate it, and so forget both; a
@@ -181,7 +185,7 @@ static Oid	rels_granted_to = InvalidOid;
 static void
 forget_grants(Datum arg, int cacheid, uint32 hashvalue)
 {
-	rels_granted_to = InvalidOid;
+	rels_granted_to[0] = rels_granted_to[1] = InvalidOid;
 }
 
 static void
@@ -191,7 +195,7 @@ forget_rels(Datum arg, Oid relid)
 		if (!OidIsValid(relid) || rels[i] == relid)
 		{
 			rels_nspid = InvalidOid;
-			rels_granted_to = InvalidOid;
+			rels_granted_to[0] = rels_granted_to[1] = InvalidOid;
 		}
 }
 
@@ -213,7 +217,7 @@ resolve_rels(EnergySchema *schema)
 	for (int i = 0; i < NUM_RELS; i++)
 		rels[i] = energy_relation(schema, rel_names[i]);
 	rels_nspid = schema->nspid;
-	rels_granted_to = InvalidOid;
+	rels_granted_to[0] = rels_granted_to[1] = InvalidOid;
 }
 
 /*
@@ -222,21 +226,23 @@ resolve_rels(EnergySchema *schema)
  * per role until a GRANT or REVOKE.
  */
 static void
-check_rels_granted(void)
+check_rels_granted(int view)
 {
 	Oid			role = GetUserId();
+	int			which = (view == REL_CHANNELS);
+	const int	read[] = {view, REL_METER, REL_CHANGE};
 
-	if (role == rels_granted_to)
+	if (role == rels_granted_to[which])
 		return;
-	for (int i = REL_VIEW; i < NUM_RELS; i += 2)
+	for (int i = 0; i < lengthof(read); i++)
 	{
-		AclResult	aclresult = pg_class_aclcheck(rels[i], role, ACL_SELECT);
+		AclResult	aclresult = pg_class_aclcheck(rels[read[i]], role, ACL_SELECT);
 
 		if (aclresult != ACLCHECK_OK)
-			aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(rels[i])),
-						   rel_names[i]);
+			aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(rels[read[i]])),
+						   rel_names[read[i]]);
 	}
-	rels_granted_to = role;
+	rels_granted_to[which] = role;
 }
 
 /* A relation a lookup reads, opened for one call, with the index it probes. */
@@ -335,7 +341,7 @@ change_pending(Datum meter, const Datum *serial, DateADT from, DateADT to)
 
 /* What every lookup does first: its result set, its relations, its rights. */
 static void
-lookup_begin(FunctionCallInfo fcinfo)
+lookup_begin(FunctionCallInfo fcinfo, int view)
 {
 	EnergySchema schema = {0};
 
@@ -344,7 +350,7 @@ lookup_begin(FunctionCallInfo fcinfo)
 	if (schema.nspid != rels_nspid)
 		energy_schema_lookup(&schema, fcinfo);
 	resolve_rels(&schema);
-	check_rels_granted();
+	check_rels_granted(view);
 }
 
 /*
@@ -362,7 +368,7 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 	Probe		v;
 	ScanKeyData keys[4];
 
-	lookup_begin(fcinfo);
+	lookup_begin(fcinfo, REL_VIEW);
 	probe_open(&v, REL_VIEW, 4);
 	/* never populated, or restored from a dump (which leaves it empty) */
 	if (!RelationIsPopulated(v.rel))
@@ -466,7 +472,7 @@ energy_get_channels_internal(FunctionCallInfo fcinfo, DateADT day)
 	ScanKeyData keys[3];
 	int			nkeys = 0;
 
-	lookup_begin(fcinfo);
+	lookup_begin(fcinfo, REL_CHANNELS);
 	probe_open(&v, REL_CHANNELS, PG_ARGISNULL(1) ? 2 : 3);
 	if (!RelationIsPopulated(v.rel))
 	{

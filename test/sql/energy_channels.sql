@@ -66,4 +66,18 @@ DELETE FROM energy_unit WHERE unit = 'GWh';
 SELECT energy_populate_view();
 SELECT data_type, units, sum_value FROM energy_get_channels('7', '7', '2024-01-03') WHERE data_type = 'Import Wh Total';
 
+-- Each lookup checks SELECT on what it reads, and no more: without the
+-- channel view, energy_get still answers and energy_get_channels is 42501.
+CREATE ROLE regress_energy_reader;
+REVOKE SELECT ON energy_channel_view FROM PUBLIC;
+SET ROLE regress_energy_reader;
+SELECT readings FROM energy_get('7', '7', '2024-01-03');
+SELECT count(*) FROM energy_get_channels('7', '7', '2024-01-03'); -- ERROR
+RESET ROLE;
+GRANT SELECT ON energy_channel_view TO PUBLIC;
+SET ROLE regress_energy_reader;
+SELECT count(*) FROM energy_get_channels('7', '7', '2024-01-03');
+RESET ROLE;
+DROP ROLE regress_energy_reader;
+
 DROP EXTENSION energy;
