@@ -373,35 +373,51 @@ BEGIN ATOMIC
 		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
-	), gaps AS (
+	), wg AS (
+		-- the gaps between consecutive LP readings that count, in minutes
 		SELECT meter_id, day, channel_id,
 			   pg_catalog.round(EXTRACT(epoch FROM at OPERATOR(pg_catalog.-) pg_catalog.lag(at) OVER (
-				   PARTITION BY meter_id, day, channel_id ORDER BY at)) OPERATOR(pg_catalog./) 60) AS minutes
+				   PARTITION BY meter_id, day, channel_id ORDER BY at)) OPERATOR(pg_catalog./) 60) AS gap
 		  FROM v WHERE is_lp AND NOT lost
-	), iv AS (
-		SELECT DISTINCT ON (meter_id, day, channel_id) meter_id, day, channel_id, minutes::integer AS minutes
-		  FROM gaps
-		 WHERE minutes OPERATOR(pg_catalog.>) 0
-		 GROUP BY meter_id, day, channel_id, minutes
-		 ORDER BY meter_id, day, channel_id, pg_catalog.count(*) DESC, minutes
+	), modes AS (
+		-- each key's most common gap, the smaller of equally common ones
+		SELECT DISTINCT ON (meter_id, day, channel_id) meter_id, day, channel_id, gap::integer AS mode
+		  FROM wg
+		 WHERE gap OPERATOR(pg_catalog.>) 0
+		 GROUP BY meter_id, day, channel_id, gap
+		 ORDER BY meter_id, day, channel_id, pg_catalog.count(*) DESC, gap
+	), fresh AS (
+		SELECT meter_id, day, channel_id, file_id,
+			   pg_catalog.count(*) FILTER (WHERE NOT lost) AS readings,
+			   COALESCE(pg_catalog.sum(value::numeric) FILTER (WHERE NOT lost), 0) AS sum_value,
+			   pg_catalog.min(value) FILTER (WHERE NOT lost) AS min_value,
+			   pg_catalog.max(value) FILTER (WHERE NOT lost) AS max_value,
+			   pg_catalog.count(*) FILTER (WHERE NOT lost AND status OPERATOR(pg_catalog.<>) '') AS with_status,
+			   pg_catalog.count(*) FILTER (WHERE NOT lost AND status OPERATOR(pg_catalog.<>) ''
+										   AND status OPERATOR(pg_catalog.!~~) 'A%') AS not_a,
+			   pg_catalog.bool_or(is_lp AND NOT lost) AS has_lp
+		  FROM v GROUP BY 1, 2, 3, 4
+	), spread AS (
+		-- a key's mode onto its files' rows by a window over both sets,
+		-- not a join: the planner cannot know how many rows either has
+		SELECT b.*, pg_catalog.max(b.mode) OVER (PARTITION BY b.meter_id, b.day, b.channel_id) AS key_mode
+		  FROM (SELECT meter_id, day, channel_id, file_id, readings, sum_value, min_value, max_value,
+					   with_status, not_a, has_lp, NULL::integer AS mode
+				  FROM fresh
+				UNION ALL
+				SELECT meter_id, day, channel_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, mode
+				  FROM modes) b
 	)
 	INSERT INTO @extschema@.energy_daily (meter_id, day, channel_id, file_id, part, readings,
 										  sum_value, min_value, max_value, flagged, interval_minutes)
-	SELECT v.meter_id, v.day, v.channel_id, v.file_id, 1,
-		   pg_catalog.count(*) FILTER (WHERE NOT v.lost),
-		   COALESCE(pg_catalog.sum(v.value::numeric) FILTER (WHERE NOT v.lost), 0),
-		   pg_catalog.min(v.value) FILTER (WHERE NOT v.lost),
-		   pg_catalog.max(v.value) FILTER (WHERE NOT v.lost),
+	SELECT p.meter_id, p.day, p.channel_id, p.file_id, 1, p.readings, p.sum_value, p.min_value, p.max_value,
 		   -- not "actual": a status, or for MDFF a quality method other than A
-		   pg_catalog.count(*) FILTER (WHERE NOT v.lost AND v.status OPERATOR(pg_catalog.<>) ''
-									   AND NOT (f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
-												AND v.status OPERATOR(pg_catalog.~~) 'A%')),
-		   pg_catalog.min(iv.minutes) FILTER (WHERE NOT v.lost)
-	  FROM v
-	  JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) v.file_id
-	  LEFT JOIN iv ON iv.meter_id OPERATOR(pg_catalog.=) v.meter_id AND iv.day OPERATOR(pg_catalog.=) v.day
-				  AND iv.channel_id OPERATOR(pg_catalog.=) v.channel_id
-	 GROUP BY v.meter_id, v.day, v.channel_id, v.file_id;
+		   CASE WHEN f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
+				THEN p.not_a ELSE p.with_status END,
+		   CASE WHEN p.has_lp THEN p.key_mode END
+	  FROM spread p
+	  JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) p.file_id
+	 WHERE p.file_id IS NOT NULL;
 END;
 COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[]) IS
 	'Internal, called by loads and unloads: for the given (meter_id, day, channel_id) keys, marks every copy of a reading but the newest as superseded and recomputes the keys'' partials from the copies that count. Runs with the caller''s rights.';
