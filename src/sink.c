@@ -35,10 +35,12 @@
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
@@ -87,6 +89,7 @@ typedef struct SinkTable
 
 static void sink_split_brin(SinkTable *t);
 static void sink_refuse_triggers(Relation rel);
+static void sink_refuse_distributed(Relation rel);
 
 struct EnergySink
 {
@@ -129,6 +132,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				 errmsg("cannot bulk load into \"%s\": row-level security is enabled",
 						RelationGetRelationName(t->rel))));
 	sink_refuse_triggers(t->rel);
+	sink_refuse_distributed(t->rel);
 
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
@@ -149,6 +153,37 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 	t->batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										 "energy sink batch",
 										 ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * A table that Citus distributes or replicates still looks like a plain
+ * table on the coordinator, but its rows live in shards: bulk insertion
+ * into the coordinator's own copy would report rows loaded that no query
+ * ever reads.  Until a sink routes rows through Citus, such a table is
+ * refused (0A000).  Citus keeps its tables in pg_dist_partition; without
+ * that catalog there is nothing to check.  Called with SPI connected.
+ */
+static void
+sink_refuse_distributed(Relation rel)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	int			rc;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+	rc = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading pg_dist_partition failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot bulk load into \"%s\": it is a Citus table",
+						RelationGetRelationName(rel)),
+				 errdetail("Its rows live in shards, which this version of energy does not write to."),
+				 errhint("Keep energy's tables local to one server for now.")));
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
