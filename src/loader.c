@@ -1103,7 +1103,7 @@ refuse_name(LoadState *ls, const char *name)
 	if (ls->on_error == ON_ERROR_STOP)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("%s", message),
+				 errmsg_internal("%s", message),
 				 errdetail_internal("%s", detail)));
 	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
 					   message, detail);
