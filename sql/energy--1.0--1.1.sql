@@ -242,7 +242,7 @@ ALTER TABLE @extschema@.energy_daily
 	ADD COLUMN flagged bigint NOT NULL DEFAULT 0,
 	ADD COLUMN interval_minutes integer;
 COMMENT ON COLUMN @extschema@.energy_daily.flagged IS
-	'Readings of the partial whose status is not empty (not "actual").';
+	'Readings of the partial whose quality is not "actual": a non-empty LP or TOU status, a NEM12/NEM13 quality method other than A.';
 COMMENT ON COLUMN @extschema@.energy_daily.interval_minutes IS
 	'Most common gap between consecutive LP readings of the channel that day, in minutes (the smallest of equally common ones); NULL for TOU reads and for a lone reading.';
 COMMENT ON TABLE @extschema@.energy_daily IS
@@ -412,6 +412,7 @@ BEGIN ATOMIC
 										  sum_value, min_value, max_value, flagged, interval_minutes)
 	SELECT p.meter_id, p.day, p.channel_id, p.file_id, 1, p.readings, p.sum_value, p.min_value, p.max_value,
 		   -- not "actual": a status, or for MDFF a quality method other than A
+		   -- (the loader's row_flagged(), in loader.c)
 		   CASE WHEN f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
 				THEN p.not_a ELSE p.with_status END,
 		   CASE WHEN p.has_lp THEN p.key_mode END
@@ -530,7 +531,7 @@ COMMENT ON COLUMN @extschema@.energy_channel_view.units IS 'Canonical unit (ener
 COMMENT ON COLUMN @extschema@.energy_channel_view.interval_minutes IS 'The channel''s interval that day: the most common gap between consecutive readings; NULL for TOU register reads.';
 COMMENT ON COLUMN @extschema@.energy_channel_view.expected_readings IS '1440 / interval_minutes: the readings of a complete day. readings < expected_readings is a gap.';
 COMMENT ON COLUMN @extschema@.energy_channel_view.sum_value IS 'Exact sum of the values, in the canonical unit.';
-COMMENT ON COLUMN @extschema@.energy_channel_view.flagged IS 'Readings whose quality is not "actual": a non-empty LP status.';
+COMMENT ON COLUMN @extschema@.energy_channel_view.flagged IS 'Readings whose quality is not "actual": a non-empty LP or TOU status, a NEM12/NEM13 quality method other than A.';
 
 CREATE FUNCTION @extschema@.energy_get_channels(meter_code text, serial_code text, day date)
 RETURNS SETOF @extschema@.energy_channel_view

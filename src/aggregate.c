@@ -30,7 +30,8 @@
  * A partial whose readings go back in time (a reading repeated within the
  * file) or show more distinct gaps than the slots hold is "suspect": the
  * overlap stage recomputes it from the stored readings, in SQL, with the
- * same rules.  TOU register reads are always suspect: a file lists one
+ * same rules (energy_resolve() in the upgrade script: whole minutes rounded
+ * half up, ties to the smaller gap).  TOU register reads are always suspect: a file lists one
  * time several times (one read per period and rate) and not in time order,
  * and they are few (a handful per meter and day), so their day is always
  * checked against the stored reads.  After each write every partial is handed to the overlap
@@ -183,6 +184,8 @@ energy_daily_begin(EnergyDaily *daily, EnergySink *sink, EnergyOverlap *overlap,
 	daily->sink = sink;
 	daily->overlap = overlap;
 	daily->file_id = file_id;
+	if (overlap)
+		energy_overlap_begin(overlap, file_id);
 	daily->part = 0;
 }
 

@@ -148,7 +148,8 @@ extern void energy_daily_end(EnergyDaily *daily);
  * Overlaps: one reading, one value (overlap.c).  After each write of
  * partials the loader's keys are checked against every other file's; the
  * keys that share readings are rewritten by energy_resolve() at the end of
- * the file, or at once after a file is removed.
+ * the file, or at once after a file is removed.  energy_daily_begin() tells
+ * the overlap stage whose partials it is about to check.
  */
 extern EnergyOverlap *energy_overlap_create(const EnergySchema *schema,
 											MemoryContext cxt);

@@ -481,8 +481,6 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 	SPI_freetuptable(SPI_tuptable);
 	delete_rejects(ls, fl->src->name);
 	fl->format = format;
-	if (ls->overlap)
-		energy_overlap_begin(ls->overlap, fl->file_id);
 	energy_daily_begin(ls->daily, ls->sink, ls->overlap, fl->file_id);
 	return true;
 }
@@ -588,7 +586,9 @@ finish_file(LoadState *ls, FileLoad *fl)
 
 /*
  * Whether a reading's quality is not "actual": an LP or TOU status that is
- * not empty; an MDFF quality method (NEM12, NEM13) other than A.
+ * not empty; an MDFF quality method (NEM12, NEM13) other than A.  The
+ * rewrite of overlapping partials (energy_resolve() in the upgrade script)
+ * counts flagged readings by the same rule.
  */
 static inline bool
 row_flagged(EpFormat format, const EpText *status)
