@@ -257,6 +257,7 @@ SELECT m.meter_code, m.serial_number, m.plant_code,
 	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
   FROM @extschema@.energy_reading r
   JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
+								  AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id
   JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
   JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
  CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.at), pg_catalog.unnest(r.value),
@@ -271,6 +272,7 @@ SELECT m.meter_code, m.serial_number, m.plant_code,
 	   g.at::date
   FROM @extschema@.energy_register g
   JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id
+								  AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id
   JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) g.meter_id
   JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
  WHERE g.superseded IS NOT TRUE;
@@ -549,3 +551,95 @@ COMMENT ON FUNCTION @extschema@.energy_get_channels(text, text, text) IS
 
 COMMENT ON FUNCTION @extschema@.energy_populate_view() IS
 	'Bring energy_data_view and energy_channel_view up to date: the first time (or when either is not populated, or energy_unit changed) by a full refresh, then by rewriting only the meter-days that loads, replaces and unloads changed. Readers are never blocked. Returns the row count of energy_data_view.';
+
+-------------------------------------------------------------------------------
+-- More than one machine: Citus
+-------------------------------------------------------------------------------
+
+-- Citus refuses a unique key of a distributed table without its
+-- distribution column, and segments are distributed by meter: the segment
+-- id leads the key (readings find their segment by it), the meter follows.
+-- Segment ids come from one sequence, so they stay unique on their own.
+-- Joins of readings with their segments say the meter too (energy_data
+-- above), so that Citus joins them shard by shard.
+ALTER TABLE @extschema@.energy_segment
+	DROP CONSTRAINT energy_segment_pkey,
+	ADD CONSTRAINT energy_segment_pkey PRIMARY KEY (segment_id, meter_id);
+
+-- Run once on the coordinator.  Readings, register reads, segments,
+-- partials and the change log are distributed by meter_id, co-located with
+-- energy_reading, so that everything of one meter sits in one shard; the
+-- dictionaries and the file list become reference tables (a copy on every
+-- node), which every shard joins with.  Three tables stay on the
+-- coordinator: energy_unit (its trigger, which resets energy_view_state,
+-- is refused by Citus on a distributed table; the views are on the
+-- coordinator and read it there), energy_view_state and energy_rejects (no
+-- meter; written only by functions that run on the coordinator).  The
+-- materialized views stay local to the coordinator.  Rows already loaded
+-- are moved to the workers, and the coordinator's copies removed.  Tables
+-- already distributed are left as they are, so a second call does
+-- nothing.  Citus's functions are called through EXECUTE: they exist only
+-- where Citus does.
+CREATE FUNCTION @extschema@.energy_distribute()
+RETURNS TABLE (relation regclass, placement text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	anchor regclass := '@extschema@.energy_reading'::pg_catalog.regclass;
+	t regclass;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus') THEN
+		RAISE EXCEPTION 'energy_distribute() needs the citus extension'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'The citus extension is not installed in this database.',
+				  HINT = 'Run energy_distribute() on the coordinator of a Citus cluster, after CREATE EXTENSION citus and adding the workers.';
+	END IF;
+	IF NOT pg_catalog.citus_is_coordinator() THEN
+		RAISE EXCEPTION 'energy_distribute() must run on the coordinator'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Connect to the coordinator of the Citus cluster.';
+	END IF;
+
+	FOR t, placement IN
+		SELECT u.t::pg_catalog.regclass, u.placement
+		  FROM (VALUES ('@extschema@.energy_reading', 'distributed by meter_id'),
+					   ('@extschema@.energy_register', 'distributed by meter_id'),
+					   ('@extschema@.energy_segment', 'distributed by meter_id'),
+					   ('@extschema@.energy_daily', 'distributed by meter_id'),
+					   ('@extschema@.energy_change', 'distributed by meter_id'),
+					   ('@extschema@.energy_meter', 'reference'),
+					   ('@extschema@.energy_channel', 'reference'),
+					   ('@extschema@.energy_file', 'reference')) AS u(t, placement)
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+						WHERE p.logicalrelid OPERATOR(pg_catalog.=) t) THEN
+			IF placement OPERATOR(pg_catalog.=) 'reference' THEN
+				EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING t;
+			ELSIF t OPERATOR(pg_catalog.=) anchor THEN
+				EXECUTE 'SELECT pg_catalog.create_distributed_table($1, ''meter_id'')' USING t;
+			ELSE
+				EXECUTE 'SELECT pg_catalog.create_distributed_table($1, ''meter_id'', colocate_with => $2::text)'
+					USING t, anchor;
+			END IF;
+			-- The rows were copied to the shards; the coordinator's stay on
+			-- disk, unseen, until removed.
+			EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING t;
+		END IF;
+		relation := t;
+		RETURN NEXT;
+	END LOOP;
+
+	relation := '@extschema@.energy_unit';
+	placement := 'coordinator: its trigger, which Citus refuses on distributed tables';
+	RETURN NEXT;
+	relation := '@extschema@.energy_view_state';
+	placement := 'coordinator: no meter, written only on the coordinator';
+	RETURN NEXT;
+	relation := '@extschema@.energy_rejects';
+	placement := 'coordinator: no meter, written only on the coordinator';
+	RETURN NEXT;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.energy_distribute() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_distribute() IS
+	'On the coordinator of a Citus cluster: distribute readings, register reads, segments, partials and the change log by meter_id (co-located), make the meter, channel and file tables reference tables, move the rows already loaded, and list where each table now lives. Without Citus, SQLSTATE 0A000. Run it as the tables'' owner.';
