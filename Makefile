@@ -15,6 +15,7 @@ OBJS = \
 	src/aggregate.o \
 	src/overlap.o \
 	src/sink.o \
+	src/citus.o \
 	src/view.o \
 	src/lookup.o
 

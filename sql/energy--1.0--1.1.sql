@@ -279,6 +279,28 @@ SELECT m.meter_code, m.serial_number, m.plant_code,
 COMMENT ON VIEW @extschema@.energy_data IS
 	'Every LP reading and TOU register read that counts (one copy per reading: the most recently loaded file''s), with the seed''s column names; energy is the LP Data Value or the TOU Energy. Filter on meter_code and day to read one meter''s day through an index.';
 
+-- Whether energy_distribute() has made energy_daily (and with it every
+-- table of the co-located group) a Citus table.  Citus's catalog exists only
+-- where Citus does, so it is read through EXECUTE.
+CREATE FUNCTION @extschema@.energy_distributed()
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition
+							 WHERE logicalrelid OPERATOR(pg_catalog.=) $1)'
+		INTO found USING '@extschema@.energy_daily'::pg_catalog.regclass;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.energy_distributed() IS
+	'Whether energy_distribute() has distributed energy''s tables with Citus (false without Citus).';
+
 -- The rewrite of the meter-days whose readings several files (or several
 -- lines of one file) deliver.  The loader calls it for the keys its cheap
 -- check flags (another file, or another part of this one, has a partial of
@@ -286,45 +308,56 @@ COMMENT ON VIEW @extschema@.energy_data IS
 -- shared, and the update below calls it once for every key.  It runs with
 -- the caller's rights: it can do nothing the caller could not do to the
 -- tables by hand.  Cost: the readings of the keys given, never more.
+-- Run on one server, the three statements rewrite every key of the call at
+-- once.  On a Citus cluster (energy_distribute()), the keys are split by the
+-- shard their meter lives in, and the statements run once per shard with
+-- the shard's meters written into them, so that Citus routes each whole
+-- statement to that shard (a router query: locks, windows, updates by ctid
+-- and all); with the keys as parameters it could not plan them at all.
 CREATE FUNCTION @extschema@.energy_resolve(meter_ids bigint[], days date[], channel_ids bigint[])
 RETURNS void
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- A call sorts every copy of its keys (the loader sends 2,000 keys, about
 -- 200,000 readings a copy): in memory, not in temporary files.
 SET work_mem = '128MB'
-BEGIN ATOMIC
+AS $fn$
+DECLARE
 	-- Two rewrites of one key take turns: lock its partials, in key order.
+	lock_keys constant text := $q$
 	SELECT pg_catalog.count(*) FROM (
 		SELECT FROM @extschema@.energy_daily d,
-			   ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
-						  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
-		 WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+			   ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),
+						  pg_catalog.unnest($3)) AS k(meter_id, day, channel_id)
+		 WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id %1$s AND d.day OPERATOR(pg_catalog.=) k.day
 		   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
 		 ORDER BY d.meter_id, d.day, d.channel_id, d.file_id, d.part
-		   FOR UPDATE OF d) l;
-
+		   FOR UPDATE OF d) l
+$q$;
 	-- Every stored copy of every reading of the keys; the newest counts.
+	mark_copies constant text := $q$
 	WITH k AS (
-		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
-										  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
+		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),
+										  pg_catalog.unnest($3)) AS k(meter_id, day, channel_id)
 	), copies AS (
 		SELECT r.ctid AS rid, u.ord, true AS is_lp, k.meter_id, k.day, k.channel_id,
 			   s.file_id, r.line, u.at, NULL::text AS period, NULL::text AS rate
 		  FROM k
 		  JOIN @extschema@.energy_reading r
-			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day
+			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day %2$s
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id %5$s
 		 CROSS JOIN LATERAL pg_catalog.unnest(r.at) WITH ORDINALITY AS u(at, ord)
 		UNION ALL
 		SELECT g.ctid, 1, false, k.meter_id, k.day, k.channel_id, s.file_id, g.line, g.at, g.period, g.rate
 		  FROM k
 		  JOIN @extschema@.energy_register g
-			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id
+			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id %3$s
 		   AND g.at OPERATOR(pg_catalog.>=) k.day::timestamp
 		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id %5$s
 	), w AS MATERIALIZED (
 		SELECT rid, ord, is_lp,
 			   pg_catalog.row_number() OVER (
@@ -335,33 +368,35 @@ BEGIN ATOMIC
 		UPDATE @extschema@.energy_reading t SET superseded = m.mask
 		  FROM (SELECT rid, CASE WHEN pg_catalog.bool_or(lost) THEN pg_catalog.array_agg(lost ORDER BY ord) END AS mask
 				  FROM w WHERE is_lp GROUP BY rid) m
-		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND t.superseded IS DISTINCT FROM m.mask
+		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid %4$s AND t.superseded IS DISTINCT FROM m.mask
 		RETURNING 1
 	), tou AS (
 		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
 		  FROM w
-		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid
+		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid %4$s
 		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
 		RETURNING 1
 	)
 	DELETE FROM @extschema@.energy_daily d USING k
 	 WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
-	   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id;
-
+	   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id %1$s
+$q$;
 	-- The partials again, from the copies that count.  A file all of whose
 	-- copies of a key lost keeps a placeholder partial (readings 0): its
 	-- readings are still found through its partials' meter-days.
+	recompute constant text := $q$
 	WITH k AS (
-		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(meter_ids), pg_catalog.unnest(days),
-										  pg_catalog.unnest(channel_ids)) AS k(meter_id, day, channel_id)
+		SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),
+										  pg_catalog.unnest($3)) AS k(meter_id, day, channel_id)
 	), v AS (
 		SELECT k.meter_id, k.day, k.channel_id, s.file_id, u.at, u.value, u.status,
 			   true AS is_lp, u.lost IS TRUE AS lost
 		  FROM k
 		  JOIN @extschema@.energy_reading r
-			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day
+			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day %2$s
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id %4$s
 		 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.at), pg_catalog.unnest(r.value),
 									   pg_catalog.unnest(r.status), pg_catalog.unnest(r.superseded))
 			   AS u(at, value, status, lost)
@@ -370,11 +405,12 @@ BEGIN ATOMIC
 			   false, g.superseded IS TRUE
 		  FROM k
 		  JOIN @extschema@.energy_register g
-			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id
+			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id %3$s
 		   AND g.at OPERATOR(pg_catalog.>=) k.day::timestamp
 		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id %4$s
 	), wg AS (
 		-- the gaps between consecutive LP readings that count, in minutes
 		SELECT meter_id, day, channel_id,
@@ -396,7 +432,7 @@ BEGIN ATOMIC
 			   pg_catalog.max(value) FILTER (WHERE NOT lost) AS max_value,
 			   pg_catalog.count(*) FILTER (WHERE NOT lost AND status OPERATOR(pg_catalog.<>) '') AS with_status,
 			   pg_catalog.count(*) FILTER (WHERE NOT lost AND status OPERATOR(pg_catalog.<>) ''
-										   AND status OPERATOR(pg_catalog.!~~) 'A%') AS not_a,
+										   AND status OPERATOR(pg_catalog.!~~) 'A%%') AS not_a,
 			   pg_catalog.bool_or(is_lp AND NOT lost) AS has_lp
 		  FROM v GROUP BY 1, 2, 3, 4
 	), spread AS (
@@ -420,8 +456,44 @@ BEGIN ATOMIC
 		   CASE WHEN p.has_lp THEN p.key_mode END
 	  FROM spread p
 	  JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) p.file_id
-	 WHERE p.file_id IS NOT NULL;
-END;
+	 WHERE p.file_id IS NOT NULL
+$q$;
+	m bigint[];
+	d date[];
+	c bigint[];
+	shard_meters text;
+BEGIN
+	IF NOT @extschema@.energy_distributed() THEN
+		EXECUTE pg_catalog.format(lock_keys, '') USING meter_ids, days, channel_ids;
+		EXECUTE pg_catalog.format(mark_copies, '', '', '', '', '') USING meter_ids, days, channel_ids;
+		EXECUTE pg_catalog.format(recompute, '', '', '', '') USING meter_ids, days, channel_ids;
+		RETURN;
+	END IF;
+	FOR m, d, c IN EXECUTE
+		$q$SELECT pg_catalog.array_agg(k.m), pg_catalog.array_agg(k.d), pg_catalog.array_agg(k.c)
+			 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(m, d, c)
+			GROUP BY pg_catalog.get_shard_id_for_distribution_column('@extschema@.energy_daily', k.m)$q$
+		USING meter_ids, days, channel_ids
+	LOOP
+		shard_meters := pg_catalog.quote_literal((SELECT pg_catalog.array_agg(DISTINCT x) FROM pg_catalog.unnest(m) x)::text)
+			OPERATOR(pg_catalog.||) '::bigint[])';
+		EXECUTE pg_catalog.format(lock_keys, 'AND d.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters)
+			USING m, d, c;
+		EXECUTE pg_catalog.format(mark_copies,
+								  'AND d.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND r.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND g.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND t.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND s.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters)
+			USING m, d, c;
+		EXECUTE pg_catalog.format(recompute, '',
+								  'AND r.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND g.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters,
+								  'AND s.meter_id OPERATOR(pg_catalog.=) ANY(' OPERATOR(pg_catalog.||) shard_meters)
+			USING m, d, c;
+	END LOOP;
+END
+$fn$;
 COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[]) IS
 	'Internal, called by loads and unloads: for the given (meter_id, day, channel_id) keys, marks every copy of a reading but the newest as superseded and recomputes the keys'' partials from the copies that count. Runs with the caller''s rights.';
 
@@ -482,25 +554,24 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_unit',
 GRANT SELECT ON @extschema@.energy_unit TO PUBLIC;
 
 -- A changed unit table changes rows of energy_channel_view that no load
--- touched: the next populate refreshes in full (no state row).
-CREATE FUNCTION @extschema@.energy_unit_changed()
-RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	DELETE FROM @extschema@.energy_view_state;
-	RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION @extschema@.energy_unit_changed() FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@.energy_unit_changed() IS
-	'Trigger function: after any change to energy_unit, makes the next energy_populate_view() a full refresh.';
-CREATE TRIGGER energy_unit_changed
-	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.energy_unit
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.energy_unit_changed();
-COMMENT ON TRIGGER energy_unit_changed ON @extschema@.energy_unit IS
-	'Calls energy_unit_changed(): the views are refreshed in full after the unit table changes.';
+-- touched.  Populate records a digest of the table with each state, and a
+-- different digest makes the next populate a full refresh.  A digest, not a
+-- trigger: Citus refuses triggers on the reference table energy_unit
+-- becomes on a cluster, and a trigger would fire on every node's copy.
+ALTER TABLE @extschema@.energy_view_state ADD COLUMN units text;
+COMMENT ON COLUMN @extschema@.energy_view_state.units IS
+	'Digest of energy_unit when the views were last brought up to date (energy_unit_digest()); another digest makes the next energy_populate_view() a full refresh.';
+CREATE FUNCTION @extschema@.energy_unit_digest()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT pg_catalog.md5(COALESCE(pg_catalog.string_agg(
+			   pg_catalog.format('%s %s %s', pg_catalog.lower(u.unit), u.canonical, u.factor::text), ','
+			   ORDER BY pg_catalog.lower(u.unit), u.canonical, u.factor), ''))
+	  FROM @extschema@.energy_unit u;
+END;
+COMMENT ON FUNCTION @extschema@.energy_unit_digest() IS
+	'A digest of energy_unit''s rows, recorded by energy_populate_view(): when it differs, the next populate refreshes both views in full.';
 
 -- One row per meter, serial, day, data type and canonical unit.  Like
 -- energy_data_view it reads only partials, so a refresh costs meter-days.
@@ -570,11 +641,10 @@ ALTER TABLE @extschema@.energy_segment
 -- partials and the change log are distributed by meter_id, co-located with
 -- energy_reading, so that everything of one meter sits in one shard; the
 -- dictionaries and the file list become reference tables (a copy on every
--- node), which every shard joins with.  Three tables stay on the
--- coordinator: energy_unit (its trigger, which resets energy_view_state,
--- is refused by Citus on a distributed table; the views are on the
--- coordinator and read it there), energy_view_state and energy_rejects (no
--- meter; written only by functions that run on the coordinator).  The
+-- node), which every shard joins with; so does the unit table.  Two tables
+-- stay on the coordinator: energy_view_state and energy_rejects (no meter;
+-- written and read only by functions that run on the coordinator, where
+-- the materialized views live too).  The
 -- materialized views stay local to the coordinator.  Rows already loaded
 -- are moved to the workers, and the coordinator's copies removed.  Tables
 -- already distributed are left as they are, so a second call does
@@ -609,7 +679,8 @@ BEGIN
 					   ('@extschema@.energy_change', 'distributed by meter_id'),
 					   ('@extschema@.energy_meter', 'reference'),
 					   ('@extschema@.energy_channel', 'reference'),
-					   ('@extschema@.energy_file', 'reference')) AS u(t, placement)
+					   ('@extschema@.energy_file', 'reference'),
+					   ('@extschema@.energy_unit', 'reference')) AS u(t, placement)
 	LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
 						WHERE p.logicalrelid OPERATOR(pg_catalog.=) t) THEN
@@ -629,9 +700,6 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 
-	relation := '@extschema@.energy_unit';
-	placement := 'coordinator: its trigger, which Citus refuses on distributed tables';
-	RETURN NEXT;
 	relation := '@extschema@.energy_view_state';
 	placement := 'coordinator: no meter, written only on the coordinator';
 	RETURN NEXT;
@@ -642,4 +710,4 @@ END
 $$;
 REVOKE ALL ON FUNCTION @extschema@.energy_distribute() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.energy_distribute() IS
-	'On the coordinator of a Citus cluster: distribute readings, register reads, segments, partials and the change log by meter_id (co-located), make the meter, channel and file tables reference tables, move the rows already loaded, and list where each table now lives. Without Citus, SQLSTATE 0A000. Run it as the tables'' owner.';
+	'On the coordinator of a Citus cluster: distribute readings, register reads, segments, partials and the change log by meter_id (co-located), make the meter, channel, file and unit tables reference tables, move the rows already loaded, and list where each table now lives. Without Citus, SQLSTATE 0A000. Run it as the tables'' owner.';

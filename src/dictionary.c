@@ -231,11 +231,8 @@ dict_table_init(DictTable *t, MemoryContext cxt, const char *what,
 	t->what = what;
 	MemoryContextSwitchTo(old);
 
-	t->insert_plan = SPI_prepare(insert_sql, nargs, argtypes);
-	t->select_plan = SPI_prepare(select_sql, nargs, argtypes);
-	if (t->insert_plan == NULL || t->select_plan == NULL)
-		elog(ERROR, "could not prepare %s dictionary statements: %s",
-			 what, SPI_result_code_string(SPI_result));
+	t->insert_plan = energy_prepare(insert_sql, nargs, argtypes);
+	t->select_plan = energy_prepare(select_sql, nargs, argtypes);
 }
 
 EnergyDictionary *

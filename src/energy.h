@@ -97,6 +97,10 @@ extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 
+/* Tables that Citus distributes (citus.c) */
+extern bool energy_distributed(const EnergySchema *schema);
+extern struct _SPI_plan *energy_prepare(const char *sql, int nargs, Oid *argtypes);
+
 /*
  * Hash of up to three small integer ids (meter, channel, segment, day).  They
  * are consecutive numbers and simplehash indexes by the low bits, so every
@@ -151,8 +155,10 @@ extern void energy_daily_end(EnergyDaily *daily);
  * the file, or at once after a file is removed.  energy_daily_begin() tells
  * the overlap stage whose partials it is about to check.
  */
+extern void energy_overlap_candidate(EnergyOverlap *o, int64 meter_id, int32 day,
+									 int64 channel_id, int32 part);
 extern EnergyOverlap *energy_overlap_create(const EnergySchema *schema,
-											MemoryContext cxt);
+											MemoryContext cxt, bool distributed);
 extern void energy_overlap_begin(EnergyOverlap *o, int64 file_id);
 extern void energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
 								 int64 channel_id, int32 part, bool suspect);
@@ -226,6 +232,7 @@ extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
 extern bool energy_sink_current(const EnergySink *sink);
+extern bool energy_sink_distributed(const EnergySink *sink);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
 

@@ -173,6 +173,7 @@ typedef struct LoadState
 	EnergySink *sink;
 	EnergyChunks *chunks;
 	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
+	bool		distributed;	/* the tables are Citus's (citus.c) */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
 	Oid			reading_relid;
@@ -223,11 +224,8 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 	{
 		const PlanDef *def = &plan_defs[id];
 
-		ls->plans[id] = SPI_prepare(psprintf(def->sql, ls->schema.nspname),
-									def->nargs, (Oid *) def->argtypes);
-		if (ls->plans[id] == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", def->sql,
-				 SPI_result_code_string(SPI_result));
+		ls->plans[id] = energy_prepare(psprintf(def->sql, ls->schema.nspname),
+									   def->nargs, (Oid *) def->argtypes);
 	}
 	rc = SPI_execute_plan(ls->plans[id], values, nulls, false, 0);
 	if (rc != expected)
@@ -375,6 +373,58 @@ delete_rejects(LoadState *ls, const char *name)
 }
 
 /*
+ * delete_daily() on a Citus cluster, which plans no correlated subquery
+ * beside a data-modifying CTE: the partials go by one statement that
+ * returns their keys, the meter-days go to the change log by a second, and
+ * the keys become the overlap stage's candidates, which it checks against
+ * the other files' partials at the end.
+ */
+static void
+delete_daily_distributed(LoadState *ls, Datum *values)
+{
+	const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
+	uint64		n;
+	Datum	   *meters;
+	Datum	   *days;
+	Datum		args[2];
+	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
+	int			rc;
+
+	rc = SPI_execute_with_args(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id",
+										psprintf(def->sql, ls->schema.nspname)),
+							   def->nargs, (Oid *) def->argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "deleting a file's partials failed: %s", SPI_result_code_string(rc));
+	n = SPI_processed;
+	if (n == 0)
+		return;
+	meters = palloc(sizeof(Datum) * n);
+	days = palloc(sizeof(Datum) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		meters[i] = SPI_getbinval(tup, desc, 1, &isnull);
+		days[i] = SPI_getbinval(tup, desc, 2, &isnull);
+		energy_overlap_candidate(ls->overlap, DatumGetInt64(meters[i]),
+								 DatumGetDateADT(days[i]),
+								 DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), -1);
+	}
+	args[0] = PointerGetDatum(construct_array(meters, (int) n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(days, (int) n, DATEOID, 4, true, TYPALIGN_INT));
+	SPI_freetuptable(SPI_tuptable);
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_change (meter_id, day) "
+										"SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
+										"pg_catalog.unnest($2)) AS k(meter_id, day)",
+										ls->schema.nspname),
+							   2, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "logging a file's meter-days failed: %s", SPI_result_code_string(rc));
+}
+
+/*
  * A file's partials go, and the meter-days they covered go to the change
  * log, in one statement: populate must rewrite those days of the views.
  * The statement also returns the keys (meter, day, channel) that other
@@ -389,6 +439,11 @@ delete_daily(LoadState *ls, Datum *values)
 	if (ls->overlap == NULL)
 	{
 		run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
+		return;
+	}
+	if (ls->distributed)
+	{
+		delete_daily_distributed(ls, values);
 		return;
 	}
 	if (ls->plans[PLAN_DELETE_DAILY] == NULL)
@@ -406,10 +461,7 @@ delete_daily(LoadState *ls, Datum *values)
 								   psprintf(def->sql, ls->schema.nspname),
 								   ls->schema.nspname);
 
-		ls->plans[PLAN_DELETE_DAILY] = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
-		if (ls->plans[PLAN_DELETE_DAILY] == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
+		ls->plans[PLAN_DELETE_DAILY] = energy_prepare(sql, def->nargs, (Oid *) def->argtypes);
 	}
 	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -1029,8 +1081,9 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
+	ls->distributed = energy_sink_distributed(ls->sink);
 	if (energy_sink_current(ls->sink))
-		ls->overlap = energy_overlap_create(&ls->schema, cxt);
+		ls->overlap = energy_overlap_create(&ls->schema, cxt, ls->distributed);
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);
@@ -1259,13 +1312,14 @@ energy_unload(PG_FUNCTION_ARGS)
 	fl.src = &src;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	ls.distributed = energy_distributed(&ls.schema);
+	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext, ls.distributed);
 	lookup_existing(&ls, &fl);
 	if (!fl.existed)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 errmsg("file \"%s\" is not loaded", name),
 				 errhint("energy_file lists the files loaded.")));
-	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext);
 	delete_rejects(&ls, name);
 	delete_file(&ls, fl.old_file_id);
 	energy_overlap_resolve(ls.overlap);

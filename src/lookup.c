@@ -14,6 +14,12 @@
  * replaced or unloaded since the last populate, and if so a NOTICE says so:
  * the answer is still the view's, but the caller learns it may be behind.
  *
+ * On a Citus cluster the views stay on the coordinator and are read the
+ * same way, but the change log and the meters live in Citus's tables,
+ * whose coordinator heaps are empty: there the second probe is two
+ * statements, the meter's ids from the reference table and then the change
+ * log, which Citus sends to the one shard that holds the meter.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,7 +29,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -339,6 +347,74 @@ change_pending(Datum meter, const Datum *serial, DateADT from, DateADT to)
 	return found;
 }
 
+/*
+ * change_pending() through SQL, for a cluster whose change log and meters
+ * are Citus's (see the top of the file).  The meter's ids first, so that the
+ * probe of the change log names its distribution column's values and Citus
+ * routes it to their shards.
+ */
+static bool
+change_pending_sql(const EnergySchema *schema, Datum meter, const Datum *serial,
+				   DateADT from, DateADT to)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT8ARRAYOID};
+	Datum		args[3] = {meter, serial ? *serial : (Datum) 0, (Datum) 0};
+	char		nulls[3] = {' ', serial ? ' ' : 'n', ' '};
+	bool		isnull;
+	bool		found;
+	int			rc;
+
+	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.array_agg(meter_id) FROM %s.energy_meter "
+										"WHERE meter_code OPERATOR(pg_catalog.=) $1 "
+										"AND ($2 IS NULL OR serial_number OPERATOR(pg_catalog.=) $2)",
+										schema->nspname),
+							   2, argtypes, args, nulls, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "reading energy_meter failed: %s", SPI_result_code_string(rc));
+	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return false;
+	argtypes[0] = INT8ARRAYOID;
+	argtypes[1] = DATEOID;
+	argtypes[2] = DATEOID;
+	args[1] = DateADTGetDatum(from);
+	args[2] = DateADTGetDatum(to);
+	rc = SPI_execute_with_args(psprintf("SELECT FROM %s.energy_change "
+										"WHERE meter_id OPERATOR(pg_catalog.=) ANY ($1) "
+										"AND day OPERATOR(pg_catalog.>=) $2 "
+										"AND day OPERATOR(pg_catalog.<=) $3 LIMIT 1",
+										schema->nspname),
+							   3, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading energy_change failed: %s", SPI_result_code_string(rc));
+	found = (SPI_processed > 0);
+	return found;
+}
+
+/*
+ * Whether this meter's days from..to changed since the last populate: by
+ * index probes on one server, by SQL on a Citus cluster.
+ */
+static bool
+change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
+				   DateADT from, DateADT to)
+{
+	EnergySchema schema = {0};
+	bool		found;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return change_pending(meter, serial, from, to);
+	energy_schema_lookup(&schema, fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (energy_distributed(&schema))
+		found = change_pending_sql(&schema, meter, serial, from, to);
+	else
+		found = change_pending(meter, serial, from, to);
+	SPI_finish();
+	return found;
+}
+
 /* What every lookup does first: its result set, its relations, its rights. */
 static void
 lookup_begin(FunctionCallInfo fcinfo, int view)
@@ -391,7 +467,7 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 	}
 	probe_close(&v);
 
-	if (change_pending(meter, &serial, from, to))
+	if (change_pending_any(fcinfo, meter, &serial, from, to))
 		ereport(NOTICE,
 				(errmsg("energy_data_view is stale: %s changed after the last energy_populate_view()",
 						from == to ? "this meter-day" : "days of this range"),
@@ -495,7 +571,7 @@ energy_get_channels_internal(FunctionCallInfo fcinfo, DateADT day)
 	}
 	probe_close(&v);
 
-	if (change_pending(meter, PG_ARGISNULL(1) ? NULL : &serial, day, day))
+	if (change_pending_any(fcinfo, meter, PG_ARGISNULL(1) ? NULL : &serial, day, day))
 		ereport(NOTICE,
 				(errmsg("energy_channel_view is stale: this meter-day changed after the last energy_populate_view()"),
 				 errhint("Call energy_populate_view() to include the change.")));

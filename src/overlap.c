@@ -34,6 +34,16 @@
  * be).  When both loads see each other, both wait and the deadlock
  * detector cancels one: no reading is ever counted twice.
  *
+ * On a Citus cluster (energy_distribute()), energy_daily's rows live in
+ * shards, which no local index probe reaches.  There the keys a file wrote
+ * are collected as candidates and checked at the end of the file by one
+ * statement per batch, which joins them with energy_daily on the meter and
+ * which Citus runs shard by shard.  A dirty snapshot has no counterpart in
+ * a distributed query, so concurrent loads and unloads on a cluster take
+ * turns instead: each holds a self-conflicting lock on the coordinator's
+ * energy_daily to the end of its transaction, and runs in READ COMMITTED,
+ * whose next statement sees what the previous holder committed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -63,6 +73,20 @@
  */
 #define RESOLVE_BATCH 2000
 
+/* Candidate keys checked per statement on a Citus cluster. */
+#define CANDIDATE_BATCH 10000
+
+/* Keys as parallel arrays of Datums, growing as needed. */
+typedef struct KeyList
+{
+	Datum	   *meters;
+	Datum	   *days;
+	Datum	   *channels;
+	Datum	   *parts;
+	int			n;
+	int			max;
+} KeyList;
+
 struct EnergyOverlap
 {
 	MemoryContext cxt;
@@ -78,22 +102,46 @@ struct EnergyOverlap
 	TupleTableSlot *slot;
 	SnapshotData dirty;
 
-	/* the keys to rewrite, as three growing arrays */
-	Datum	   *meters;
-	Datum	   *days;
-	Datum	   *channels;
-	int			nkeys;
-	int			maxkeys;
+	/* the keys to rewrite */
+	KeyList		keys;
+
+	/* on Citus: the keys written, to check at the end of the file */
+	bool		distributed;
+	KeyList		candidates;
 
 	SPIPlanPtr	resolve;
 };
 
+/* Append a key; part is kept only for candidates. */
+static void
+keylist_add(MemoryContext cxt, KeyList *l, int64 meter_id, int32 day,
+			int64 channel_id, int32 part)
+{
+	if (l->n == l->max)
+	{
+		int			n = Max(1024, l->max * 2);
+		Datum	  **arrays[4] = {&l->meters, &l->days, &l->channels, &l->parts};
+
+		for (int i = 0; i < 4; i++)
+			*arrays[i] = (l->max == 0) ?
+				MemoryContextAlloc(cxt, sizeof(Datum) * n) :
+				repalloc_huge(*arrays[i], sizeof(Datum) * n);
+		l->max = n;
+	}
+	l->meters[l->n] = Int64GetDatum(meter_id);
+	l->days[l->n] = DateADTGetDatum(day);
+	l->channels[l->n] = Int64GetDatum(channel_id);
+	l->parts[l->n] = Int32GetDatum(part);
+	l->n++;
+}
+
 /*
- * The overlap stage of one load.  Its tables open on the first probe, so a
- * load of unchanged files never touches them.
+ * The overlap stage of one load (or unload).  Its tables open on the first
+ * probe, so a load of unchanged files never touches them.  On a Citus
+ * cluster, loads and unloads take turns here (see the top of the file).
  */
 EnergyOverlap *
-energy_overlap_create(const EnergySchema *schema, MemoryContext cxt)
+energy_overlap_create(const EnergySchema *schema, MemoryContext cxt, bool distributed)
 {
 	EnergyOverlap *o = MemoryContextAllocZero(cxt, sizeof(EnergyOverlap));
 
@@ -101,6 +149,17 @@ energy_overlap_create(const EnergySchema *schema, MemoryContext cxt)
 	o->nspname = MemoryContextStrdup(cxt, schema->nspname);
 	o->daily_relid = energy_relation(schema, "energy_daily");
 	o->daily_pkey = energy_relation(schema, "energy_daily_pkey");
+	o->distributed = distributed;
+	if (distributed)
+	{
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("on a Citus cluster, energy loads and unloads run in READ COMMITTED"),
+					 errdetail("A snapshot taken before waiting for a concurrent load could not see its readings."),
+					 errhint("Run it in a READ COMMITTED transaction.")));
+		LockRelationOid(o->daily_relid, ShareUpdateExclusiveLock);
+	}
 	return o;
 }
 
@@ -128,28 +187,23 @@ overlap_open(EnergyOverlap *o)
 void
 energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day, int64 channel_id)
 {
-	if (o->nkeys == o->maxkeys)
-	{
-		int			n = Max(1024, o->maxkeys * 2);
+	keylist_add(o->cxt, &o->keys, meter_id, day, channel_id, 0);
+}
 
-		if (o->maxkeys == 0)
-		{
-			o->meters = MemoryContextAlloc(o->cxt, sizeof(Datum) * n);
-			o->days = MemoryContextAlloc(o->cxt, sizeof(Datum) * n);
-			o->channels = MemoryContextAlloc(o->cxt, sizeof(Datum) * n);
-		}
-		else
-		{
-			o->meters = repalloc_huge(o->meters, sizeof(Datum) * n);
-			o->days = repalloc_huge(o->days, sizeof(Datum) * n);
-			o->channels = repalloc_huge(o->channels, sizeof(Datum) * n);
-		}
-		o->maxkeys = n;
-	}
-	o->meters[o->nkeys] = Int64GetDatum(meter_id);
-	o->days[o->nkeys] = DateADTGetDatum(day);
-	o->channels[o->nkeys] = Int64GetDatum(channel_id);
-	o->nkeys++;
+/*
+ * Remember a key that may be shared, to check at the end of the file: on
+ * Citus, every key a part wrote, and every key a removed file had (part
+ * -1: its partials are gone, so any partial found is another file's).
+ * On one server the check is made at once.
+ */
+void
+energy_overlap_candidate(EnergyOverlap *o, int64 meter_id, int32 day,
+						 int64 channel_id, int32 part)
+{
+	if (o->distributed)
+		keylist_add(o->cxt, &o->candidates, meter_id, day, channel_id, part);
+	else
+		energy_overlap_add(o, meter_id, day, channel_id);
 }
 
 /*
@@ -208,6 +262,11 @@ energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
 	MemoryContext old;
 	bool		found;
 
+	if (o->distributed && !suspect)
+	{
+		keylist_add(o->cxt, &o->candidates, meter_id, day, channel_id, part);
+		return;
+	}
 	if (!suspect)
 	{
 		if (o->rel == NULL)
@@ -241,6 +300,62 @@ date_array(Datum *elems, int n)
 	return PointerGetDatum(construct_array(elems, n, DATEOID, 4, true, TYPALIGN_INT));
 }
 
+static Datum
+int4_array(Datum *elems, int n)
+{
+	return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+/*
+ * On Citus: which candidates another file (or another part of this file)
+ * also has, by a join with energy_daily that Citus runs in every shard of
+ * the candidates' meters.  Those become keys to rewrite.
+ */
+static void
+overlap_check_candidates(EnergyOverlap *o)
+{
+	KeyList    *c = &o->candidates;
+	Oid			argtypes[5] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8OID};
+	char	   *sql = psprintf("SELECT DISTINCT k.meter_id, k.day, k.channel_id "
+							   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+							   "pg_catalog.unnest($3), pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, part) "
+							   "JOIN %s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+							   "AND d.day OPERATOR(pg_catalog.=) k.day "
+							   "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
+							   "WHERE d.file_id OPERATOR(pg_catalog.<>) $5 "
+							   "OR d.part OPERATOR(pg_catalog.<>) k.part",
+							   o->nspname);
+
+	for (int from = 0; from < c->n; from += CANDIDATE_BATCH)
+	{
+		int			k = Min(CANDIDATE_BATCH, c->n - from);
+		Datum		args[5];
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		args[0] = int8_array(c->meters + from, k);
+		args[1] = date_array(c->days + from, k);
+		args[2] = int8_array(c->channels + from, k);
+		args[3] = int4_array(c->parts + from, k);
+		args[4] = Int64GetDatum(o->file_id);
+		rc = SPI_execute_with_args(sql, 5, argtypes, args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "checking keys for overlaps failed: %s", SPI_result_code_string(rc));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			bool		isnull;
+
+			energy_overlap_add(o,
+							   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+							   DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
+							   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull)));
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	c->n = 0;
+}
+
 /*
  * Rewrite the remembered keys, a batch per call of energy_resolve(), and
  * forget them.  Returns how many keys there were.
@@ -248,7 +363,11 @@ date_array(Datum *elems, int n)
 int64
 energy_overlap_resolve(EnergyOverlap *o)
 {
-	int64		n = o->nkeys;
+	int64		n;
+
+	if (o->candidates.n > 0)
+		overlap_check_candidates(o);
+	n = o->keys.n;
 
 	if (n == 0)
 		return 0;
@@ -257,21 +376,18 @@ energy_overlap_resolve(EnergyOverlap *o)
 		Oid			argtypes[3] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID};
 		char	   *sql = psprintf("SELECT %s.energy_resolve($1, $2, $3)", o->nspname);
 
-		o->resolve = SPI_prepare(sql, 3, argtypes);
-		if (o->resolve == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
+		o->resolve = energy_prepare(sql, 3, argtypes);
 	}
-	for (int from = 0; from < o->nkeys; from += RESOLVE_BATCH)
+	for (int from = 0; from < o->keys.n; from += RESOLVE_BATCH)
 	{
-		int			k = Min(RESOLVE_BATCH, o->nkeys - from);
+		int			k = Min(RESOLVE_BATCH, o->keys.n - from);
 		Datum		args[3];
 		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
-		args[0] = int8_array(o->meters + from, k);
-		args[1] = date_array(o->days + from, k);
-		args[2] = int8_array(o->channels + from, k);
+		args[0] = int8_array(o->keys.meters + from, k);
+		args[1] = date_array(o->keys.days + from, k);
+		args[2] = int8_array(o->keys.channels + from, k);
 		rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
@@ -280,7 +396,7 @@ energy_overlap_resolve(EnergyOverlap *o)
 		pfree(DatumGetPointer(args[1]));
 		pfree(DatumGetPointer(args[2]));
 	}
-	o->nkeys = 0;
+	o->keys.n = 0;
 	return n;
 }
 

@@ -23,6 +23,15 @@
  * Privileges are checked the way the executor checks them for INSERT, since
  * this path does not go through the planner.
  *
+ * On a Citus coordinator after energy_distribute(), the tables' rows live
+ * in shards on the workers, which the direct path cannot reach.  There the
+ * sink is routed: the same tuples, formed the same way, go in batches as
+ * one array of the table's row type to INSERT ... SELECT FROM unnest($1),
+ * which Citus executes by pulling the rows to the coordinator and copying
+ * each shard's share into it with its COPY protocol, one connection per
+ * worker.  A batch is a few thousand rows, so the per-statement cost of a
+ * distributed INSERT (planning, a round trip per worker) is spread thin.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -44,6 +53,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -69,6 +79,9 @@
 /* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
 #define CHUNK_BATCH		64
 
+/* Rows per routed INSERT: each costs a plan and a round trip per worker. */
+#define ROUTED_BATCH	4096
+
 /* One target table and its pending batch. */
 typedef struct SinkTable
 {
@@ -85,35 +98,59 @@ typedef struct SinkTable
 	IndexInfo **brin_infos;
 	uint64	   *lines;			/* each pending row's line in the file */
 	MemoryContext batch_cxt;
+	SPIPlanPtr	routed;			/* INSERT ... SELECT for a Citus table, or NULL */
 } SinkTable;
 
 static void sink_split_brin(SinkTable *t);
 static void sink_refuse_triggers(Relation rel);
-static void sink_refuse_distributed(Relation rel);
+static inline void sink_position(EnergySink *sink, uint64 line);
+static void sink_table_open_routed(EnergySink *sink, SinkTable *t,
+								   const EnergySchema *schema, int nslots);
 
 struct EnergySink
 {
 	EState	   *estate;
 	CommandId	cid;
 	EnergyErrorPosition *pos;	/* the load's error context, or NULL */
+	bool		distributed;	/* the tables are Citus's: the routed path */
 	SinkTable	reading;
 	SinkTable	reg;
 	SinkTable	daily;
 	SinkTable	change;			/* rel NULL on a 1.0 schema, which has none */
 };
 
+/* The batch of a table: its slots, the rows' lines, and their memory. */
+static void
+sink_table_slots(EnergySink *sink, SinkTable *t, int nslots)
+{
+	t->nslots = nslots;
+	t->lines = palloc0(sizeof(uint64) * t->nslots);
+	t->slots = palloc(sizeof(TupleTableSlot *) * t->nslots);
+	for (int i = 0; i < t->nslots; i++)
+		t->slots[i] = table_slot_create(t->rel, &sink->estate->es_tupleTable);
+	t->nused = 0;
+	t->batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										 "energy sink batch",
+										 ALLOCSET_DEFAULT_SIZES);
+}
+
 /*
- * Open a table for bulk insertion.  Only plain tables take this path: a
- * partitioned, foreign or distributed table needs the routed SQL sink, which
- * this interface leaves room for but 1.0 does not ship.
+ * Open a table for bulk insertion, or for the routed path when the tables
+ * are Citus's.  Otherwise only plain tables take this path: a partitioned
+ * or foreign table is refused.
  */
 static void
-sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
-				int natts, int natts_10, int nslots)
+sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+				Oid relid, Index rti, int natts, int natts_10, int nslots)
 {
 	TupleConstr *constr;
 
 	t->rel = table_open(relid, RowExclusiveLock);
+	if (sink->distributed)
+	{
+		sink_table_open_routed(sink, t, schema, ROUTED_BATCH);
+		return;
+	}
 	if (t->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -132,7 +169,6 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 				 errmsg("cannot bulk load into \"%s\": row-level security is enabled",
 						RelationGetRelationName(t->rel))));
 	sink_refuse_triggers(t->rel);
-	sink_refuse_distributed(t->rel);
 
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
@@ -144,46 +180,55 @@ sink_table_open(EnergySink *sink, SinkTable *t, Oid relid, Index rti,
 	t->check_constraints = (constr != NULL && constr->num_check > 0);
 
 	t->bistate = GetBulkInsertState();
-	t->nslots = nslots;
-	t->lines = palloc0(sizeof(uint64) * t->nslots);
-	t->slots = palloc(sizeof(TupleTableSlot *) * t->nslots);
-	for (int i = 0; i < t->nslots; i++)
-		t->slots[i] = table_slot_create(t->rel, &sink->estate->es_tupleTable);
-	t->nused = 0;
-	t->batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										 "energy sink batch",
-										 ALLOCSET_DEFAULT_SIZES);
+	sink_table_slots(sink, t, nslots);
 }
 
 /*
- * A table that Citus distributes or replicates still looks like a plain
- * table on the coordinator, but its rows live in shards: bulk insertion
- * into the coordinator's own copy would report rows loaded that no query
- * ever reads.  Until a sink routes rows through Citus, such a table is
- * refused (0A000).  Citus keeps its tables in pg_dist_partition; without
- * that catalog there is nothing to check.  Called with SPI connected.
+ * The routed path of a Citus table: slots to form the rows in, and the
+ * statement that sends a batch of them as one array.  Constraints,
+ * indexes, triggers and row-level security are the shards' business, as
+ * for any INSERT that Citus routes.  Called with SPI connected.
  */
 static void
-sink_refuse_distributed(Relation rel)
+sink_table_open_routed(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+					   int nslots)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	Oid			argtypes[1];
+
+	t->natts = RelationGetDescr(t->rel)->natts;
+	argtypes[0] = get_array_type(t->rel->rd_rel->reltype);
+	if (!OidIsValid(argtypes[0]))
+		elog(ERROR, "row type of \"%s\" has no array type",
+			 RelationGetRelationName(t->rel));
+	t->routed = energy_prepare(psprintf("INSERT INTO %s.%s SELECT (r).* FROM pg_catalog.unnest($1) r",
+										schema->nspname,
+										quote_identifier(RelationGetRelationName(t->rel))),
+							   1, argtypes);
+	sink_table_slots(sink, t, nslots);
+}
+
+/*
+ * Send a routed batch: the slots' rows as one array of the row type.  An
+ * error is the batch's, not one row's: the error context names no line.
+ */
+static void
+sink_table_flush_routed(EnergySink *sink, SinkTable *t)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
+	Datum	   *rows = palloc(sizeof(Datum) * t->nused);
+	Datum		arg;
 	int			rc;
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
-		return;
-	rc = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
-							   1, argtypes, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading pg_dist_partition failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot bulk load into \"%s\": it is a Citus table",
-						RelationGetRelationName(rel)),
-				 errdetail("Its rows live in shards, which this version of energy does not write to."),
-				 errhint("Keep energy's tables local to one server for now.")));
-	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < t->nused; i++)
+		rows[i] = ExecFetchSlotHeapTupleDatum(t->slots[i]);
+	arg = PointerGetDatum(construct_array(rows, t->nused, t->rel->rd_rel->reltype,
+										  -1, false, TYPALIGN_DOUBLE));
+	MemoryContextSwitchTo(old);
+	sink_position(sink, 0);
+	rc = SPI_execute_plan(t->routed, &arg, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "routed insert into \"%s\" failed: %s",
+			 RelationGetRelationName(t->rel), SPI_result_code_string(rc));
 }
 
 /*
@@ -331,6 +376,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	List	   *rtable = NIL;
 
 	sink->pos = pos;
+	sink->distributed = energy_distributed(schema);
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
@@ -367,14 +413,14 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	sink->cid = GetCurrentCommandId(true);
 	sink->estate->es_output_cid = sink->cid;
 
-	sink_table_open(sink, &sink->reading, relids[0], 1, READING_NATTS, READING_NATTS_10,
+	sink_table_open(sink, &sink->reading, schema, relids[0], 1, READING_NATTS, READING_NATTS_10,
 					CHUNK_BATCH);
-	sink_table_open(sink, &sink->reg, relids[1], 2, REGISTER_NATTS, REGISTER_NATTS_10,
+	sink_table_open(sink, &sink->reg, schema, relids[1], 2, REGISTER_NATTS, REGISTER_NATTS_10,
 					energy_batch_rows);
-	sink_table_open(sink, &sink->daily, relids[2], 3, DAILY_NATTS, DAILY_NATTS_10,
+	sink_table_open(sink, &sink->daily, schema, relids[2], 3, DAILY_NATTS, DAILY_NATTS_10,
 					energy_batch_rows);
 	if (ntables == 4)
-		sink_table_open(sink, &sink->change, relids[3], 4, CHANGE_NATTS, CHANGE_NATTS,
+		sink_table_open(sink, &sink->change, schema, relids[3], 4, CHANGE_NATTS, CHANGE_NATTS,
 						energy_batch_rows);
 	return sink;
 }
@@ -411,6 +457,11 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 	if (sink->pos)
 		saved = *sink->pos;
 
+	if (t->routed)
+	{
+		sink_table_flush_routed(sink, t);
+		goto done;
+	}
 	if (t->check_constraints)
 		for (int i = 0; i < t->nused; i++)
 		{
@@ -439,6 +490,7 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 		}
 	}
 
+done:
 	/* back to the row being loaded, whose add may have caused this flush */
 	if (sink->pos)
 		*sink->pos = saved;
@@ -638,6 +690,13 @@ energy_sink_current(const EnergySink *sink)
 		sink->reg.natts == REGISTER_NATTS;
 }
 
+/* Whether the tables are Citus's, written through the routed path. */
+bool
+energy_sink_distributed(const EnergySink *sink)
+{
+	return sink->distributed;
+}
+
 void
 energy_sink_flush(EnergySink *sink)
 {
@@ -663,6 +722,13 @@ energy_sink_close(EnergySink *sink)
 
 		if (t->rel == NULL)
 			continue;
+		if (t->routed)
+		{
+			SPI_freeplan(t->routed);
+			table_close(t->rel, NoLock);
+			MemoryContextDelete(t->batch_cxt);
+			continue;
+		}
 
 		FreeBulkInsertState(t->bistate);
 		table_finish_bulk_insert(t->rel, 0);

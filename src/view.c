@@ -25,8 +25,17 @@
  *	   deleted and inserted (nothing is written when nothing changed).
  *
  * The first populate, one of a view that is not populated (as after a
- * restore), the first after ALTER EXTENSION UPDATE, and the first after a
- * change of energy_unit (no state row) refresh both views in full.
+ * restore), the first after ALTER EXTENSION UPDATE (no state row), and the
+ * first after a change of energy_unit (its digest differs from the one the
+ * state recorded) refresh both views in full.
+ *
+ * On a Citus cluster the views stay on the coordinator, but energy_daily's
+ * rows live in shards, where the per-key lateral probes of step 3 cannot be
+ * planned.  There each batch's partials are first staged in a temporary
+ * table of energy_daily's shape, by one statement that Citus sends to the
+ * shards of the batch's meters only, and step 3 reads the defining query
+ * with energy_daily replaced by the stage.  The cost still follows the
+ * change: a batch reads its own meter-days' partials, never the history.
  *
  * The executor refuses to write into a materialized view except inside
  * REFRESH (matview.c keeps that switch to itself), so rows go in and out
@@ -49,6 +58,11 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "catalog/namespace.h"
+#include "rewrite/prs2lock.h"
+#include "utils/ruleutils.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -77,6 +91,7 @@ PG_FUNCTION_INFO_V1(energy_populate_view);
 typedef struct RewritePlan
 {
 	Oid			viewid;
+	Oid			daily;			/* the partials it reads: energy_daily or a stage */
 	SPIPlanPtr	plan;			/* per key: old row's ctid, same?, new row */
 } RewritePlan;
 
@@ -89,6 +104,17 @@ typedef struct PopulatePlans
 } PopulatePlans;
 
 static PopulatePlans plans;
+
+/*
+ * On Citus: the temporary table each batch's partials are staged in, and
+ * energy_daily, which the views' defining queries read, to replace by it.
+ */
+typedef struct Stage
+{
+	Oid			relid;			/* InvalidOid on one server */
+	Oid			daily;
+	const char *name;			/* qualified, for SQL */
+} Stage;
 
 /* Writes into one materialized view, as the executor would make them. */
 typedef struct ViewWriter
@@ -206,6 +232,108 @@ prepare_changes(const EnergySchema *schema)
 	plans.nspid = schema->nspid;
 }
 
+/* Point every reference to energy_daily at the stage. */
+static bool
+stage_substitute(Node *node, void *context)
+{
+	const Stage *stage = (const Stage *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == stage->daily)
+			rte->relid = stage->relid;
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, stage_substitute, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, stage_substitute, context);
+}
+
+/*
+ * The view's defining query as SQL, from its rule, as REFRESH reads it:
+ * as it is on one server, and with energy_daily replaced by the stage on
+ * Citus.
+ */
+static char *
+view_definition(Relation view, const Stage *stage)
+{
+	RuleLock   *rules = view->rd_rules;
+	Query	   *query;
+
+	if (rules == NULL || rules->numLocks != 1 ||
+		list_length(rules->rules[0]->actions) != 1)
+		elog(ERROR, "materialized view \"%s\" has no single query",
+			 RelationGetRelationName(view));
+	query = copyObject(linitial_node(Query, rules->rules[0]->actions));
+	if (OidIsValid(stage->relid))
+		(void) query_tree_walker(query, stage_substitute, (void *) stage,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return pg_get_querydef(query, false);
+}
+
+/*
+ * The stage for this transaction's populate on Citus: a temporary table of
+ * energy_daily's shape, dropped at commit.
+ */
+static void
+stage_open(const EnergySchema *schema, Stage *stage, bool distributed)
+{
+	stage->daily = energy_relation(schema, "energy_daily");
+	stage->relid = InvalidOid;
+	if (!distributed)
+		return;
+	populate_sql(psprintf("CREATE TEMPORARY TABLE IF NOT EXISTS energy_populate_daily "
+						  "(LIKE %s.energy_daily) ON COMMIT DROP", schema->nspname),
+				 SPI_OK_UTILITY);
+	stage->relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
+									NoLock, false);
+	stage->name = "pg_temp.energy_populate_daily";
+}
+
+/*
+ * Stage the partials of a batch of keys: those of the keys' meters (by id,
+ * from the reference table of meters) on the keys' days, a superset of what
+ * the rewrite reads.  Citus sends the statement to the shards that hold
+ * those meters.
+ */
+static void
+stage_fill(const EnergySchema *schema, const Stage *stage, Datum *keys)
+{
+	Oid			argtypes[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[2] = {keys[0], keys[1]};
+	bool		isnull;
+	int			rc;
+
+	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.array_agg(m.meter_id) "
+										"FROM %s.energy_meter m JOIN ROWS FROM (pg_catalog.unnest($1), "
+										"pg_catalog.unnest($2)) AS k(meter_code, serial_number) "
+										"ON m.meter_code OPERATOR(pg_catalog.=) k.meter_code "
+										"AND m.serial_number OPERATOR(pg_catalog.=) k.serial_number",
+										schema->nspname),
+							   2, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "finding the meters of a batch failed: %s", SPI_result_code_string(rc));
+	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		args[0] = PointerGetDatum(construct_empty_array(INT8OID));
+	args[1] = keys[2];
+	argtypes[0] = INT8ARRAYOID;
+	argtypes[1] = DATEARRAYOID;
+	populate_sql(psprintf("DELETE FROM %s", stage->name), SPI_OK_DELETE);
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %s SELECT d.* FROM %s.energy_daily d "
+										"WHERE d.meter_id OPERATOR(pg_catalog.=) ANY ($1) "
+										"AND d.day OPERATOR(pg_catalog.=) ANY ($2)",
+										stage->name, schema->nspname),
+							   2, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "staging the partials of a batch failed: %s", SPI_result_code_string(rc));
+}
+
 /*
  * The keys come as three parallel arrays.  For each, the statement gives
  * the ctid of the view's row (if any), whether the new row equals it, and
@@ -220,7 +348,7 @@ prepare_changes(const EnergySchema *schema)
  */
 static void
 prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
-			 const char *match_more)
+			 const char *match_more, const Stage *stage)
 {
 	Oid			argtypes[NKEYS] = {TEXTARRAYOID, TEXTARRAYOID, DATEARRAYOID};
 	const char *match = "v.meter_code OPERATOR(pg_catalog.=) k.meter_code "
@@ -232,7 +360,8 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 	char	   *viewdef;
 	size_t		len;
 
-	if (rp->viewid == RelationGetRelid(view))
+	if (rp->viewid == RelationGetRelid(view) &&
+		rp->daily == (OidIsValid(stage->relid) ? stage->relid : stage->daily))
 		return;
 	if (OidIsValid(rp->viewid))
 	{
@@ -240,9 +369,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 		rp->viewid = InvalidOid;
 	}
 
-	populate_sql(psprintf("SELECT pg_catalog.pg_get_viewdef(%u)", RelationGetRelid(view)),
-				 SPI_OK_SELECT);
-	viewdef = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	viewdef = view_definition(view, stage);
 	len = strlen(viewdef);
 	while (len > 0 && (viewdef[len - 1] == ';' || isspace((unsigned char) viewdef[len - 1])))
 		viewdef[--len] = '\0';
@@ -280,6 +407,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 									  match, viewdef, match, match_more),
 							 NKEYS, argtypes);
 	rp->viewid = RelationGetRelid(view);
+	rp->daily = OidIsValid(stage->relid) ? stage->relid : stage->daily;
 }
 
 /*
@@ -436,15 +564,18 @@ batch_keys(Datum *keys)
  * whether there was anything to do.
  */
 static int64
-populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows, bool *changed)
+populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows,
+				 bool distributed, bool *changed)
 {
 	ViewWriter	w,
 				cw;
 	Portal		cursor;
 	MemoryContext batch_cxt;
+	Stage		stage;
 
 	memset(&w, 0, sizeof(w));
 	memset(&cw, 0, sizeof(cw));
+	stage_open(schema, &stage, distributed);
 	prepare_changes(schema);
 	cursor = SPI_cursor_open(NULL, plans.changes, NULL, NULL, false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "energy populate batch",
@@ -467,12 +598,14 @@ populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows, bool *
 			Oid			chanid = energy_relation(schema, "energy_channel_view");
 
 			writer_open(&w, viewid, &plans.data);
-			prepare_plan(schema, w.rel, &plans.data, NULL);
+			prepare_plan(schema, w.rel, &plans.data, NULL, &stage);
 			writer_open(&cw, chanid, &plans.channels);
 			prepare_plan(schema, cw.rel, &plans.channels,
 						 "o.data_type OPERATOR(pg_catalog.=) n.data_type "
-						 "AND o.units OPERATOR(pg_catalog.=) n.units");
+						 "AND o.units OPERATOR(pg_catalog.=) n.units", &stage);
 		}
+		if (OidIsValid(stage.relid))
+			stage_fill(schema, &stage, keys);
 		writer_apply(&w, keys);
 		writer_apply(&cw, keys);
 		MemoryContextReset(batch_cxt);
@@ -501,14 +634,15 @@ write_state(const EnergySchema *schema, int64 rows)
 	Oid			argtypes[1] = {INT8OID};
 	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_view_state AS s "
-										"(populated_at, populated_by, snapshot, view_rows) "
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %1$s.energy_view_state AS s "
+										"(populated_at, populated_by, snapshot, view_rows, units) "
 										"VALUES (pg_catalog.now(), SESSION_USER, "
-										"pg_catalog.pg_current_snapshot(), $1) "
+										"pg_catalog.pg_current_snapshot(), $1, %1$s.energy_unit_digest()) "
 										"ON CONFLICT (singleton) DO UPDATE SET "
 										"populated_at = excluded.populated_at, "
 										"populated_by = excluded.populated_by, "
-										"snapshot = excluded.snapshot, view_rows = excluded.view_rows",
+										"snapshot = excluded.snapshot, view_rows = excluded.view_rows, "
+										"units = excluded.units",
 										schema->nspname),
 							   1, argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -528,6 +662,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	bool		populated;
 	bool		has_state;
 	bool		changed = true;
+	bool		distributed;
 	int64		rows = -1;
 
 	energy_schema_lookup(&schema, fcinfo);
@@ -540,7 +675,10 @@ energy_populate_view(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	has_state = populate_sql(psprintf("SELECT view_rows FROM %s.energy_view_state",
+	distributed = energy_distributed(&schema);
+	/* a state of another unit table is no state: the views are refreshed */
+	has_state = populate_sql(psprintf("SELECT view_rows FROM %1$s.energy_view_state "
+									  "WHERE units OPERATOR(pg_catalog.=) %1$s.energy_unit_digest()",
 									  schema.nspname), SPI_OK_SELECT) > 0;
 	if (has_state)
 		rows = first_int8();
@@ -548,7 +686,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	if (!populated || !has_state)
 		rows = populate_full(&schema);
 	else
-		rows = populate_changes(&schema, viewid, rows, &changed);
+		rows = populate_changes(&schema, viewid, rows, distributed, &changed);
 	/* nothing to record when nothing changed: the call then writes nothing */
 	if (changed)
 		write_state(&schema, rows);

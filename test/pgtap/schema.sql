@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(70);
+SELECT plan(71);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -111,11 +111,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text || ' ' || array_to_string(p.pro
                  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'energy')
                    AND p.prosecdef ORDER BY 1),
           ARRAY['energy_populate_view() search_path=pg_catalog, pg_temp',
-                'energy_unit_changed() search_path=pg_catalog, pg_temp',
                 'energy_view_refreshed() search_path=pg_catalog, pg_temp'],
           'the SECURITY DEFINER functions pin search_path');
 SELECT ok(NOT has_function_privilege('public', 'energy_view_refreshed()', 'EXECUTE'), 'PUBLIC cannot run the event trigger function');
-SELECT ok(NOT has_function_privilege('public', 'energy_unit_changed()', 'EXECUTE'), 'PUBLIC cannot run the unit trigger function');
+SELECT has_column('energy_view_state', 'units', 'the view state records a digest of energy_unit, no trigger watches it');
+SELECT ok(NOT has_function_privilege('public', 'energy_distribute()', 'EXECUTE'), 'PUBLIC cannot run energy_distribute');
 
 -- pg_dump dumps the data tables (not the view state, which a restore
 -- must rebuild by a refresh), and of energy_unit only the rows that are not
