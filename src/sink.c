@@ -98,7 +98,8 @@ typedef struct SinkTable
 	IndexInfo **brin_infos;
 	uint64	   *lines;			/* each pending row's line in the file */
 	MemoryContext batch_cxt;
-	SPIPlanPtr	routed;			/* INSERT ... SELECT for a Citus table, or NULL */
+	SPIPlanPtr	routed;			/* INSERT ... SELECT for a Citus table, or
+								 * NULL */
 } SinkTable;
 
 static void sink_split_brin(SinkTable *t);

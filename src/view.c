@@ -91,7 +91,8 @@ PG_FUNCTION_INFO_V1(energy_populate_view);
 typedef struct RewritePlan
 {
 	Oid			viewid;
-	Oid			daily;			/* the partials it reads: energy_daily or a stage */
+	Oid			daily;			/* the partials it reads: energy_daily or a
+								 * stage */
 	SPIPlanPtr	plan;			/* per key: old row's ctid, same?, new row */
 } RewritePlan;
 
