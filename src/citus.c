@@ -29,21 +29,20 @@
 #include "energy.h"
 
 /*
- * Whether energy_daily of this schema is distributed by Citus.  Without
- * Citus's catalog there is nothing to ask, and no statement is run, so a
- * server without Citus pays one syscache lookup.  Called with SPI connected.
+ * Whether Citus distributes or replicates this table.  Without Citus's
+ * catalog there is nothing to ask and no statement is run, so a server
+ * without Citus pays one syscache lookup.  Called with SPI connected.
  */
 bool
-energy_distributed(const EnergySchema *schema)
+energy_citus_table(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	bool		found;
 	int			rc;
 
 	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
 		return false;
-	args[0] = ObjectIdGetDatum(energy_relation(schema, "energy_daily"));
 	rc = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition "
 							   "WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
 							   1, argtypes, args, NULL, true, 1);
@@ -52,6 +51,16 @@ energy_distributed(const EnergySchema *schema)
 	found = (SPI_processed > 0);
 	SPI_freetuptable(SPI_tuptable);
 	return found;
+}
+
+/*
+ * Whether energy_distribute() has distributed this schema's tables: their
+ * anchor, energy_daily, is a Citus table.
+ */
+bool
+energy_distributed(const EnergySchema *schema)
+{
+	return energy_citus_table(energy_relation(schema, "energy_daily"));
 }
 
 /*

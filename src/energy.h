@@ -98,6 +98,7 @@ extern void energy_require_schema(EnergySchema *schema, int version,
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 
 /* Tables that Citus distributes (citus.c) */
+extern bool energy_citus_table(Oid relid);
 extern bool energy_distributed(const EnergySchema *schema);
 extern struct _SPI_plan *energy_prepare(const char *sql, int nargs, Oid *argtypes);
 

@@ -170,6 +170,13 @@ sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
 				 errmsg("cannot bulk load into \"%s\": row-level security is enabled",
 						RelationGetRelationName(t->rel))));
 	sink_refuse_triggers(t->rel);
+	if (energy_citus_table(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot bulk load into \"%s\": it is a Citus table, but energy_daily is not",
+						RelationGetRelationName(t->rel)),
+				 errdetail("Its rows live in shards, which only the routed path writes, and that path is taken when energy_distribute() has distributed every table."),
+				 errhint("Run SELECT energy_distribute() on the coordinator.")));
 
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
