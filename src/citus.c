@@ -11,6 +11,16 @@
  * anchor of the co-located group) is a Citus table, and if so goes through
  * SQL, which Citus plans and routes.
  *
+ * Within one transaction, Citus must read a shard placement over the
+ * connection that modified it.  Its parallel INSERT ... SELECT copies the
+ * co-located shards of one worker over several connections, and a later
+ * statement that joins those shards (the overlap rewrite, the next file's
+ * deletes) then fails ("placements that were modified over multiple
+ * connections").  So the loader, unload and populate switch the rest of
+ * their transaction to one connection per worker, as SET LOCAL
+ * citus.multi_shard_modify_mode = 'sequential' would: the workers still
+ * write in parallel with each other.
+ *
  * Citus plans a statement with parameters only when their values are known
  * (a custom plan); a generic plan of a multi-shard statement fails.  So on
  * Citus every statement the extension prepares asks for custom plans.
@@ -24,6 +34,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "energy.h"
@@ -55,12 +66,16 @@ energy_citus_table(Oid relid)
 
 /*
  * Whether energy_distribute() has distributed this schema's tables: their
- * anchor, energy_daily, is a Citus table.
+ * anchor, energy_daily, is a Citus table.  If so, the transaction goes on
+ * over one connection per worker (see above).
  */
 bool
 energy_distributed(const EnergySchema *schema)
 {
-	return energy_citus_table(energy_relation(schema, "energy_daily"));
+	if (!energy_citus_table(energy_relation(schema, "energy_daily")))
+		return false;
+	energy_citus_sequential();
+	return true;
 }
 
 /*
@@ -80,4 +95,16 @@ energy_prepare(const char *sql, int nargs, Oid *argtypes)
 		elog(ERROR, "could not prepare \"%s\": %s", sql,
 			 SPI_result_code_string(SPI_result));
 	return plan;
+}
+
+/*
+ * One connection per worker for the rest of the transaction (see above).
+ * Only called where the tables are Citus's, so the setting exists.
+ */
+void
+energy_citus_sequential(void)
+{
+	(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+							 true, 0, false);
 }

@@ -100,6 +100,7 @@ extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 /* Tables that Citus distributes (citus.c) */
 extern bool energy_citus_table(Oid relid);
 extern bool energy_distributed(const EnergySchema *schema);
+extern void energy_citus_sequential(void);
 extern struct _SPI_plan *energy_prepare(const char *sql, int nargs, Oid *argtypes);
 
 /*
