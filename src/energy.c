@@ -126,6 +126,15 @@ installed_version(void)
 	return major * 100 + minor;
 }
 
+/* The installed schema's version (101 for 1.1), read once per call. */
+int
+energy_schema_version(EnergySchema *schema)
+{
+	if (schema->version == 0)
+		schema->version = installed_version();
+	return schema->version;
+}
+
 /*
  * Refuse what needs a newer schema than the database has, with the safe way
  * forward in the hint: ALTER EXTENSION keeps every reading, while dropping

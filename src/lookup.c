@@ -218,6 +218,8 @@ resolve_rels(EnergySchema *schema)
 	{
 		CacheRegisterRelcacheCallback(forget_rels, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_grants, (Datum) 0);
+		/* ALTER ROLE ... NOINHERIT, NOSUPERUSER change what a role may read */
+		CacheRegisterSyscacheCallback(AUTHOID, forget_grants, (Datum) 0);
 		callback_registered = true;
 	}
 	if (!OidIsValid(get_relname_relid("energy_change", schema->nspid)))
