@@ -1480,6 +1480,13 @@ energy_load(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("path must not be empty")));
+	/* the server builds paths in MAXPGPATH buffers: say so, never XX000 */
+	if (strlen(path) >= MAXPGPATH - NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path is too long"),
+				 errdetail("The path has %zu bytes; the server accepts at most %d.",
+						   strlen(path), MAXPGPATH - NAMEDATALEN - 1)));
 	if (stat(path, &st) < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
