@@ -78,7 +78,7 @@ fuzz-codec: test/fuzz/fuzz_codec
 
 # Bytes per reading and speed of the codec (not a test: see bench/README.md).
 bench/codec_size: bench/codec_size.c src/codec.c src/codec.h src/parser.c src/parser.h
-	$(CC) -std=c11 -O2 -Isrc -o $@ bench/codec_size.c src/codec.c src/parser.c -lm
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Isrc -o $@ bench/codec_size.c src/codec.c src/parser.c -lm
 
 # The version this tree builds, for scripts and the README.
 .PHONY: print-version

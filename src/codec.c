@@ -46,22 +46,24 @@
  *   TIMES, raw (when that is smaller, or a step overflows): n x int64.
  *
  *   VALUES:
- *   +-------+----------------------------+-------+--------------+---------+
- *   | scale | zz min               (raw) | width | packed:      | [scales]|
- *   | or sw | zz first, zz min step(delta)| 0..64 | m x width bits| n x sw |
- *   +-------+----------------------------+-------+--------------+---------+
- *   +----------+----------------------------------------------------+
- *   | varint e | e x (varint gap, tag, [8 bytes: the double's bits]) |
- *   +----------+----------------------------------------------------+
- *     The stream holds each value's digits (raw: less min, m = n; delta:
- *     each digits less the previous less min step, m = n - 1), packed
- *     least significant bit first.  With flag bit 4 the first byte is sw,
- *     the width of the per-value scales packed after the stream; else it is
- *     the scale of every value.  Exceptions (indices as for times, from -1)
- *     are values that are not digits at a scale: tag 0x20 | scale is a -0
- *     written with that many places, tag 0x40 a double kept as its 8 bytes
- *     (an exponent, or more than 18 significant digits); the stream holds
- *     the previous digits in their place (a zero delta).
+ *   +-----------+-------------------------------+-------+----------------+
+ *   | varint    | zz min                  (raw) | width | packed:        |
+ *   | s + 19 tz | zz first, zz min step (delta) | 0..64 | m x width bits |
+ *   +-----------+-------------------------------+-------+----------------+
+ *   +-----------------+----------+-------------------------------------+
+ *   | [scales:        | varint e | e x (varint gap, tag,               |
+ *   |  n x s bits]    |          |      [8 bytes: the double's bits])  |
+ *   +-----------------+----------+-------------------------------------+
+ *     Every value's digits are a multiple of 10^tz ("1.500000" at scale 6
+ *     is 1500000): the stream holds digits / 10^tz (raw: less min, m = n;
+ *     delta: less the previous, less min step, m = n - 1), packed least
+ *     significant bit first.  s is the scale of every value, or with flag
+ *     bit 4 the width (1 .. 5) of the per-value scales packed after the
+ *     stream.  Exceptions (indices as for times, from -1) are values that
+ *     are not digits at a scale: tag 0x20 | scale is a -0 written with that
+ *     many places, tag 0x40 a double kept as its 8 bytes (an exponent, or
+ *     more than 18 significant digits); the stream holds the previous value
+ *     in their place (a zero step).
  *
  *   STATUSES:
  *   +------------+----------------------------+-------------------------+
@@ -584,6 +586,7 @@ typedef struct Plan
 	int			scale;			/* the block's scale, if one */
 	bool		scales;			/* one scale per value */
 	int			scale_width;
+	int			tz;				/* every digits is a multiple of 10^tz */
 	int64_t		vmin;			/* raw: the least digits */
 	int64_t		first;			/* delta: the first digits */
 	int64_t		dmin;			/* delta: the least step */
@@ -679,10 +682,12 @@ plan_times(const EcBlock *in, Plan *pl)
 }
 
 /*
- * Values: the scale of most values, the range of the digits and of their
- * steps (exceptions stand as the previous digits), and from those the
- * smaller of the raw and delta packings.  Refuses values that are not what
- * they claim to be, which would not round-trip.
+ * Values: the scale of most values, the largest power of ten that divides
+ * every digits (files write "1.500000" for a reading of 0.1 resolution),
+ * the range of the digits so divided and of their steps (exceptions stand
+ * as the previous digits), and from those the smaller of the raw and delta
+ * packings.  Refuses values that are not what they claim to be, which would
+ * not round-trip.
  */
 static EcErrorCode
 plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
@@ -691,6 +696,8 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 	int			cand = 0;
 	uint32_t	votes = 0;
 	int			maxscale = 0;
+	int			tz = EC_MAX_SCALE;
+	bool		nonzero = false;
 	int64_t		prev = 0;
 	int64_t		vmin = INT64_MAX,
 				vmax = INT64_MIN,
@@ -701,11 +708,11 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 				delta_bytes;
 	int			raw_w,
 				delta_w;
+	int64_t		f;
 
 	for (uint32_t i = 0; i < n; i++)
 	{
 		const EcValue *v = &in->value[i];
-		int64_t		cur;
 
 		if (v->exact)
 		{
@@ -718,23 +725,32 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 		if (is_exception(v))
 		{
 			nexc++;
-			cur = prev;
+			continue;
 		}
-		else
+		while (tz > 0 && v->digits % ipow10_tab[tz] != 0)
+			tz--;
+		nonzero |= v->digits != 0;
+		if (v->scale > maxscale)
+			maxscale = v->scale;
+		if (votes == 0)
 		{
-			cur = v->digits;
-			if (v->scale > maxscale)
-				maxscale = v->scale;
-			if (votes == 0)
-			{
-				cand = v->scale;
-				votes = 1;
-			}
-			else if (v->scale == cand)
-				votes++;
-			else
-				votes--;
+			cand = v->scale;
+			votes = 1;
 		}
+		else if (v->scale == cand)
+			votes++;
+		else
+			votes--;
+	}
+	if (!nonzero)
+		tz = 0;					/* zeros: any power divides them */
+	f = ipow10_tab[tz];
+
+	for (uint32_t i = 0; i < n; i++)
+	{
+		const EcValue *v = &in->value[i];
+		int64_t		cur = is_exception(v) ? prev : v->digits / f;
+
 		if (cur < vmin)
 			vmin = cur;
 		if (cur > vmax)
@@ -754,21 +770,26 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 	/* one scale, or a scale per value when they differ */
 	pl->scale = cand;
 	pl->scales = false;
+	pl->scale_width = 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (!is_exception(&in->value[i]) && in->value[i].scale != cand)
 		{
 			pl->scales = true;
 			pl->scale_width = bit_width((uint64_t) maxscale);
+			if (pl->scale_width == 0)
+				pl->scale_width = 1;
 			break;
 		}
+	pl->tz = tz;
+	pl->first = is_exception(&in->value[0]) ? 0 : in->value[0].digits / f;
 
 	raw_w = bit_width((uint64_t) vmax - (uint64_t) vmin);
 	raw_bytes = varint_len(zz_enc(vmin)) + packed_len(n, raw_w);
 	if (n > 1)
 	{
 		delta_w = bit_width((uint64_t) dmax - (uint64_t) dmin);
-		delta_bytes = varint_len(zz_enc(is_exception(&in->value[0]) ? 0 : in->value[0].digits)) +
-			varint_len(zz_enc(dmin)) + packed_len(n - 1, delta_w);
+		delta_bytes = varint_len(zz_enc(pl->first)) + varint_len(zz_enc(dmin)) +
+			packed_len(n - 1, delta_w);
 	}
 	else
 	{
@@ -778,7 +799,6 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 	pl->delta = delta_bytes < raw_bytes;
 	pl->vmin = vmin;
 	pl->dmin = dmin;
-	pl->first = is_exception(&in->value[0]) ? 0 : in->value[0].digits;
 	pl->width = pl->delta ? delta_w : raw_w;
 	*nexc_out = nexc;
 	return EC_OK;
@@ -960,7 +980,7 @@ ec_encode(const EcBlock *in, uint8_t *out, size_t cap, size_t *len)
 		}
 
 		/* values: the stream */
-		wr_byte(&w, (uint8_t) (pl.scales ? pl.scale_width : pl.scale));
+		wr_varint(&w, (uint64_t) ((pl.scales ? pl.scale_width : pl.scale) + 19 * pl.tz));
 		if (pl.delta)
 		{
 			wr_varint(&w, zz_enc(pl.first));
@@ -971,11 +991,12 @@ ec_encode(const EcBlock *in, uint8_t *out, size_t cap, size_t *len)
 		wr_byte(&w, (uint8_t) pl.width);
 		{
 			uint64_t	prev = (uint64_t) pl.first;
+			int64_t		f = ipow10_tab[pl.tz];
 
 			for (uint32_t i = 0; i < n; i++)
 			{
 				const EcValue *v = &in->value[i];
-				uint64_t	cur = is_exception(v) ? prev : (uint64_t) v->digits;
+				uint64_t	cur = is_exception(v) ? prev : (uint64_t) (v->digits / f);
 
 				if (!pl.delta)
 					wr_bits(&w, cur - (uint64_t) pl.vmin, pl.width);
@@ -1087,6 +1108,7 @@ typedef struct Layout
 	int			scale_width;
 	uint64_t	first;
 	uint64_t	vbase;
+	uint64_t	factor;			/* 10^tz */
 	int			width;
 	const uint8_t *packed;
 	size_t		packed_len;
@@ -1217,7 +1239,11 @@ parse_block(const uint8_t *block, size_t len, Layout *L)
 		}
 
 		/* values */
-		b = rd_byte(&r);
+		k = rd_varint(&r);
+		if (r.bad || k / 19 > EC_MAX_SCALE)
+			return EC_ERR_CORRUPT;
+		L->factor = (uint64_t) ipow10_tab[k / 19];
+		b = (uint8_t) (k % 19);
 		if (L->has_scales)
 		{
 			if (b < 1 || b > 5)
@@ -1227,8 +1253,6 @@ parse_block(const uint8_t *block, size_t len, Layout *L)
 		}
 		else
 		{
-			if (b > EC_MAX_SCALE)
-				return EC_ERR_CORRUPT;
 			L->scale = b;
 			L->scale_width = 0;
 		}
@@ -1392,6 +1416,7 @@ iter_init(const Layout *L, EcIter *it)
 	it->delta = L->delta;
 	it->first = L->first;
 	it->base = L->vbase;
+	it->factor = L->factor;
 	it->scale = L->scale;
 	it->scales = L->scales;
 	it->scales_len = L->scales_len;
@@ -1480,7 +1505,7 @@ ec_iter_next(EcIter *it, EcValue *value, bool *superseded)
 				(int) get_bits(it->scales, it->scales_len,
 							   (uint64_t) i * it->scale_width, it->scale_width);
 
-			*value = exact_value((int64_t) cur, scale);
+			*value = exact_value((int64_t) (cur * it->factor), scale);
 		}
 	}
 	else if (i == it->exc_at)

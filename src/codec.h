@@ -124,6 +124,7 @@ typedef struct EcIter
 	bool		delta;
 	uint64_t	first;			/* delta mode: the first stream value */
 	uint64_t	base;			/* the minimum, or the minimum delta */
+	uint64_t	factor;			/* 10^k: digits are stream values times it */
 	uint64_t	prev;
 	/* scales: one for the block, or one per value, packed */
 	int			scale;
