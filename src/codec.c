@@ -279,7 +279,7 @@ load_le64(const uint8_t *p)
 
 /* ---------- writer: bounded; running past the end only sets a flag ---------- */
 
-typedef struct Wr
+typedef struct EcWriter
 {
 	uint8_t    *p;
 	uint8_t    *end;
@@ -287,10 +287,10 @@ typedef struct Wr
 	/* bit packing */
 	uint64_t	acc;
 	int			nacc;
-} Wr;
+} EcWriter;
 
 static inline void
-wr_byte(Wr *w, uint8_t b)
+wr_byte(EcWriter *w, uint8_t b)
 {
 	if (w->p < w->end)
 		*w->p++ = b;
@@ -299,7 +299,7 @@ wr_byte(Wr *w, uint8_t b)
 }
 
 static inline void
-wr_varint(Wr *w, uint64_t v)
+wr_varint(EcWriter *w, uint64_t v)
 {
 	while (v >= 0x80)
 	{
@@ -310,7 +310,7 @@ wr_varint(Wr *w, uint64_t v)
 }
 
 static inline void
-wr_bytes(Wr *w, const void *src, size_t n)
+wr_bytes(EcWriter *w, const void *src, size_t n)
 {
 	if ((size_t) (w->end - w->p) < n)
 	{
@@ -324,7 +324,7 @@ wr_bytes(Wr *w, const void *src, size_t n)
 }
 
 static inline void
-wr_le64(Wr *w, uint64_t v)
+wr_le64(EcWriter *w, uint64_t v)
 {
 	for (int k = 0; k < 8; k++)
 		wr_byte(w, (uint8_t) (v >> (8 * k)));
@@ -332,7 +332,7 @@ wr_le64(Wr *w, uint64_t v)
 
 /* Append the low `width` bits of x (the rest must be zero). */
 static inline void
-wr_bits(Wr *w, uint64_t x, int width)
+wr_bits(EcWriter *w, uint64_t x, int width)
 {
 	if (width > 56)
 	{
@@ -354,7 +354,7 @@ wr_bits(Wr *w, uint64_t x, int width)
 
 /* The last, partial byte of a packed run, its unused bits zero. */
 static inline void
-wr_bits_flush(Wr *w)
+wr_bits_flush(EcWriter *w)
 {
 	if (w->nacc > 0)
 		wr_byte(w, (uint8_t) w->acc);
@@ -364,15 +364,15 @@ wr_bits_flush(Wr *w)
 
 /* ---------- reader: every read checked against the block's end ---------- */
 
-typedef struct Rd
+typedef struct EcReader
 {
 	const uint8_t *p;
 	const uint8_t *end;
 	bool		bad;
-} Rd;
+} EcReader;
 
 static inline uint8_t
-rd_byte(Rd *r)
+rd_byte(EcReader *r)
 {
 	if (r->p >= r->end)
 	{
@@ -384,7 +384,7 @@ rd_byte(Rd *r)
 
 /* At most 10 bytes, and no bits past the 64th. */
 static inline uint64_t
-rd_varint(Rd *r)
+rd_varint(EcReader *r)
 {
 	uint64_t	v = 0;
 
@@ -407,7 +407,7 @@ rd_varint(Rd *r)
 
 /* n bytes in place, or NULL (and bad) when fewer are left. */
 static inline const uint8_t *
-rd_bytes(Rd *r, uint64_t n)
+rd_bytes(EcReader *r, uint64_t n)
 {
 	const uint8_t *s = r->p;
 
@@ -573,7 +573,7 @@ ec_values_from_doubles(const double *v, uint32_t n, EcValue *out)
  * pass.  Kept in one place so that the size estimate and the writing can
  * never disagree on them.
  */
-typedef struct Plan
+typedef struct EcPlan
 {
 	/* times */
 	bool		times_raw;
@@ -596,7 +596,7 @@ typedef struct Plan
 	EcText		dict[EC_DICT_MAX];
 	/* marks */
 	int			marks_mode;
-} Plan;
+} EcPlan;
 
 /* A value that goes to the exceptions rather than the stream. */
 static inline bool
@@ -620,7 +620,7 @@ text_eq(const EcText *a, const EcText *b)
  * cost more than 8 bytes a time.
  */
 static void
-plan_times(const EcBlock *in, Plan *pl)
+plan_times(const EcBlock *in, EcPlan *pl)
 {
 	uint32_t	n = in->n;
 	int64_t		cand = 0;
@@ -690,7 +690,7 @@ plan_times(const EcBlock *in, Plan *pl)
  * not round-trip.
  */
 static EcErrorCode
-plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
+plan_values(const EcBlock *in, EcPlan *pl, uint64_t *nexc_out)
 {
 	uint32_t	n = in->n;
 	int			cand = 0;
@@ -806,7 +806,7 @@ plan_values(const EcBlock *in, Plan *pl, uint64_t *nexc_out)
 
 /* The dictionary: the first EC_DICT_MAX distinct statuses, in order. */
 static void
-plan_statuses(const EcBlock *in, Plan *pl)
+plan_statuses(const EcBlock *in, EcPlan *pl)
 {
 	const EcText *last = NULL;
 
@@ -831,7 +831,7 @@ plan_statuses(const EcBlock *in, Plan *pl)
 
 /* The code of a status: 0 NULL, 1 .. ndict, or ndict + 1 (inline). */
 static inline uint32_t
-status_code(const Plan *pl, const EcText *s, uint32_t hint)
+status_code(const EcPlan *pl, const EcText *s, uint32_t hint)
 {
 	if (s->ptr == NULL)
 		return 0;
@@ -857,7 +857,7 @@ ec_encode_bound(const EcBlock *in)
 }
 
 static void
-write_marks(Wr *w, const bool *marks, uint32_t n)
+write_marks(EcWriter *w, const bool *marks, uint32_t n)
 {
 	uint64_t	runs_bytes = 0;
 	uint32_t	run = 0;
@@ -912,7 +912,7 @@ write_marks(Wr *w, const bool *marks, uint32_t n)
 }
 
 static void
-write_crc(Wr *w, const uint8_t *start)
+write_crc(EcWriter *w, const uint8_t *start)
 {
 	uint32_t	crc;
 
@@ -927,8 +927,8 @@ EcErrorCode
 ec_encode(const EcBlock *in, uint8_t *out, size_t cap, size_t *len)
 {
 	uint32_t	n = in->n;
-	Plan		pl;
-	Wr			w = {out, out + cap, false, 0, 0};
+	EcPlan		pl;
+	EcWriter	w = {out, out + cap, false, 0, 0};
 	uint64_t	nexc = 0;
 	EcErrorCode rc;
 
@@ -1089,7 +1089,7 @@ ec_encode(const EcBlock *in, uint8_t *out, size_t cap, size_t *len)
 /* ---------- decoder ---------- */
 
 /* Where each part of a checked block is, for the decoders. */
-typedef struct Layout
+typedef struct EcLayout
 {
 	uint32_t	n;
 	const uint8_t *end;			/* the checksum */
@@ -1124,11 +1124,11 @@ typedef struct Layout
 	const uint8_t *marks_section;	/* its mode byte */
 	int			marks_mode;
 	const uint8_t *marks;
-} Layout;
+} EcLayout;
 
 /* An exception's index: gap after the previous one, within 0 .. n - 1. */
 static inline bool
-next_index(Rd *r, int64_t *idx, uint32_t n)
+next_index(EcReader *r, int64_t *idx, uint32_t n)
 {
 	uint64_t	gap = rd_varint(r);
 
@@ -1140,7 +1140,7 @@ next_index(Rd *r, int64_t *idx, uint32_t n)
 
 /* The start of a block: its version and count, nothing else. */
 static EcErrorCode
-parse_head(Rd *r, uint32_t *n)
+parse_head(EcReader *r, uint32_t *n)
 {
 	uint64_t	v;
 
@@ -1159,7 +1159,7 @@ parse_head(Rd *r, uint32_t *n)
 EcErrorCode
 ec_count(const uint8_t *block, size_t len, uint32_t *n)
 {
-	Rd			r = {block, block + len, false};
+	EcReader	r = {block, block + len, false};
 
 	*n = 0;
 	return parse_head(&r, n);
@@ -1173,9 +1173,9 @@ ec_count(const uint8_t *block, size_t len, uint32_t *n)
  * without another check.
  */
 static EcErrorCode
-parse_block(const uint8_t *block, size_t len, Layout *L)
+parse_block(const uint8_t *block, size_t len, EcLayout *L)
 {
-	Rd			r = {block, block + len, false};
+	EcReader	r = {block, block + len, false};
 	EcErrorCode rc;
 	uint32_t	n;
 	uint8_t		flags;
@@ -1395,7 +1395,7 @@ parse_block(const uint8_t *block, size_t len, Layout *L)
 static inline uint32_t
 iter_next_exc(EcIter *it, int64_t prev_idx)
 {
-	Rd			r = {it->exc, it->exc_end, false};
+	EcReader	r = {it->exc, it->exc_end, false};
 	uint64_t	gap;
 
 	if (it->exc_left == 0)
@@ -1406,7 +1406,7 @@ iter_next_exc(EcIter *it, int64_t prev_idx)
 }
 
 static void
-iter_init(const Layout *L, EcIter *it)
+iter_init(const EcLayout *L, EcIter *it)
 {
 	memset(it, 0, sizeof(*it));
 	it->n = L->n;
@@ -1435,7 +1435,7 @@ iter_init(const Layout *L, EcIter *it)
 EcErrorCode
 ec_iter_begin(const uint8_t *block, size_t len, EcIter *it)
 {
-	Layout		L;
+	EcLayout	L;
 	EcErrorCode rc;
 
 	memset(it, 0, sizeof(*it));
@@ -1475,7 +1475,7 @@ ec_iter_next(EcIter *it, EcValue *value, bool *superseded)
 	{
 		if (i == it->exc_at)
 		{
-			Rd			r = {it->exc, it->exc_end, false};
+			EcReader	r = {it->exc, it->exc_end, false};
 			uint8_t		tag = rd_byte(&r);
 
 			if (tag == TAG_DOUBLE)
@@ -1511,7 +1511,7 @@ ec_iter_next(EcIter *it, EcValue *value, bool *superseded)
 	else if (i == it->exc_at)
 	{
 		/* skip the exception */
-		Rd			r = {it->exc, it->exc_end, false};
+		EcReader	r = {it->exc, it->exc_end, false};
 
 		if (rd_byte(&r) == TAG_DOUBLE)
 			(void) rd_bytes(&r, 8);
@@ -1530,7 +1530,7 @@ ec_iter_next(EcIter *it, EcValue *value, bool *superseded)
 		{
 			while (it->run_left == 0)
 			{
-				Rd			r = {it->marks, it->marks_end, false};
+				EcReader	r = {it->marks, it->marks_end, false};
 
 				it->run_left = (uint32_t) rd_varint(&r);
 				it->marks = r.p;
@@ -1555,7 +1555,7 @@ ec_iter_next(EcIter *it, EcValue *value, bool *superseded)
 EcErrorCode
 ec_decode(const uint8_t *block, size_t len, int64_t base, EcArrays *out)
 {
-	Layout		L;
+	EcLayout	L;
 	EcErrorCode rc;
 	uint32_t	n;
 
@@ -1573,7 +1573,7 @@ ec_decode(const uint8_t *block, size_t len, int64_t base, EcArrays *out)
 				out->at[i] = (int64_t) load_le64(L.t_raw + 8 * (size_t) i);
 		else
 		{
-			Rd			r = {L.t_exc, L.end, false};
+			EcReader	r = {L.t_exc, L.end, false};
 			uint64_t	unit = (uint64_t) L.t_unit;
 			uint64_t	step = (uint64_t) zz_dec(L.t_interval) * unit;
 			uint64_t	t = (uint64_t) base + (uint64_t) zz_dec(L.t_start) * unit;
@@ -1631,7 +1631,7 @@ ec_decode(const uint8_t *block, size_t len, int64_t base, EcArrays *out)
 			}
 		else
 		{
-			Rd			r = {L.runs, L.end, false};
+			EcReader	r = {L.runs, L.end, false};
 
 			while (i < n)
 			{
@@ -1668,10 +1668,10 @@ EcErrorCode
 ec_set_marks(const uint8_t *block, size_t len, const bool *superseded,
 			 uint8_t *out, size_t cap, size_t *out_len)
 {
-	Layout		L;
+	EcLayout	L;
 	EcErrorCode rc;
 	size_t		keep;
-	Wr			w = {out, out + cap, false, 0, 0};
+	EcWriter	w = {out, out + cap, false, 0, 0};
 
 	*out_len = 0;
 	if ((rc = parse_block(block, len, &L)) != EC_OK)
