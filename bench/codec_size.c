@@ -13,8 +13,9 @@
  * NEM12, as energy_load reads them) are parsed with the parser, cut into
  * blocks the way the loader cuts them (one per meter, channel and day, in
  * file order) and encoded.  Next to each, the size that zig-zag varint
- * deltas would take for the values instead of the chosen bit packing, the
- * alternative the format was chosen against.  Built by hand or with make:
+ * deltas, and a patched frame of reference (outliers listed apart), would
+ * take for the values instead of the chosen bit packing: the alternatives
+ * the format was chosen against.  Built by hand or with make:
  *
  *	  make bench/codec_size
  *	  bench/codec_size [FILE ...]
@@ -97,6 +98,7 @@ typedef struct Tally
 	uint64_t	row_bytes;		/* blocks with their rows */
 	uint64_t	varint_values;	/* values as zig-zag varint deltas */
 	uint64_t	packed_values;	/* values as the codec packs them */
+	uint64_t	pfor_values;	/* values as patched frame of reference */
 	uint64_t	delta_blocks;
 } Tally;
 
@@ -155,10 +157,22 @@ tally_block(Tally *t, const EcBlock *in, uint8_t *buf, size_t cap)
 	t->readings += in->n;
 	t->bytes += len;
 	t->row_bytes += len + ROW_OVERHEAD + (len <= 126 ? 1 : 4);
+	/* the alternatives get the block's power of ten too */
+	int64_t		f = 1000000000000000000LL;
+	bool		nonzero = false;
+
 	for (uint32_t i = 0; i < in->n; i++)
 	{
-		int64_t		v = in->value[i].digits;
-		int64_t		d = i ? v - in->value[i - 1].digits : v;
+		while (f > 1 && in->value[i].digits % f != 0)
+			f /= 10;
+		nonzero |= in->value[i].digits != 0;
+	}
+	if (!nonzero)
+		f = 1;
+	for (uint32_t i = 0; i < in->n; i++)
+	{
+		int64_t		v = in->value[i].digits / f;
+		int64_t		d = i ? v - in->value[i - 1].digits / f : v;
 
 		vint += varint_len(zz(d));
 		if (v < vmin)
@@ -171,8 +185,32 @@ tally_block(Tally *t, const EcBlock *in, uint8_t *buf, size_t cap)
 			dmax = d;
 	}
 	raw = varint_len(zz(vmin)) + ((uint64_t) in->n * bits((uint64_t) (vmax - vmin)) + 7) / 8;
-	delta = in->n > 1 ? varint_len(zz(in->value[0].digits)) + varint_len(zz(dmin)) +
+	delta = in->n > 1 ? varint_len(zz(in->value[0].digits / f)) + varint_len(zz(dmin)) +
 		((uint64_t) (in->n - 1) * bits((uint64_t) (dmax - dmin)) + 7) / 8 : raw + 1;
+	/*
+	 * Patched frame of reference, as an estimate: the best width for the
+	 * raw values when those above it go to a list (2 bytes of index and
+	 * the value as a varint each).
+	 */
+	{
+		uint64_t	best = UINT64_MAX;
+
+		for (int w = 0; w <= 64 && in->n > 0; w++)
+		{
+			uint64_t	cost = varint_len(zz(vmin)) + 2 + ((uint64_t) in->n * w + 7) / 8;
+
+			for (uint32_t i = 0; i < in->n; i++)
+			{
+				uint64_t	x = (uint64_t) (in->value[i].digits / f - vmin);
+
+				if (w < 64 && (x >> w) != 0)
+					cost += 2 + varint_len(x);
+			}
+			if (cost < best)
+				best = cost;
+		}
+		t->pfor_values += in->n > 0 ? best : 0;
+	}
 	t->varint_values += vint;
 	t->packed_values += raw <= delta ? raw : delta;
 	t->delta_blocks += delta < raw;
@@ -183,10 +221,16 @@ tally_print(const char *what, const Tally *t)
 {
 	double		r = (double) t->readings;
 
+	if (t->readings == 0)
+	{
+		printf("%-34s no readings\n", what);
+		return;
+	}
 	printf("%-34s %8llu blocks %10llu readings  block %5.2f B/reading  with row %5.2f  "
-		   "(values packed %4.2f, as varint deltas %4.2f; delta chosen in %3.0f%%)\n",
+		   "(values packed %4.2f, as varint deltas %4.2f, patched %4.2f; delta chosen in %3.0f%%)\n",
 		   what, (unsigned long long) t->blocks, (unsigned long long) t->readings,
 		   t->bytes / r, t->row_bytes / r, t->packed_values / r, t->varint_values / r,
+		   t->pfor_values / r,
 		   100.0 * t->delta_blocks / (t->blocks ? t->blocks : 1));
 }
 
