@@ -176,9 +176,11 @@ extern EcErrorCode ec_iter_begin(const uint8_t *block, size_t len,
 extern bool ec_iter_next(EcIter *it, EcValue *value, bool *superseded);
 
 /*
- * The block with other marks (NULL: none), every other byte the same: the
+ * The block with other marks (NULL: none): the bytes before the marks are
+ * copied as they are, then the new marks and checksum are written, so the
  * writer flips marks of stored copies without decoding their readings.
- * out needs ec_set_marks_bound() bytes; it may not overlap block.
+ * The block is checked in full first.  out needs ec_set_marks_bound()
+ * bytes; it may not overlap block.
  */
 extern size_t ec_set_marks_bound(size_t len, uint32_t n);
 extern EcErrorCode ec_set_marks(const uint8_t *block, size_t len,
@@ -187,16 +189,18 @@ extern EcErrorCode ec_set_marks(const uint8_t *block, size_t len,
 
 /*
  * The double of a decimal, correctly rounded (what strtod() gives for its
- * text, and what the parser gives): one division for the usual values,
- * strtod() for 16 or more significant digits.
+ * text, and what the parser gives): one division when |digits| < 2^53,
+ * strtod() on the decimal's text above.
  */
 extern double ec_decimal_to_double(int64_t digits, int scale);
 
 /*
  * For values known only as doubles (the 1.1 tables store float8): the
- * shortest decimal, at most EC_MAX_SCALE places, whose correctly rounded
- * double is v, as an exact value; else (an exponent needed, NaN, infinite)
- * a value that is not exact.  -0.0 is digits 0 with value -0.0.
+ * decimal with the fewest places (at most EC_MAX_SCALE, and |digits| below
+ * 2^53, so at most 15 or 16 significant digits) whose correctly rounded
+ * double is v, as an exact value; else (an exponent or 17 digits needed,
+ * NaN, infinite) a value that is not exact, kept as its double.  -0.0 is
+ * digits 0 with value -0.0.
  */
 extern EcValue ec_value_from_double(double v);
 
