@@ -701,6 +701,62 @@ test_statuses_and_marks(void)
 	readings_free(&r);
 }
 
+/* ---------- the format itself ---------- */
+
+/*
+ * Stored blocks outlive the code that wrote them, so the bytes of one
+ * block are fixed here, worked out by hand from the layout atop codec.c:
+ * a change of format must come with a new version byte, not by accident.
+ */
+static void
+test_golden(void)
+{
+	static const uint8_t want[] = {
+		0x01,					/* version */
+		0x04,					/* n */
+		0x06,					/* flags: regular times in minutes, raw values */
+		0x3c, 0x3c, 0x00,		/* start 30, interval 30 (zig-zag), no exceptions */
+		0x16,					/* scale 3 + 19 x tz 1 */
+		0x00, 0x07,				/* min 0, width 7 */
+		0x8a, 0x0c, 0x80, 0x0c, /* 10, 25, 0, 100 in 7 bits each */
+		0x00,					/* no value exceptions */
+		0x01, 0x01, 'A',		/* dictionary: "A" */
+		0x01, 0x04,				/* code 1 for 4 readings */
+		0x00					/* no marks */
+	};
+	const uint8_t check[] = "123456789";
+	Readings	r = readings_new(4, 5000 * 86400000000LL);
+	uint8_t    *b;
+	size_t		len;
+	EcErrorCode rc;
+	uint32_t	crc = ec_crc32c(want, sizeof(want));
+
+	/* the published check value of CRC-32C */
+	CHECK(ec_crc32c(check, 9) == 0xE3069283, "CRC-32C of 123456789");
+
+	for (int i = 0; i < 4; i++)
+		r.at[i] = r.base + 1800000000LL * (i + 1);
+	r.value[0] = exact(100, 3);
+	r.value[1] = exact(250, 3);
+	r.value[2] = exact(0, 3);
+	r.value[3] = exact(1000, 3);
+	r.status = calloc(4, sizeof(EcText));
+	for (int i = 0; i < 4; i++)
+		r.status[i] = (EcText) {"A", 1};
+	b = encode(&r, &len, &rc);
+	CHECK(b != NULL && len == sizeof(want) + 4, "golden block: %zu bytes", len);
+	if (b != NULL && len == sizeof(want) + 4)
+	{
+		CHECK(memcmp(b, want, sizeof(want)) == 0, "golden block: the bytes");
+		CHECK(b[len - 4] == (crc & 0xFF) && b[len - 3] == ((crc >> 8) & 0xFF) &&
+			  b[len - 2] == ((crc >> 16) & 0xFF) && b[len - 1] == (crc >> 24),
+			  "golden block: the checksum, little-endian");
+		compare_decoded(b, len, &r, "golden block");
+	}
+	free(b);
+	readings_free(&r);
+}
+
 /* ---------- limits ---------- */
 
 static void
@@ -1018,6 +1074,7 @@ main(int argc, char **argv)
 	test_times();
 	test_values();
 	test_statuses_and_marks();
+	test_golden();
 	test_limits();
 	test_random(blocks);
 	test_corruption(blocks / 25);
