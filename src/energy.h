@@ -49,6 +49,7 @@
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share
+ *	resolve.c		their copies compared, marked and summed in one pass, in C
  *	lock.c			the writers' lock protocol: one global order of meter-day locks
  *	sink.c			the bulk-insert sink
  *	view.c			the views: populated or not; energy_populate_view(),
@@ -140,6 +141,23 @@ extern int64 energy_meter_id(EnergyDictionary *dict, const EpText *meter,
 extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 							   const EpText *units);
 
+/*
+ * An exact sum of decimals (aggregate.c): the values the parser gave
+ * exactly, at up to 9 places, in a 128-bit integer of units of 10^-9; the
+ * others in a compensated extended-precision sum beside it.
+ */
+typedef struct EnergySum
+{
+	int128		fixed;
+	long double float_sum;
+	long double float_comp;
+	bool		has_float;
+} EnergySum;
+
+extern void energy_sum_add(EnergySum *s, const EpDecimal *value);
+extern Datum energy_sum_numeric(const EnergySum *s);
+extern void energy_decimal_of_double(double v, EpDecimal *d);
+
 /* Per-day partial aggregates (aggregate.c) */
 typedef struct EnergyDaily EnergyDaily;
 
@@ -179,6 +197,12 @@ extern int	energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys);
 extern void energy_overlap_resolve_new(EnergyOverlap *o, bool waited);
 extern void energy_overlap_resolve_removed(EnergyOverlap *o);
 extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
+
+/* Overlaps resolved in C (resolve.c) */
+extern int	energy_resolve_chunks(const EnergySchema *schema, const Datum *meters,
+								  const Datum *days, const Datum *channels,
+								  const Datum *restore, int n, struct HTAB *replacing,
+								  bool *to_sql);
 
 /* The writers' lock protocol (lock.c) */
 extern bool energy_lock_keys(EnergyLockKey *keys, int n);

@@ -77,7 +77,10 @@ typedef struct KeyList
 	int			max;
 } KeyList;
 
-/* Readings of a new file that replaced a stored copy. */
+/*
+ * Readings of a new file that replaced a stored copy.  resolve.c counts
+ * into the same entries: the count follows the key.
+ */
 typedef struct Replacing
 {
 	int64		file_id;
@@ -91,6 +94,7 @@ struct EnergyOverlap
 	Oid			daily_relid;
 	bool		distributed;
 	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
+	const EnergySchema *schema;
 	int64		file_id;		/* the file whose partials come next */
 
 	KeyList		candidates;		/* every partial the call wrote */
@@ -145,6 +149,7 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->daily_relid = energy_relation(schema, "energy_daily");
 	o->distributed = distributed;
 	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
+	o->schema = schema;
 	hctl.keysize = sizeof(int64);
 	hctl.entrysize = sizeof(Replacing);
 	hctl.hcxt = cxt;
@@ -357,14 +362,16 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 }
 
 /*
- * Resolve the remembered keys, a batch per call of energy_resolve(), add up
- * what the new files replaced, and forget the keys.
+ * A batch of keys through energy_resolve(), the SQL twin of resolve.c,
+ * adding up what the new files replaced.
  */
 static void
-overlap_resolve_keys(EnergyOverlap *o)
+resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
+			Datum *restore, int k)
 {
-	if (o->keys.n == 0)
-		return;
+	Datum		args[5];
+	int			rc;
+
 	if (o->resolve == NULL)
 	{
 		Oid			argtypes[5] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, BOOLARRAYOID, INT8ARRAYOID};
@@ -379,37 +386,76 @@ overlap_resolve_keys(EnergyOverlap *o)
 			energy_prepare(psprintf("SELECT file_id, replacing FROM %s.energy_resolve($1, $2, $3, $4, $5)",
 									o->nspname), 5, argtypes);
 	}
+	args[0] = int8_array(meters, k);
+	args[1] = date_array(days, k);
+	args[2] = int8_array(channels, k);
+	args[3] = bool_array(restore, k);
+	args[4] = int8_array(o->new_files, o->n_new);
+	rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		int64		file_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		Replacing  *r;
+
+		if (isnull)
+			continue;
+		r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
+		if (r)
+			r->count += DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < 5; i++)
+		pfree(DatumGetPointer(args[i]));
+}
+
+/*
+ * Resolve the remembered keys, a batch at a time, and forget them.  On one
+ * server with a 1.2 schema resolve.c compares the copies in C, and leaves
+ * to energy_resolve() only the keys with register reads.
+ */
+static void
+overlap_resolve_keys(EnergyOverlap *o)
+{
+	bool		in_c = !o->distributed && !o->schema_1_1;
+	bool	   *to_sql = in_c ? palloc(sizeof(bool) * RESOLVE_BATCH) : NULL;
+
 	for (int from = 0; from < o->keys.n; from += RESOLVE_BATCH)
 	{
 		int			k = Min(RESOLVE_BATCH, o->keys.n - from);
-		Datum		args[5];
-		int			rc;
+		Datum	   *m = o->keys.meters + from;
+		Datum	   *d = o->keys.days + from;
+		Datum	   *c = o->keys.channels + from;
+		Datum	   *r = o->keys.extra + from;
+		int			left;
 
 		CHECK_FOR_INTERRUPTS();
-		args[0] = int8_array(o->keys.meters + from, k);
-		args[1] = date_array(o->keys.days + from, k);
-		args[2] = int8_array(o->keys.channels + from, k);
-		args[3] = bool_array(o->keys.extra + from, k);
-		args[4] = int8_array(o->new_files, o->n_new);
-		rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
-		for (uint64 i = 0; i < SPI_processed; i++)
+		if (!in_c)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			bool		isnull;
-			int64		file_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			Replacing  *r;
-
-			if (isnull)
-				continue;
-			r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
-			if (r)
-				r->count += DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			resolve_sql(o, m, d, c, r, k);
+			continue;
 		}
-		SPI_freetuptable(SPI_tuptable);
-		for (int i = 0; i < 5; i++)
-			pfree(DatumGetPointer(args[i]));
+		left = energy_resolve_chunks(o->schema, m, d, c, r, k, o->replacing, to_sql);
+		if (left > 0)
+		{
+			/* the keys with register reads, packed at the front */
+			int			j = 0;
+
+			for (int i = 0; i < k; i++)
+			{
+				if (!to_sql[i])
+					continue;
+				m[j] = m[i];
+				d[j] = d[i];
+				c[j] = c[i];
+				r[j] = r[i];
+				j++;
+			}
+			resolve_sql(o, m, d, c, r, left);
+		}
 	}
 	o->keys.n = 0;
 }
