@@ -162,33 +162,45 @@ def lit(data):
     return "decode('" + base64.b64encode(data).decode() + "', 'base64')"
 
 
+SERIAL = threading.Lock()
+
+
 def writer(args, pool, stats, deadline, n):
     rng = random.Random(args.seed * 1000 + n)
     db = Psql(args, f"writer{n}")
     try:
         while time.time() < deadline:
-            name = rng.choice(pool.names)
-            r = rng.random()
-            if r < args.unload_share:
-                _, state = db.run(f"SELECT energy_unload('{name}')")
-                kind = "unload"
-                if state == "58P01":
-                    kind, state = "unload of a name not loaded", None
-                stats.record(kind, state)
-                continue
-            data = pool.old_version(rng, name) if r < args.unload_share + 0.05 else None
-            if data is None:
-                data = pool.new_version(rng, name)
-            rows, state = db.run(f"SELECT action FROM energy_load_data('{name}', {lit(data)})")
-            if state is None:
-                kind = {"loaded": "load", "replaced": "replace", "unchanged": "load (unchanged)"}.get(rows[0][0], rows[0][0])
+            if args.serial:
+                with SERIAL:
+                    write_one(args, pool, stats, db, rng)
             else:
-                kind = "load or replace"
-            stats.record(kind, state)
+                write_one(args, pool, stats, db, rng)
     except Exception as e:  # noqa: BLE001 - reported, fails the soak
         stats.client_failures.append(f"writer{n}: {e}")
     finally:
         db.close()
+
+
+def write_one(args, pool, stats, db, rng):
+    """One writing call: an unload, or a load of old or new content."""
+    name = rng.choice(pool.names)
+    r = rng.random()
+    if r < args.unload_share:
+        _, state = db.run(f"SELECT energy_unload('{name}')")
+        kind = "unload"
+        if state == "58P01":
+            kind, state = "unload of a name not loaded", None
+        stats.record(kind, state)
+        return
+    data = pool.old_version(rng, name) if r < args.unload_share + 0.05 else None
+    if data is None:
+        data = pool.new_version(rng, name)
+    rows, state = db.run(f"SELECT action FROM energy_load_data('{name}', {lit(data)})")
+    if state is None:
+        kind = {"loaded": "load", "replaced": "replace", "unchanged": "load (unchanged)"}.get(rows[0][0], rows[0][0])
+    else:
+        kind = "load or replace"
+    stats.record(kind, state)
 
 
 def populater(args, stats, deadline):
@@ -393,6 +405,8 @@ def main():
     ap.add_argument("--unload-share", type=float, default=0.2)
     ap.add_argument("--maintenance-every", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--serial", action="store_true",
+                    help="writers take turns (a check of the soak itself: 1.1 passes it)")
     args = ap.parse_args()
 
     pool = Pool(args)
@@ -403,7 +417,7 @@ def main():
     threads += [threading.Thread(target=populater, args=(args, stats, deadline)),
                 threading.Thread(target=looker, args=(args, pool, stats, deadline)),
                 threading.Thread(target=maintainer, args=(args, stats, deadline))]
-    print(f"soak: {args.writers} writers over {args.names} file names, {args.meters} meters, {args.days} days; "
+    print(f"soak: {args.writers} writers{' taking turns (--serial)' if args.serial else ''} over {args.names} file names, {args.meters} meters, {args.days} days; "
           f"a populate, a lookup and a maintenance client; {args.seconds:g} s", flush=True)
     for t in threads:
         t.start()
