@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/soak.py: the clients and the final check of bench/soak.
+"""bench/soak.py: the clients and the checks of bench/soak.
 
 bench/soak starts a throw-away cluster with the energy extension and runs
 this file against it.  Concurrent clients, each one psql process fed
@@ -17,13 +17,14 @@ statement by statement (so each call's outcome comes from psql itself:
       storage tables, every few seconds.
 
 Every call is recorded: its kind, whether it committed, and its SQLSTATE if
-not.  At the end (writers stopped, a last populate) the expected readings
-are computed here from the bytes of the files still loaded (energy_file's
+not.  Every --check-every seconds, and at the end (writers stopped between
+two calls, then a populate), the expected readings are computed here from
+the bytes of the files still loaded (energy_file's
 sha256 names the version; file_id order is load order; the copy of the
 highest file_id wins, and within a file the later line), independently of
-the extension, and compared exactly with energy_data and with both views.
-amcheck's bt_index_check (heapallindexed) runs on every B-tree index of
-energy's tables and views.
+the extension, and compared exactly with energy_data and with both views;
+the writers then go on.  At the end, amcheck's bt_index_check
+(heapallindexed) runs on every B-tree index of energy's tables and views.
 
 Exit status 0 when nothing was lost, doubled or changed, no 23505, amcheck
 found nothing, the views match, and 40P01 ended under 1% of the writing
@@ -165,16 +166,55 @@ def lit(data):
 SERIAL = threading.Lock()
 
 
+class Gate:
+    """Lets the main thread stop the writers between two calls, to check the
+    state while nothing writes (populate, lookups and maintenance go on)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.paused = False
+        self.busy = 0
+
+    def enter(self):
+        with self.cond:
+            while self.paused:
+                self.cond.wait()
+            self.busy += 1
+
+    def leave(self):
+        with self.cond:
+            self.busy -= 1
+            self.cond.notify_all()
+
+    def pause(self):
+        with self.cond:
+            self.paused = True
+            while self.busy:
+                self.cond.wait()
+
+    def resume(self):
+        with self.cond:
+            self.paused = False
+            self.cond.notify_all()
+
+
+GATE = Gate()
+
+
 def writer(args, pool, stats, deadline, n):
     rng = random.Random(args.seed * 1000 + n)
     db = Psql(args, f"writer{n}")
     try:
         while time.time() < deadline:
-            if args.serial:
-                with SERIAL:
+            GATE.enter()
+            try:
+                if args.serial:
+                    with SERIAL:
+                        write_one(args, pool, stats, db, rng)
+                else:
                     write_one(args, pool, stats, db, rng)
-            else:
-                write_one(args, pool, stats, db, rng)
+            finally:
+                GATE.leave()
     except Exception as e:  # noqa: BLE001 - reported, fails the soak
         stats.client_failures.append(f"writer{n}: {e}")
     finally:
@@ -405,6 +445,8 @@ def main():
     ap.add_argument("--unload-share", type=float, default=0.2)
     ap.add_argument("--maintenance-every", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--check-every", type=float, default=30,
+                    help="seconds between checks with the writers paused (0: only the final check)")
     ap.add_argument("--serial", action="store_true",
                     help="writers take turns (a check of the soak itself: 1.1 passes it)")
     args = ap.parse_args()
@@ -421,13 +463,29 @@ def main():
           f"a populate, a lookup and a maintenance client; {args.seconds:g} s", flush=True)
     for t in threads:
         t.start()
+    # checks on the way: the writers wait between two calls, the state is
+    # checked as at the end, and they go on
+    checks = 0
+    mid_problems = []
+    if args.check_every > 0:
+        db = Psql(args, "midcheck")
+        while time.time() + args.check_every < deadline - 1:
+            time.sleep(args.check_every)
+            GATE.pause()
+            at = time.time() - t0
+            found = []
+            check(args, pool, db, found)
+            checks += 1
+            GATE.resume()
+            mid_problems += [f"at {at:.0f} s: {p}" for p in found]
+        db.close()
     for t in threads:
         t.join(timeout=max(1, deadline - time.time()) + 330)
         if t.is_alive():
             stats.client_failures.append(f"{t.name}: still running long after the deadline")
     elapsed = time.time() - t0
 
-    problems = []
+    problems = list(mid_problems)
     if any(t.is_alive() for t in threads):
         print("soak: clients are stuck; no final check", flush=True)
         counts = {}
@@ -461,6 +519,7 @@ def main():
     print("final state:")
     for k, v in counts.items():
         print(f"  {k}: {v}")
+    print(f"checks with the writers paused: {checks} on the way ({len(mid_problems)} problems), and the final one")
     print(f"amcheck: {nidx} B-tree indexes checked (heapallindexed)")
 
     if writing == 0:
@@ -478,8 +537,10 @@ def main():
     problems += stats.client_failures
     if problems:
         print("\nsoak: FAILED")
-        for p in problems:
+        for p in problems[:20]:
             print(f"  - {p}")
+        if len(problems) > 20:
+            print(f"  ... and {len(problems) - 20} more")
         return 1
     print("\nsoak: PASS (nothing lost or doubled, views and indexes consistent)")
     return 0
