@@ -279,7 +279,10 @@ view_definition(Relation view, const Stage *stage)
 
 /*
  * The stage for this transaction's populate on Citus: a temporary table of
- * energy_daily's shape, dropped at commit.
+ * energy_daily's shape, with its primary key, dropped at commit.  The
+ * rewrite probes it once per key, as it probes energy_daily on one server:
+ * without the index each probe read the whole stage (a populate of 40,000
+ * meter-days took 130 s instead of a fraction of one).
  */
 static void
 stage_open(const EnergySchema *schema, Stage *stage, bool distributed)
@@ -289,7 +292,7 @@ stage_open(const EnergySchema *schema, Stage *stage, bool distributed)
 	if (!distributed)
 		return;
 	populate_sql(psprintf("CREATE TEMPORARY TABLE IF NOT EXISTS energy_populate_daily "
-						  "(LIKE %s.energy_daily) ON COMMIT DROP", schema->nspname),
+						  "(LIKE %s.energy_daily INCLUDING INDEXES) ON COMMIT DROP", schema->nspname),
 				 SPI_OK_UTILITY);
 	stage->relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
 									NoLock, false);
@@ -325,7 +328,7 @@ stage_fill(const EnergySchema *schema, const Stage *stage, Datum *keys)
 	args[1] = keys[2];
 	argtypes[0] = INT8ARRAYOID;
 	argtypes[1] = DATEARRAYOID;
-	populate_sql(psprintf("DELETE FROM %s", stage->name), SPI_OK_DELETE);
+	populate_sql(psprintf("TRUNCATE %s", stage->name), SPI_OK_UTILITY);
 	rc = SPI_execute_with_args(psprintf("INSERT INTO %s SELECT d.* FROM %s.energy_daily d "
 										"WHERE d.meter_id OPERATOR(pg_catalog.=) ANY ($1) "
 										"AND d.day OPERATOR(pg_catalog.=) ANY ($2)",
