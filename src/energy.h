@@ -306,6 +306,7 @@ extern bool energy_name_valid(const char *name);
 extern bool energy_name_is_csv(const char *name);
 extern char *energy_name_escape(const char *name);
 extern const char *energy_name_refusal(const char *name);
+extern void energy_path_check(const char *path, const char *what);
 extern char *energy_name_base(const char *path, const char *what, bool check_name);
 
 /* The parser's seam with the server (glue.c) */

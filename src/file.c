@@ -322,6 +322,22 @@ energy_name_refusal(const char *name)
 }
 
 /*
+ * A path the server cannot open, MAXPGPATH bytes or more, is the caller's
+ * mistake (22023), not the internal error that the failed system call
+ * would raise.
+ */
+void
+energy_path_check(const char *path, const char *what)
+{
+	if (strlen(path) >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", what),
+				 errdetail("It has %zu bytes; the server takes paths of at most %d.",
+						   strlen(path), MAXPGPATH - 1)));
+}
+
+/*
  * A file's identity is its base name, whichever way it arrives and from
  * whichever system: what follows the last '/' or '\', so that
  * "C:\exports\x.csv" from a Windows client and "exports/x.csv" name the
@@ -337,12 +353,7 @@ energy_name_base(const char *path, const char *what, bool check_name)
 	const char *base = path;
 	const char *refusal;
 
-	if (strlen(path) >= MAXPGPATH)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long", what),
-				 errdetail("It has %zu bytes; the server takes paths of at most %d.",
-						   strlen(path), MAXPGPATH - 1)));
+	energy_path_check(path, what);
 	for (const char *p = path; *p; p++)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;

@@ -1235,7 +1235,7 @@ energy_load(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("path must not be empty")));
-	(void) energy_name_base(path, "path", false);	/* its length */
+	energy_path_check(path, "path");
 	if (stat(path, &st) < 0)
 	{
 		bool		too_long = (errno == ENAMETOOLONG);
