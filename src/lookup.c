@@ -59,9 +59,7 @@ PG_FUNCTION_INFO_V1(energy_get_channels_text);
 /* The columns of energy_data_view, which energy_get returns. */
 #define GET_NATTS 8
 
-/*
- * Read 1..max digits as a number; NULL when there are fewer than min.
- */
+/* Read up to max digits as a number; NULL when there are fewer than min. */
 static const char *
 read_field(const char *p, const char *end, int min, int max, int *value)
 {
@@ -98,7 +96,7 @@ read_zone(const char *p, const char *end, const char *text)
 		return NULL;
 	if ((p = read_field(p + 1, end, 2, 2, &hh)) == NULL)
 		return NULL;
-	if (p < end && *p != ' ')
+	if (p < end)
 	{
 		if (*p == ':')
 			p++;
@@ -187,11 +185,10 @@ energy_parse_day(const char *text, DateADT *day)
 	const char *s = text;
 	size_t		n;
 	size_t		date_len;
-	size_t		full;
 	EpTimestamp ts;
 	char		detail[EP_DETAIL_MAX];
 	EpErrorCode rc;
-	DaySuffix	suffix = SUFFIX_OK;
+	DaySuffix	suffix;
 
 	while (*s == ' ')
 		s++;
@@ -199,7 +196,6 @@ energy_parse_day(const char *text, DateADT *day)
 	while (n > 0 && s[n - 1] == ' ')
 		n--;
 	/* an ISO date ends at the first 'T' or space after it */
-	full = n;
 	date_len = n;
 	if (n > 4 && s[4] == '-')
 		date_len = strcspn(s, "T ");
@@ -207,7 +203,7 @@ energy_parse_day(const char *text, DateADT *day)
 	if (rc == EP_ERR_DATETIME)
 		return false;
 	/* what follows the date, once it is one: a range error then says more */
-	suffix = iso_suffix(s + date_len, s + full, text);
+	suffix = iso_suffix(s + date_len, s + n, text);
 	if (suffix == SUFFIX_BAD)
 		return false;
 	if (rc != EP_ERR_NONE)
