@@ -14,6 +14,7 @@ OBJS = \
 	src/chunk.o \
 	src/aggregate.o \
 	src/overlap.o \
+	src/lock.o \
 	src/sink.o \
 	src/citus.o \
 	src/view.o \

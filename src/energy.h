@@ -22,9 +22,11 @@
  *	energy_daily_add()     adds the value to its per-day partial; written
  *	                       through the sink per file, with the meter-days
  *	                       it covers into the change log (aggregate.c)
- *	energy_overlap_check() finds the partials another file shares, whose
- *	                       readings energy_resolve() then sorts out: the
- *	                       copy loaded last counts (overlap.c)
+ *	energy_overlap_check() remembers each partial written; at the end of
+ *	                       the call, under the meters' locks (lock.c), the
+ *	                       ones another file shares are resolved by
+ *	                       energy_resolve(): the copy loaded last counts
+ *	                       (overlap.c)
  *
  * energy_populate_view() then rewrites the rows of energy_data_view and
  * energy_channel_view of the meter-days in the change log (a full refresh
@@ -47,6 +49,7 @@
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share
+ *	lock.c			the writers' lock protocol: one global order of meter-day locks
  *	sink.c			the bulk-insert sink
  *	view.c			the views: populated or not; energy_populate_view(),
  *					full or incremental
@@ -99,7 +102,7 @@ typedef struct EnergySchema
  */
 #define ENERGY_SCHEMA_1_0 100
 #define ENERGY_SCHEMA_1_1 101
-#define ENERGY_SCHEMA_1_2 102
+#define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
 /* The schema version this library was built for (energy.control's). */
 #define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
 
@@ -176,23 +179,32 @@ extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
 extern void energy_daily_end(EnergyDaily *daily);
 
 /*
- * Overlaps: one reading, one value (overlap.c).  After each write of
- * partials the loader's keys are checked against every other file's; the
- * keys that share readings are rewritten by energy_resolve() at the end of
- * the file, or at once after a file is removed.  energy_daily_begin() tells
- * the overlap stage whose partials it is about to check.
+ * Overlaps: one reading, one value (overlap.c).  Every partial a call writes
+ * is a candidate; at the end of the call, under the locks of its meters
+ * (lock.c), the candidates another file shares are resolved by
+ * energy_resolve(), then the keys of the old versions the call removed.
+ * energy_daily_begin() tells the overlap stage whose partials come next.
  */
-extern void energy_overlap_candidate(EnergyOverlap *o, int64 meter_id, int32 day,
-									 int64 channel_id, int32 part);
-extern EnergyOverlap *energy_overlap_create(const EnergySchema *schema,
+extern EnergyOverlap *energy_overlap_create(EnergySchema *schema,
 											MemoryContext cxt, bool distributed);
 extern void energy_overlap_begin(EnergyOverlap *o, int64 file_id);
 extern void energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
 								 int64 channel_id, int32 part, bool suspect);
 extern void energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day,
-							   int64 channel_id);
-extern int64 energy_overlap_resolve(EnergyOverlap *o);
-extern void energy_overlap_close(EnergyOverlap *o);
+							   int64 channel_id, bool restore);
+typedef struct EnergyLockKey
+{
+	int64		meter_id;
+	int32		day;
+} EnergyLockKey;
+
+extern int	energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys);
+extern void energy_overlap_resolve_new(EnergyOverlap *o, bool waited);
+extern void energy_overlap_resolve_removed(EnergyOverlap *o);
+extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
+
+/* The writers' lock protocol (lock.c) */
+extern bool energy_lock_keys(EnergyLockKey *keys, int n);
 
 /*
  * The sink: where parsed rows go.  One interface, so that a batched SQL path
@@ -321,6 +333,8 @@ extern int	energy_parse_sqlerrcode(EpErrorCode code);
 #define ENERGY_KEY_MAX	800
 
 extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
+extern bool energy_value_check(const EpRow *row, EpFormat format, double factor,
+							   EpError *err);
 
 /*
  * Where a load is, for the context line of its errors (energy_error_context,

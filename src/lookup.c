@@ -281,6 +281,8 @@ resolve_rels(EnergySchema *schema)
 	{
 		CacheRegisterRelcacheCallback(forget_rels, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_grants, (Datum) 0);
+		/* ALTER ROLE ... NOINHERIT, NOSUPERUSER change what a role may read */
+		CacheRegisterSyscacheCallback(AUTHOID, forget_grants, (Datum) 0);
 		callback_registered = true;
 	}
 	/* a 1.0 schema has only the view: staleness comes from its files */

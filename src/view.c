@@ -478,6 +478,12 @@ rewrite_execute(SPIPlanPtr plan, Datum *keys)
  * same is left alone; an old row is deleted; a new row (none, for a
  * meter-day whose last file was unloaded) is inserted.  The unique index
  * checks every insertion, so a row can never be doubled.
+ *
+ * The rows and their index entries are written as the view's owner, in a
+ * security-restricted operation, as REFRESH MATERIALIZED VIEW writes them
+ * (matview.c): an index that the owner put on the view may call the
+ * owner's functions, and those must never run as the extension's owner,
+ * whose rights populate (SECURITY DEFINER) has.
  */
 static void
 writer_apply(ViewWriter *w, Datum *keys)
@@ -487,6 +493,9 @@ writer_apply(ViewWriter *w, Datum *keys)
 	int			natts = desc->natts;
 	CommandId	cid;
 	int			rc;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
 
 	rc = rewrite_execute(w->plan->plan, keys);
 	if (rc != SPI_OK_SELECT)
@@ -496,6 +505,10 @@ writer_apply(ViewWriter *w, Datum *keys)
 	cid = GetCurrentCommandId(true);
 	w->estate->es_output_cid = cid;
 
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(w->rel->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Datum		values[MaxTupleAttributeNumber + 2];
@@ -525,6 +538,8 @@ writer_apply(ViewWriter *w, Datum *keys)
 		ResetPerTupleExprContext(w->estate);
 		w->inserted++;
 	}
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	SPI_freetuptable(SPI_tuptable);
 }
 
