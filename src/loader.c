@@ -1490,7 +1490,13 @@ energy_load(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("path must not be empty")));
-	energy_path_check(path, "path");
+	/* the server builds paths in MAXPGPATH buffers: say so, never XX000 */
+	if (strlen(path) >= MAXPGPATH - NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path is too long"),
+				 errdetail("The path has %zu bytes; the server accepts at most %d.",
+						   strlen(path), MAXPGPATH - NAMEDATALEN - 1)));
 	if (stat(path, &st) < 0)
 	{
 		bool		too_long = (errno == ENAMETOOLONG);
