@@ -84,7 +84,7 @@ SELECT function_returns('energy_populate_view', ARRAY[]::text[], 'bigint');
 SELECT function_returns('energy_get_json', ARRAY['text', 'text', 'text'], 'jsonb');
 SELECT function_returns('energy_load', ARRAY['text', 'text'], 'setof record');
 SELECT is((SELECT pg_get_function_result('energy_load(text, text)'::regprocedure)),
-          'TABLE(file_name text, format text, rows_loaded bigint, rows_rejected bigint, action text)',
+          'TABLE(file_name text, format text, rows_loaded bigint, rows_rejected bigint, action text, rows_replacing bigint)',
           'energy_load returns its TABLE');
 SELECT is((SELECT pg_get_function_result('energy_get(text, text, date)'::regprocedure)),
           'TABLE(meter_code text, serial_number text, plant_code text, day date, min_energy double precision, max_energy double precision, avg_energy double precision, readings bigint)',
