@@ -72,6 +72,7 @@
 #include "lib/stringinfo.h"
 #include "common/cryptohash.h"
 #include "utils/date.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 #include "utils/rel.h"
 
@@ -90,15 +91,38 @@ typedef struct EnergySchema
 {
 	Oid			nspid;
 	const char *nspname;		/* quoted, ready to paste into SQL */
-	int			version;		/* installed schema, 101 for 1.1; 0 until read */
+	int			version;		/* installed schema, ENERGY_SCHEMA_1_1 for
+								 * 1.1; 0 until read */
 } EnergySchema;
 
-/* The schema versions this library knows, as EnergySchema.version has them. */
+/*
+ * Versions of the extension's SQL objects, as major * 100 + minor.  A newer
+ * library serves an older schema as that version behaved until ALTER
+ * EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its old
+ * entry points): code that depends on what a version added asks for it by
+ * name, through the helpers below, never by a bare number.
+ */
+#define ENERGY_SCHEMA_1_0 100
 #define ENERGY_SCHEMA_1_1 101
-#define ENERGY_SCHEMA_1_2 102	/* energy.control's: the writers' protocol */
+#define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
+/* The schema version this library was built for (energy.control's). */
+#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
 extern int	energy_schema_version(EnergySchema *schema);
+extern bool energy_schema_at_least(EnergySchema *schema, int version);
+
+/*
+ * 1.1 added the change log (energy_change) with incremental populate and
+ * staleness per meter-day, superseded copies of readings, and
+ * energy_channel_view with energy_get_channels(); a 1.0 schema refreshes in
+ * full and tells staleness from the snapshot of its last refresh.
+ */
+#define energy_schema_has_change_log(schema) \
+	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+#define energy_schema_has_channel_view(schema) \
+	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+
 extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
@@ -201,7 +225,7 @@ extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
 /* Overlaps resolved in C (resolve.c) */
 extern int	energy_resolve_chunks(const EnergySchema *schema, const Datum *meters,
 								  const Datum *days, const Datum *channels,
-								  const Datum *restore, int n, struct HTAB *replacing,
+								  const Datum *restore, int n, HTAB *replacing,
 								  bool *to_sql);
 
 /* The writers' lock protocol (lock.c) */
@@ -318,6 +342,9 @@ extern int	energy_list_directory(const char *dirpath, char ***names);
 extern bool energy_name_valid(const char *name);
 extern bool energy_name_is_csv(const char *name);
 extern char *energy_name_escape(const char *name);
+extern const char *energy_name_refusal(const char *name);
+extern void energy_path_check(const char *path, const char *what);
+extern char *energy_name_base(const char *path, const char *what, bool check_name);
 
 /* The parser's seam with the server (glue.c) */
 extern EpParser *energy_parser_create(MemoryContext cxt, size_t max_record);

@@ -1398,23 +1398,24 @@ load_path(LoadState *ls, const char *path, const char *name)
  * A folder entry whose name is not valid in the database encoding is
  * refused, never stored as it is (its dump could not be restored) nor
  * renamed into another file's identity: the call's ERROR, or in skip mode
- * one reject under the name escaped as \xNN.
+ * one reject under the name escaped as \xNN.  So is a name with control
+ * characters (energy_name_refusal), as 22023.
  */
 static void
-refuse_name(LoadState *ls, const char *name)
+refuse_name(LoadState *ls, const char *name, int sqlstate, const char *why)
 {
 	char	   *escaped = energy_name_escape(name);
-	char	   *message = psprintf("file name \"%s\" is not valid in encoding \"%s\"",
-								   escaped, GetDatabaseEncodingName());
-	const char *detail = "Rename the file; names are stored as text.";
+	char	   *message = why ? psprintf("file name \"%s\" does not name a file", escaped) :
+		psprintf("file name \"%s\" is not valid in encoding \"%s\"",
+				 escaped, GetDatabaseEncodingName());
+	const char *detail = why ? why : "Rename the file; names are stored as text.";
 
 	if (ls->on_error == ON_ERROR_STOP)
 		ereport(ERROR,
-				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				(errcode(sqlstate),
 				 errmsg_internal("%s", message),
 				 errdetail_internal("%s", detail)));
-	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-					   message, detail);
+	record_file_reject(ls, escaped, sqlstate, message, detail);
 	emit(ls, escaped, NULL, 0, 1, "rejected");
 }
 
@@ -1448,16 +1449,25 @@ load_directory(LoadState *ls, const char *dirpath)
 	for (int i = 0; i < n; i++)
 	{
 		char	   *path;
+		const char *base = strrchr(names[i], '\\');
+		const char *why;
 
+		/* a backslash ends a folder on Windows: the name is what follows */
+		base = base ? base + 1 : names[i];
 		if (!energy_name_valid(names[i]))
 		{
-			refuse_name(ls, names[i]);
+			refuse_name(ls, names[i], ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, NULL);
+			continue;
+		}
+		if ((why = energy_name_refusal(base)) != NULL)
+		{
+			refuse_name(ls, names[i], ERRCODE_INVALID_PARAMETER_VALUE, why);
 			continue;
 		}
 		path = psprintf("%s/%s", dirpath, names[i]);
 		ls->sniff = !energy_name_is_csv(names[i]);
 		if (!ls->sniff || is_regular_file(path))
-			load_path(ls, path, names[i]);
+			load_path(ls, path, base);
 		ls->sniff = false;
 		pfree(path);
 	}
@@ -1488,9 +1498,13 @@ energy_load(PG_FUNCTION_ARGS)
 				 errdetail("The path has %zu bytes; the server accepts at most %d.",
 						   strlen(path), MAXPGPATH - NAMEDATALEN - 1)));
 	if (stat(path, &st) < 0)
+	{
+		bool		too_long = (errno == ENAMETOOLONG);
+
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(too_long ? errcode(ERRCODE_INVALID_PARAMETER_VALUE) : errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
+	}
 
 	load_begin(&ls, fcinfo, on_error, "energy_load");
 	if (S_ISDIR(st.st_mode))
@@ -1502,11 +1516,7 @@ energy_load(PG_FUNCTION_ARGS)
 		load_directory(&ls, path);
 	}
 	else
-	{
-		const char *slash = strrchr(path, '/');
-
-		load_path(&ls, path, slash ? slash + 1 : path);
-	}
+		load_path(&ls, path, energy_name_base(path, "path", true));
 	load_end(&ls);
 	return (Datum) 0;
 }
@@ -1515,30 +1525,11 @@ energy_load(PG_FUNCTION_ARGS)
  * energy_load_data(file_name, data, on_error): content sent by a client that
  * cannot place files on the server; the same driver as a file.
  */
-/*
- * A file's identity is its base name, whichever way it arrives: a client
- * that sends "exports/x.csv" names the file energy_load would call x.csv.
- */
-static char *
-file_base_name(text *arg)
-{
-	char	   *name = text_to_cstring(arg);
-	char	   *slash = strrchr(name, '/');
-
-	if (slash != NULL)
-		name = slash + 1;
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("file_name must name a file"),
-				 errdetail("It is empty, or ends with \"/\".")));
-	return name;
-}
-
 Datum
 energy_load_data(PG_FUNCTION_ARGS)
 {
-	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
+	char	   *name = energy_name_base(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										"file_name", true);
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
 	OnError		on_error = parse_on_error(PG_GETARG_TEXT_PP(2));
 	LoadState	ls;
@@ -1562,7 +1553,8 @@ energy_load_data(PG_FUNCTION_ARGS)
 Datum
 energy_unload(PG_FUNCTION_ARGS)
 {
-	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
+	char	   *name = energy_name_base(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										"file_name", false);
 	LoadState	ls;
 	FileLoad	fl;
 	EnergySource src;

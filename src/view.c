@@ -669,6 +669,51 @@ write_state(const EnergySchema *schema, int64 rows)
 }
 
 /*
+ * energy_populate_view() on a 1.0 schema, as 1.0 did it: a refresh of
+ * energy_data_view (CONCURRENTLY once populated, so readers are never
+ * blocked), and the snapshot taken just before it recorded in
+ * energy_view_state, from which lookups tell staleness (any load it does
+ * not see).  1.0 has no change log, no channel view and no unit digest.
+ */
+static int64
+populate_1_0(EnergySchema *schema)
+{
+	bool		populated = energy_view_populated(schema, "energy_data_view");
+	Datum		args[2];
+	Oid			argtypes[2] = {InvalidOid, INT8OID};
+	bool		isnull;
+	int64		rows;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	populate_sql("SELECT pg_catalog.pg_current_snapshot()", SPI_OK_SELECT);
+	argtypes[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	args[0] = PointerGetDatum(PG_DETOAST_DATUM_COPY(args[0]));
+	populate_sql(psprintf("REFRESH MATERIALIZED VIEW %s%s.energy_data_view",
+						  populated ? "CONCURRENTLY " : "", schema->nspname),
+				 SPI_OK_UTILITY);
+	populate_sql(psprintf("SELECT pg_catalog.count(*) FROM %s.energy_data_view",
+						  schema->nspname), SPI_OK_SELECT);
+	rows = first_int8();
+	args[1] = Int64GetDatum(rows);
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_view_state AS s "
+										"(populated_at, populated_by, snapshot, view_rows) "
+										"VALUES (pg_catalog.now(), SESSION_USER, $1, $2) "
+										"ON CONFLICT (singleton) DO UPDATE SET "
+										"populated_at = excluded.populated_at, "
+										"populated_by = excluded.populated_by, "
+										"snapshot = excluded.snapshot, view_rows = excluded.view_rows",
+										schema->nspname),
+							   2, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "recording the refresh failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	return rows;
+}
+
+/*
  * Bring energy_data_view up to date; returns its row count.  The view is
  * locked before anything is read, so a second populate waits and then finds
  * nothing left to do.
@@ -685,7 +730,8 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	int64		rows = -1;
 
 	energy_schema_lookup(&schema, fcinfo);
-	energy_require_schema(&schema, 101, "energy_populate_view()");
+	if (!energy_schema_has_change_log(&schema))
+		PG_RETURN_INT64(populate_1_0(&schema));
 	viewid = energy_relation(&schema, "energy_data_view");
 	LockRelationOid(viewid, ExclusiveLock);
 	LockRelationOid(energy_relation(&schema, "energy_channel_view"), ExclusiveLock);

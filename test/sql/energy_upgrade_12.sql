@@ -32,7 +32,11 @@ LANGUAGE sql AS $$
     UNION ALL SELECT 'reject', (j.file_name, j.line, j.raw, j.sqlstate, j.message)::text FROM energy_rejects j
     UNION ALL SELECT 'data', d::text FROM energy_data d
     UNION ALL SELECT 'data_view', v::text FROM energy_data_view v
-    UNION ALL SELECT 'channel_view', c::text FROM energy_channel_view c
+    -- sum_value as a number: 1.2 prints it without trailing zeros (client forms)
+    UNION ALL SELECT 'channel_view', (c.meter_code, c.serial_number, c.plant_code, c.day, c.data_type, c.units,
+                                      c.interval_minutes, c.readings, c.expected_readings, c.min_value,
+                                      c.max_value, trim_scale(c.sum_value), c.avg_value, c.flagged)::text
+      FROM energy_channel_view c
 $$;
 
 CREATE FUNCTION pg_temp.changed() RETURNS TABLE (what text, before bigint, changed bigint)
