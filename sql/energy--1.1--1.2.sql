@@ -95,6 +95,20 @@ COMMENT ON FUNCTION @extschema@.energy_load(text, text) IS
 COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
 	'Load a meter file whose content the client sends; the base name of file_name names it in energy_file, as energy_load names a file. rows_replacing counts the readings that replaced a copy already stored. Reads no server file.';
 
+-- The overlap stage reads a file's chunks of a meter-day, and an unload or
+-- replace removes them: with the segment in the index, each is found by
+-- the index alone, never by reading every file's chunks of that meter-day
+-- (a day delivered 20 times had 20 to read).  The same entries, 8 bytes
+-- wider.
+DROP INDEX @extschema@.energy_reading_meter_day_idx;
+CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (meter_id, day, segment_id);
+
+-- A partial with readings is one whose copies count: the overlap stage
+-- compares only those files' copies, and finds them by this index alone,
+-- whatever the placeholders (readings 0) that superseded deliveries leave.
+CREATE INDEX energy_daily_counting_idx ON @extschema@.energy_daily (meter_id, day, channel_id, file_id, part)
+	WHERE readings OPERATOR(pg_catalog.>) 0;
+
 -- The rewrite of the meter-days whose readings several files (or several
 -- lines of one file) deliver, in one pass per call.  The loader calls it at
 -- the end of a call, holding the locks of every meter it touches (lock.c

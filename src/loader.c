@@ -55,6 +55,7 @@
 #include "utils/array.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -676,17 +677,32 @@ writers_finish(LoadState *ls)
 	EnergyLockKey *keys;
 	int			n;
 	bool		waited;
+	int			nestlevel = NewGUCNestLevel();
 
+	/*
+	 * Every statement from here on is meant as index probes per key,
+	 * whatever the planner believes of an unnest() or of tables never
+	 * analyzed (one scan of energy_daily or energy_reading per file would
+	 * cost the history): as view.c's rewrite does, they are planned without
+	 * sequential scans, hash or merge joins.
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (ls->overlap == NULL)
-	{
 		remove_files(ls);
-		return;
+	else
+	{
+		n = call_keys(ls, &keys);
+		waited = energy_lock_keys(keys, n);
+		energy_overlap_resolve_new(ls->overlap, waited);
+		remove_files(ls);
+		energy_overlap_resolve_removed(ls->overlap);
 	}
-	n = call_keys(ls, &keys);
-	waited = energy_lock_keys(keys, n);
-	energy_overlap_resolve_new(ls->overlap, waited);
-	remove_files(ls);
-	energy_overlap_resolve_removed(ls->overlap);
+	AtEOXact_GUC(true, nestlevel);
 }
 
 /*

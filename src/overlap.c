@@ -291,9 +291,12 @@ overlap_crosscheck(EnergyOverlap *o, SPIPlanPtr plan, Datum *args)
 }
 
 /*
- * Which candidates another file (or another part of this file) also has:
- * one join with energy_daily per batch, which on a Citus cluster runs in
- * every shard of the batch's meters.  Those become keys to resolve.
+ * Which candidates another file (or another part of this file) also has
+ * copies that count of: one join with energy_daily per batch (through its
+ * index of partials with readings), which on a Citus cluster runs in every
+ * shard of the batch's meters.  Those become keys to resolve.  A file
+ * whose copies of a key all lost already (a placeholder partial) has none
+ * that could count against the new ones.
  */
 static void
 overlap_probe(EnergyOverlap *o, bool snapshot_check)
@@ -310,8 +313,9 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 										   "JOIN %s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
 										   "AND d.day OPERATOR(pg_catalog.=) k.day "
 										   "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
-										   "WHERE d.file_id OPERATOR(pg_catalog.<>) k.file_id "
-										   "OR d.part OPERATOR(pg_catalog.<>) k.part",
+										   "WHERE d.readings OPERATOR(pg_catalog.>) 0 "
+										   "AND (d.file_id OPERATOR(pg_catalog.<>) k.file_id "
+										   "OR d.part OPERATOR(pg_catalog.<>) k.part)",
 										   o->nspname), 5, argtypes);
 	if (snapshot_check)
 		fingerprint = energy_prepare(psprintf("SELECT pg_catalog.count(*) OPERATOR(pg_catalog.+) "

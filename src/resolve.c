@@ -114,7 +114,20 @@ typedef struct Resolve
 	int			nchunks;
 	HTAB	   *replacing;		/* file_id -> count, the call's new files */
 	SPITupleTable *chunk_result;	/* step 2's rows, which the chunks use */
+
+	/* the range of keys (and their files) steps 2 to 5 work on */
+	int			kfrom;
+	int			kto;
+	int			ffrom;
+	int			fto;
 } Resolve;
+
+/*
+ * Compared files per range of keys: steps 2 to 5 run per range, in memory
+ * reset after each, so that a batch of keys each of which many files
+ * deliver (a day sent as one file per reading) stays within a few MB.
+ */
+#define RANGE_FILES 1024
 
 static SPIPlanPtr plan_partials;
 static SPIPlanPtr plan_chunks;
@@ -174,7 +187,8 @@ static void
 prepare_plans(const EnergySchema *schema)
 {
 	const char *ns = schema->nspname;
-	Oid			keys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			keys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+	Oid			dkeys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			chunkargs[5] = {INT4ARRAYOID, INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			marks[2] = {TIDARRAYOID, TEXTARRAYOID};
 	Oid			ins[10] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
@@ -182,15 +196,28 @@ prepare_plans(const EnergySchema *schema)
 
 	if (plans_nspid == schema->nspid)
 		return;
-	plan_partials = keep(psprintf("SELECT k.i, d.file_id, d.readings, d.interval_minutes, "
-								  "f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13']) "
-								  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-								  "pg_catalog.unnest($3)) WITH ORDINALITY AS k(meter_id, day, channel_id, i) "
-								  "JOIN %1$s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+	/*
+	 * A key's partials with readings (through the partial index that keeps
+	 * only those), or every partial of a key to restore.
+	 */
+	plan_partials = keep(psprintf("WITH k AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), "
+								  "pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) "
+								  "WITH ORDINALITY AS k(meter_id, day, channel_id, restore, i)), "
+								  "d AS (SELECT k.i, d.* FROM k JOIN %1$s.energy_daily d "
+								  "ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
 								  "AND d.day OPERATOR(pg_catalog.=) k.day "
 								  "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
-								  "LEFT JOIN %1$s.energy_file f ON f.file_id OPERATOR(pg_catalog.=) d.file_id "
-								  "ORDER BY k.i, d.file_id", ns), 3, keys);
+								  "WHERE NOT k.restore AND d.readings OPERATOR(pg_catalog.>) 0 "
+								  "UNION ALL "
+								  "SELECT k.i, d.* FROM k JOIN %1$s.energy_daily d "
+								  "ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+								  "AND d.day OPERATOR(pg_catalog.=) k.day "
+								  "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
+								  "WHERE k.restore) "
+								  "SELECT d.i, d.file_id, d.readings, d.interval_minutes, "
+								  "f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13']) "
+								  "FROM d LEFT JOIN %1$s.energy_file f ON f.file_id OPERATOR(pg_catalog.=) d.file_id "
+								  "ORDER BY d.i, d.file_id", ns), 4, keys);
 	plan_chunks = keep(psprintf("SELECT u.f, r.ctid, r.line, r.at, r.value, r.status, r.superseded "
 								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 								"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
@@ -210,7 +237,7 @@ prepare_plans(const EnergySchema *schema)
 								"WHERE d.meter_id OPERATOR(pg_catalog.=) u.meter_id "
 								"AND d.day OPERATOR(pg_catalog.=) u.day "
 								"AND d.channel_id OPERATOR(pg_catalog.=) u.channel_id "
-								"AND d.file_id OPERATOR(pg_catalog.=) u.file_id", ns), 4, keys);
+								"AND d.file_id OPERATOR(pg_catalog.=) u.file_id", ns), 4, dkeys);
 	plan_insert = keep(psprintf("INSERT INTO %1$s.energy_daily (meter_id, day, channel_id, file_id, part, "
 								"readings, sum_value, min_value, max_value, flagged, interval_minutes) "
 								"SELECT u.m, u.d, u.c, u.f, 1, u.r, u.s, u.lo, u.hi, u.fl, u.iv "
@@ -222,11 +249,18 @@ prepare_plans(const EnergySchema *schema)
 	plans_nspid = schema->nspid;
 }
 
+/*
+ * Run a statement.  SPI leaves its procedure's context current after each
+ * call, which lives as long as the whole load: the batch's context is made
+ * current again, so that what the batch allocates goes with it.
+ */
 static void
 run(SPIPlanPtr plan, Datum *args, int expected)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
 
+	MemoryContextSwitchTo(cxt);
 	if (rc != expected)
 		elog(ERROR, "resolving overlaps failed: %s", SPI_result_code_string(rc));
 }
@@ -277,30 +311,36 @@ read_keys(Resolve *r, const Datum *meters, const Datum *days, const Datum *chann
 	r->nkeys = m;
 }
 
-/* The keys as the three arrays the statements take. */
+/* The keys as the four arrays the first statement takes. */
 static void
 key_arrays(Resolve *r, Datum *args)
 {
-	Datum	   *cols[3];
+	Datum	   *cols[4];
 
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 4; c++)
 		cols[c] = palloc(sizeof(Datum) * r->nkeys);
 	for (int i = 0; i < r->nkeys; i++)
 	{
 		cols[0][i] = Int64GetDatum(r->keys[i].meter_id);
 		cols[1][i] = DateADTGetDatum(r->keys[i].day);
 		cols[2][i] = Int64GetDatum(r->keys[i].channel_id);
+		cols[3][i] = BoolGetDatum(r->keys[i].restore);
 	}
 	args[0] = make_array(cols[0], NULL, r->nkeys, INT8OID);
 	args[1] = make_array(cols[1], NULL, r->nkeys, DATEOID);
 	args[2] = make_array(cols[2], NULL, r->nkeys, INT8OID);
+	args[3] = make_array(cols[3], NULL, r->nkeys, BOOLOID);
 }
 
-/* Step 1: the keys' files, from their partials (in key, file order). */
+/*
+ * Step 1: the keys' files whose copies are compared, from their partials
+ * (in key, file order): those with readings, or every one of a key to
+ * restore.
+ */
 static void
 read_partials(Resolve *r)
 {
-	Datum		args[3];
+	Datum		args[4];
 
 	key_arrays(r, args);
 	run(plan_partials, args, SPI_OK_SELECT);
@@ -389,8 +429,8 @@ read_chunks(Resolve *r)
 	int			n = 0;
 
 	for (int c = 0; c < 5; c++)
-		cols[c] = palloc(sizeof(Datum) * Max(1, r->nfiles));
-	for (int i = 0; i < r->nfiles; i++)
+		cols[c] = palloc(sizeof(Datum) * Max(1, r->fto - r->ffrom));
+	for (int i = r->ffrom; i < r->fto; i++)
 	{
 		RFile	   *f = &r->files[i];
 		RKey	   *k = &r->keys[f->key];
@@ -416,7 +456,7 @@ read_chunks(Resolve *r)
 		add_chunk(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 	/* the chunks' arrays point into the result: it goes with the batch */
 	r->chunk_result = SPI_tuptable;
-	for (int i = 0; i < r->nfiles; i++)
+	for (int i = r->ffrom; i < r->fto; i++)
 		if (r->files[i].compared && !r->files[i].has_chunk)
 			r->keys[r->files[i].key].to_sql = true;
 }
@@ -575,29 +615,30 @@ compare_key(Resolve *r, int key, int first_chunk, int nchunks)
 static void
 compare_keys(Resolve *r)
 {
+	int			nk = r->kto - r->kfrom;
 	int		   *order = palloc(sizeof(int) * Max(1, r->nchunks));
 	RChunk	   *sorted = palloc(sizeof(RChunk) * Max(1, r->nchunks));
-	int		   *start = palloc0(sizeof(int) * (r->nkeys + 1));
+	int		   *start = palloc0(sizeof(int) * (nk + 1));
 
-	/* a counting sort of the chunks by key */
+	/* a counting sort of the chunks by key (their place in the range) */
 	for (int c = 0; c < r->nchunks; c++)
-		start[r->files[r->chunks[c].file].key + 1]++;
-	for (int k = 0; k < r->nkeys; k++)
+		start[r->files[r->chunks[c].file].key - r->kfrom + 1]++;
+	for (int k = 0; k < nk; k++)
 		start[k + 1] += start[k];
 	for (int c = 0; c < r->nchunks; c++)
-		order[start[r->files[r->chunks[c].file].key]++] = c;
+		order[start[r->files[r->chunks[c].file].key - r->kfrom]++] = c;
 	for (int c = 0; c < r->nchunks; c++)
 		sorted[c] = r->chunks[order[c]];
 	r->chunks = sorted;
-	for (int k = r->nkeys; k > 0; k--)
+	for (int k = nk; k > 0; k--)
 		start[k] = start[k - 1];
 	start[0] = 0;
 
-	for (int k = 0; k < r->nkeys; k++)
+	for (int k = 0; k < nk; k++)
 	{
-		if (r->keys[k].to_sql)
+		if (r->keys[r->kfrom + k].to_sql)
 			continue;
-		compare_key(r, k, start[k], start[k + 1] - start[k]);
+		compare_key(r, r->kfrom + k, start[k], start[k + 1] - start[k]);
 	}
 }
 
@@ -725,11 +766,11 @@ write_partials(Resolve *r)
 
 	for (int c = 0; c < 10; c++)
 	{
-		rows.col[c] = palloc(sizeof(Datum) * Max(1, r->nfiles));
-		rows.null[c] = palloc0(sizeof(bool) * Max(1, r->nfiles));
+		rows.col[c] = palloc(sizeof(Datum) * Max(1, r->fto - r->ffrom));
+		rows.null[c] = palloc0(sizeof(bool) * Max(1, r->fto - r->ffrom));
 	}
 	rows.n = 0;
-	for (int k = 0; k < r->nkeys; k++)
+	for (int k = r->kfrom; k < r->kto; k++)
 	{
 		RKey	   *key = &r->keys[k];
 		int			first_chunk = chunk;
@@ -790,6 +831,7 @@ energy_resolve_chunks(const EnergySchema *schema, const Datum *meters, const Dat
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy resolve",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
+	MemoryContext range_cxt;
 	Resolve		r;
 	int			left = 0;
 
@@ -797,13 +839,32 @@ energy_resolve_chunks(const EnergySchema *schema, const Datum *meters, const Dat
 	r.cxt = cxt;
 	r.replacing = replacing;
 	prepare_plans(schema);
+	MemoryContextSwitchTo(cxt);
 	read_keys(&r, meters, days, channels, restore, n);
 	read_partials(&r);
-	read_chunks(&r);
-	compare_keys(&r);
-	write_marks(&r);
-	write_partials(&r);
-	SPI_freetuptable(r.chunk_result);
+	range_cxt = AllocSetContextCreate(cxt, "energy resolve range", ALLOCSET_DEFAULT_SIZES);
+	for (int k0 = 0, f0 = 0; k0 < r.nkeys;)
+	{
+		int			k1 = k0;
+		int			f1 = f0;
+
+		while (k1 < r.nkeys && (k1 == k0 || f1 - f0 + r.keys[k1].nfiles <= RANGE_FILES))
+			f1 += r.keys[k1++].nfiles;
+		r.kfrom = k0;
+		r.kto = k1;
+		r.ffrom = f0;
+		r.fto = f1;
+		MemoryContextSwitchTo(range_cxt);
+		read_chunks(&r);
+		compare_keys(&r);
+		write_marks(&r);
+		write_partials(&r);
+		SPI_freetuptable(r.chunk_result);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(range_cxt);
+		k0 = k1;
+		f0 = f1;
+	}
 
 	/* the keys left to SQL, by value: the caller's arrays are not sorted */
 	for (int i = 0; i < n; i++)
