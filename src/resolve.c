@@ -515,7 +515,7 @@ cmp_int32(const void *a, const void *b)
  * smaller; 0 when there is none.
  */
 static int32
-key_mode(RCopy *live, int n)
+key_mode(const Timestamp *live, int n)
 {
 	int32	   *gaps = palloc(sizeof(int32) * Max(1, n));
 	int			ngaps = 0;
@@ -524,7 +524,7 @@ key_mode(RCopy *live, int n)
 
 	for (int i = 1; i < n; i++)
 	{
-		int64		minutes = (live[i].at - live[i - 1].at + USECS_PER_MINUTE / 2) / USECS_PER_MINUTE;
+		int64		minutes = (live[i] - live[i - 1] + USECS_PER_MINUTE / 2) / USECS_PER_MINUTE;
 
 		if (minutes > 0)
 			gaps[ngaps++] = (int32) Min(minutes, PG_INT32_MAX);
@@ -548,64 +548,189 @@ key_mode(RCopy *live, int n)
 }
 
 /*
- * One key: sort its compared copies, mark every one but the first of each
- * time, count what the call's files replaced, and find the interval.  A
- * copy of a compared file that was superseded stays so unless the key is
- * restored (it cannot win against the copy that superseded it).
+ * Mark the copies of one time: the first (in cmp_copy's order) counts, the
+ * others lose; a reading that another file's copy that counted had is a
+ * replacing one of the winner's file.
  */
 static void
-compare_key(Resolve *r, int key, int first_chunk, int nchunks)
+mark_group(Resolve *r, RCopy *group, int n)
 {
-	RKey	   *k = &r->keys[key];
+	bool		other_counted = false;
+
+	r->chunks[group[0].chunk].mask[group[0].ord] = false;
+	for (int j = 1; j < n; j++)
+	{
+		RChunk	   *loser = &r->chunks[group[j].chunk];
+
+		if (group[j].file_id != group[0].file_id && !loser->old[group[j].ord])
+			other_counted = true;
+		loser->mask[group[j].ord] = true;
+	}
+	if (other_counted)
+		count_replacing(r, group[0].file_id);
+}
+
+/* Whether a copy takes part: a superseded one only when the key is restored. */
+static inline bool
+eligible(const RKey *k, const RChunk *ch, int i)
+{
+	return k->restore || !ch->old[i];
+}
+
+static RCopy
+copy_of(Resolve *r, int c, int i)
+{
+	RChunk	   *ch = &r->chunks[c];
+	RCopy		x;
+
+	x.at = DatumGetTimestamp(ch->at[i]);
+	x.file_id = r->files[ch->file].file_id;
+	x.line = ch->line;
+	x.rid = ch->rid;
+	x.ord = i;
+	x.chunk = c;
+	return x;
+}
+
+/*
+ * The general case: every compared copy of the key sorted by cmp_copy
+ * (times out of order or repeated within a chunk).  Returns the times of
+ * the copies that count, in order, in live.
+ */
+static int
+compare_sorted(Resolve *r, const RKey *k, int first_chunk, int nchunks, Timestamp *live)
+{
 	int			n = 0;
-	RCopy	   *copies;
 	int			nlive = 0;
+	RCopy	   *copies;
 
 	for (int c = first_chunk; c < first_chunk + nchunks; c++)
 		n += r->chunks[c].n;
 	copies = palloc(sizeof(RCopy) * Max(1, n));
 	n = 0;
 	for (int c = first_chunk; c < first_chunk + nchunks; c++)
-	{
-		RChunk	   *ch = &r->chunks[c];
-
-		for (int i = 0; i < ch->n; i++)
-		{
-			ch->mask[i] = ch->old[i];
-			if (ch->old[i] && !k->restore)
-				continue;
-			copies[n].at = DatumGetTimestamp(ch->at[i]);
-			copies[n].file_id = r->files[ch->file].file_id;
-			copies[n].line = ch->line;
-			copies[n].rid = ch->rid;
-			copies[n].ord = i;
-			copies[n].chunk = c;
-			n++;
-		}
-	}
+		for (int i = 0; i < r->chunks[c].n; i++)
+			if (eligible(k, &r->chunks[c], i))
+				copies[n++] = copy_of(r, c, i);
 	qsort(copies, n, sizeof(RCopy), cmp_copy);
 	for (int i = 0; i < n;)
 	{
 		int			j = i + 1;
-		bool		other_counted = false;
 
 		while (j < n && copies[j].at == copies[i].at)
-		{
-			RChunk	   *loser = &r->chunks[copies[j].chunk];
-
-			if (copies[j].file_id != copies[i].file_id && !loser->old[copies[j].ord])
-				other_counted = true;
-			loser->mask[copies[j].ord] = true;
 			j++;
-		}
-		r->chunks[copies[i].chunk].mask[copies[i].ord] = false;
-		if (other_counted)
-			count_replacing(r, copies[i].file_id);
-		copies[nlive++] = copies[i];
+		mark_group(r, copies + i, j - i);
+		live[nlive++] = copies[i].at;
 		i = j;
 	}
-	k->mode = key_mode(copies, nlive);
 	pfree(copies);
+	return nlive;
+}
+
+/* Chunks by the order their copies win in: file, line, row, all later first. */
+static int
+cmp_chunk_rank(const void *a, const void *b, void *arg)
+{
+	Resolve    *r = arg;
+	RCopy		x = copy_of(r, *(const int *) a, 0);
+	RCopy		y = copy_of(r, *(const int *) b, 0);
+
+	x.at = y.at = 0;
+	return cmp_copy(&x, &y);
+}
+
+/*
+ * The common case, as files list a channel's day: within each chunk the
+ * times of the compared copies strictly increase.  Then the chunks are
+ * merged (a few of them: one per file that counts) instead of sorted: at
+ * each time, the heads of the chunks that have it form the group, in the
+ * chunks' winning order.  Returns -1 when a chunk is not in order.
+ */
+static int
+compare_merged(Resolve *r, const RKey *k, int first_chunk, int nchunks, Timestamp *live)
+{
+	int		   *rank = palloc(sizeof(int) * nchunks);
+	int		   *head = palloc(sizeof(int) * nchunks);
+	RCopy	   *group = palloc(sizeof(RCopy) * nchunks);
+	int			nlive = 0;
+
+	for (int j = 0; j < nchunks; j++)
+	{
+		RChunk	   *ch = &r->chunks[first_chunk + j];
+		Timestamp	last = DT_NOBEGIN;
+
+		for (int i = 0; i < ch->n; i++)
+		{
+			Timestamp	at = DatumGetTimestamp(ch->at[i]);
+
+			if (!eligible(k, ch, i))
+				continue;
+			if (at <= last)
+				return -1;
+			last = at;
+		}
+		rank[j] = first_chunk + j;
+		head[j] = 0;
+	}
+	qsort_arg(rank, nchunks, sizeof(int), cmp_chunk_rank, r);
+
+	for (;;)
+	{
+		Timestamp	at = DT_NOEND;
+		int			n = 0;
+
+		/* each chunk's next compared copy, and the earliest time among them */
+		for (int j = 0; j < nchunks; j++)
+		{
+			RChunk	   *ch = &r->chunks[rank[j]];
+
+			while (head[j] < ch->n && !eligible(k, ch, head[j]))
+				head[j]++;
+			if (head[j] < ch->n && DatumGetTimestamp(ch->at[head[j]]) < at)
+				at = DatumGetTimestamp(ch->at[head[j]]);
+		}
+		if (at == DT_NOEND)
+			break;
+		for (int j = 0; j < nchunks; j++)
+		{
+			RChunk	   *ch = &r->chunks[rank[j]];
+
+			if (head[j] < ch->n && DatumGetTimestamp(ch->at[head[j]]) == at)
+				group[n++] = copy_of(r, rank[j], head[j]++);
+		}
+		mark_group(r, group, n);
+		live[nlive++] = at;
+	}
+	return nlive;
+}
+
+/*
+ * One key: every compared copy but the first of each time loses, the call's
+ * replacing readings are counted, and the key's interval found.  A copy of
+ * a compared file that was superseded stays so unless the key is restored
+ * (it cannot win against the copy that superseded it).
+ */
+static void
+compare_key(Resolve *r, int key, int first_chunk, int nchunks)
+{
+	RKey	   *k = &r->keys[key];
+	int			n = 0;
+	Timestamp  *live;
+	int			nlive;
+
+	for (int c = first_chunk; c < first_chunk + nchunks; c++)
+	{
+		RChunk	   *ch = &r->chunks[c];
+
+		memcpy(ch->mask, ch->old, sizeof(bool) * ch->n);
+		n += ch->n;
+	}
+	live = palloc(sizeof(Timestamp) * Max(1, n));
+	nlive = compare_merged(r, k, first_chunk, nchunks, live);
+	if (nlive < 0)
+		nlive = compare_sorted(r, k, first_chunk, nchunks, live);
+	k->mode = key_mode(live, nlive);
+	pfree(live);
 }
 
 /*
