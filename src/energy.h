@@ -72,6 +72,7 @@
 #include "utils/rel.h"
 
 #include "parser.h"
+#include "pg_compat.h"
 
 /* Settings (energy.c) */
 extern int	energy_batch_rows;
@@ -312,7 +313,7 @@ struct EnergyErrorPosition
 extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
-extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
+pg_noreturn extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_header_error_redact(EpError *err);
 extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);

@@ -178,7 +178,7 @@ overlap_open(EnergyOverlap *o)
 	o->rel = table_open(o->daily_relid, RowExclusiveLock);
 	o->index = index_open(o->daily_pkey, RowExclusiveLock);
 	InitDirtySnapshot(o->dirty);
-	o->scan = index_beginscan(o->rel, o->index, &o->dirty, 3, 0);
+	o->scan = index_beginscanCompat(o->rel, o->index, &o->dirty, 3, 0);
 	o->slot = table_slot_create(o->rel, NULL);
 	MemoryContextSwitchTo(old);
 }
