@@ -52,6 +52,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -399,7 +400,9 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	/*
 	 * Every column is written, so INSERT is needed on every column, as for an
 	 * INSERT naming them all: without insertedCols, the executor would accept
-	 * INSERT on any one column.
+	 * INSERT on any one column.  The tables are locked first, as a planned
+	 * INSERT's are before the executor checks its permissions (which asserts
+	 * it from PostgreSQL 18 on).
 	 */
 	for (int i = 0; i < ntables; i++)
 	{
@@ -410,6 +413,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 		rte->relid = relids[i];
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
+		LockRelationOid(relids[i], RowExclusiveLock);
 		for (int a = 1; a <= natts[i]; a++)
 			cols = bms_add_member(cols, a - FirstLowInvalidHeapAttributeNumber);
 		energy_rte_add_permission(&rtable, &perminfos, rte, ACL_INSERT, cols);
