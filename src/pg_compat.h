@@ -26,6 +26,7 @@
  *	18, 19   index_beginscan: instrumentation (18),        index_beginscanCompat
  *	         scan flags (19)
  *	18       pg_attribute_noreturn() -> pg_noreturn        pg_noreturn
+ *	19       funcapi.h no longer includes tuplestore.h     included here
  *
  * To support a new major: build against it with -Werror (make COPT=-Werror
  * PG_CONFIG=...), add a guard here for each call that no longer compiles,
@@ -46,6 +47,8 @@
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
 #endif
+/* funcapi.h brought tuplestore_putvalues() in until 19 */
+#include "utils/tuplestore.h"
 
 #if PG_VERSION_NUM < 150000
 #error "energy needs PostgreSQL 15 or later"
