@@ -54,10 +54,14 @@ sub pending
 {
 	return $node->safe_psql('postgres', 'SELECT count(DISTINCT (meter_id, day)) FROM energy_change');
 }
+# A backend killed, the postmaster restarts every process: connections
+# still succeed until it notices, so wait for its restart in the log.
 sub kill_backend
 {
 	my ($pid) = @_;
+	my $offset = -s $node->logfile;
 	kill 'KILL', $pid or die "could not kill $pid";
+	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
 	$node->poll_query_until('postgres', 'SELECT true') or die "server did not come back";
 }
 
