@@ -80,8 +80,11 @@ $h->finish;
 isnt($h->result, 0, 'the killed load failed');
 
 # The postmaster reinitialises after the crash (connections succeed until
-# it notices): wait for the restart in its log, then for connections.
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
+# it notices, then fail until recovery ends): wait in its log for the
+# restart and for recovery's end.
+$node->wait_for_log(
+	qr/all server processes terminated; reinitializing.*database system is ready to accept connections/s,
+	$offset);
 $node->poll_query_until('postgres', 'SELECT true', 't')
   or die "server did not come back";
 is(counts(), '0,0,0,0', 'after the crash nothing of the file is visible');
