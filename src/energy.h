@@ -54,7 +54,8 @@
  *					the change log
  *
  * This header is the seam between them; the parser (parser.h) stays
- * server-free.
+ * server-free.  pg_compat.h holds what differs between PostgreSQL 15 and
+ * 19: a call that changed is made through its wrapper there.
  *
  *-------------------------------------------------------------------------
  */
