@@ -14,6 +14,8 @@ OBJS = \
 	src/chunk.o \
 	src/aggregate.o \
 	src/overlap.o \
+	src/resolve.o \
+	src/lock.o \
 	src/sink.o \
 	src/citus.o \
 	src/view.o \
@@ -32,7 +34,8 @@ ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
-EXTRA_CLEAN = test/unit/test_parser test/unit/test_nem test/fuzz/fuzz_parser results output_iso
+EXTRA_CLEAN = test/unit/test_parser test/unit/test_nem test/unit/test_codec test/fuzz/fuzz_parser \
+	test/fuzz/fuzz_codec bench/codec_size results output_iso
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -49,19 +52,35 @@ test/unit/test_parser: test/unit/test_parser.c test/unit/unit.h src/parser.c src
 test/unit/test_nem: test/unit/test_nem.c test/unit/unit.h src/parser.c src/parser.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_nem.c src/parser.c -lm
 
-.PHONY: unittest fuzz
-unittest: test/unit/test_parser test/unit/test_nem
+# The readings codec, server-free too; the parser supplies its values.
+test/unit/test_codec: test/unit/test_codec.c test/unit/unit.h src/codec.c src/codec.h src/parser.c src/parser.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_codec.c src/codec.c src/parser.c -lm
+
+.PHONY: unittest fuzz fuzz-codec
+unittest: test/unit/test_parser test/unit/test_nem test/unit/test_codec
 	test/unit/test_parser
 	test/unit/test_nem
+	test/unit/test_codec
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 test/fuzz/fuzz_parser: test/fuzz/fuzz_parser.c src/parser.c src/parser.h
 	$(FUZZ_CC) -g -O1 -DEP_ASSERTS -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c src/parser.c
 
+test/fuzz/fuzz_codec: test/fuzz/fuzz_codec.c src/codec.c src/codec.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_codec.c src/codec.c -lm
+
 # Fuzz for FUZZ_SECONDS seconds; any crash, leak or sanitizer report fails.
 fuzz: test/fuzz/fuzz_parser
 	test/fuzz/run $(FUZZ_SECONDS)
+
+# The codec's decoder and round trip, alone (test/fuzz/run codec SECONDS).
+fuzz-codec: test/fuzz/fuzz_codec
+	test/fuzz/run codec $(FUZZ_SECONDS)
+
+# Bytes per reading and speed of the codec (not a test: see bench/README.md).
+bench/codec_size: bench/codec_size.c src/codec.c src/codec.h src/parser.c src/parser.h
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Isrc -o $@ bench/codec_size.c src/codec.c src/parser.c -lm
 
 # The version this tree builds, for scripts and the README.
 .PHONY: print-version

@@ -20,6 +20,346 @@
 -- Writers that never lose, double or deadlock
 -------------------------------------------------------------------------------
 
+-- Nothing the caller controls steers energy's SQL.  A function without a
+-- pinned search_path resolves its operators and functions through the
+-- caller's: a role with CREATE on a schema early in it could plant an
+-- operator (say =(boolean[], boolean[])) that the loader then runs with the
+-- loading role's rights.  Every SQL and PL/pgSQL function of the extension
+-- now runs with search_path = pg_catalog, pg_temp (and names its own
+-- objects with @extschema@).
+ALTER FUNCTION @extschema@.energy_json(@extschema@.energy_data_view) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.energy_distributed() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.energy_unit_builtins() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.energy_unit_digest() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.energy_distribute() SET search_path = pg_catalog, pg_temp;
+
+-- No single reading can stop populate: the channel view multiplies every
+-- value by its unit's factor, so a factor is kept where a value the loader
+-- accepted (its canonical value finite, checked with the factor of the
+-- day) stays a float8 within a few orders of magnitude.  The built-in
+-- factors are 0.001 to 1000.
+-- (1.1's check asked only for a positive, finite factor.)
+ALTER TABLE @extschema@.energy_unit
+	DROP CONSTRAINT energy_unit_factor_check,
+	ADD CONSTRAINT energy_unit_factor_check
+		CHECK (factor OPERATOR(pg_catalog.>=) 1e-12::float8 AND factor OPERATOR(pg_catalog.<=) 1e12::float8);
+
+-- energy_load and energy_load_data return one more column, last:
+-- rows_replacing, the readings of the file that replaced a copy another
+-- loaded file (or the file's previous version) had stored.  A function's
+-- result type cannot change in place, so each is dropped and created again,
+-- and the EXECUTE grants a database had given on it are given again.
+DO $$
+DECLARE
+	g record;
+	grants text[] := '{}';
+	s text;
+BEGIN
+	FOR g IN SELECT p.oid::pg_catalog.regprocedure AS fn, a.grantee::pg_catalog.regrole AS grantee
+			   FROM pg_catalog.pg_proc p, LATERAL pg_catalog.aclexplode(p.proacl) a
+			  WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[
+						'@extschema@.energy_load(text, text)'::pg_catalog.regprocedure,
+						'@extschema@.energy_load_data(text, bytea, text)'::pg_catalog.regprocedure])
+				AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+				AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+				AND a.grantee OPERATOR(pg_catalog.<>) 0
+	LOOP
+		grants := grants OPERATOR(pg_catalog.||)
+			pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);
+	END LOOP;
+
+	DROP FUNCTION @extschema@.energy_load(text, text);
+	CREATE FUNCTION @extschema@.energy_load(path text, on_error text DEFAULT 'stop')
+	RETURNS TABLE (file_name text, format text, rows_loaded bigint, rows_rejected bigint,
+				   action text, rows_replacing bigint)
+	AS 'MODULE_PATHNAME', 'energy_load'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+	DROP FUNCTION @extschema@.energy_load_data(text, bytea, text);
+	CREATE FUNCTION @extschema@.energy_load_data(file_name text, data bytea, on_error text DEFAULT 'stop')
+	RETURNS TABLE (file_name text, format text, rows_loaded bigint, rows_rejected bigint,
+				   action text, rows_replacing bigint)
+	AS 'MODULE_PATHNAME', 'energy_load_data'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+	REVOKE ALL ON FUNCTION @extschema@.energy_load(text, text) FROM PUBLIC;
+	REVOKE ALL ON FUNCTION @extschema@.energy_load_data(text, bytea, text) FROM PUBLIC;
+	FOREACH s IN ARRAY grants
+	LOOP
+		EXECUTE s;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.energy_load(text, text) IS
+	'Load an LP, TOU, NEM12 or NEM13 file, or every meter file of a directory in name order, from the server''s file system; one row per file. rows_replacing counts the readings that replaced a copy already stored. on_error: stop (default) or skip. Needs superuser or pg_read_server_files.';
+COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
+	'Load a meter file whose content the client sends; the base name of file_name names it in energy_file, as energy_load names a file. rows_replacing counts the readings that replaced a copy already stored. Reads no server file.';
+
+-- The overlap stage reads a file's chunks of a meter-day, and an unload or
+-- replace removes them: with the segment in the index, each is found by
+-- the index alone, never by reading every file's chunks of that meter-day
+-- (a day delivered 20 times had 20 to read).  The same entries, 8 bytes
+-- wider.
+DROP INDEX @extschema@.energy_reading_meter_day_idx;
+CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (meter_id, day, segment_id);
+
+-- A partial with readings is one whose copies count: the overlap stage
+-- compares only those files' copies, and finds them by this index alone,
+-- whatever the placeholders (readings 0) that superseded deliveries leave.
+CREATE INDEX energy_daily_counting_idx ON @extschema@.energy_daily (meter_id, day, channel_id, file_id, part)
+	WHERE readings OPERATOR(pg_catalog.>) 0;
+
+-- The rewrite of the meter-days whose readings several files (or several
+-- lines of one file) deliver, in one pass per call.  The loader calls it at
+-- the end of a call, holding the locks of every meter it touches (lock.c
+-- says why that order never deadlocks), for:
+--   * the keys another file shares with a file of the call (restore
+--     false): only the copies that count today, and the call's own, are
+--     compared, so the 20th copy of a day costs what the 2nd did: a
+--     superseded copy can never win against the copy that superseded it;
+--   * the keys where a removed file (replaced or unloaded) had copies that
+--     counted (restore true): every copy of the key is compared, so that
+--     the best remaining one counts again.
+-- Copies are ranked by file (the higher file_id was loaded later), then by
+-- line within a file.  It marks the copies that lose, rewrites the
+-- partials of the files whose copies it compared, and returns, per file of
+-- new_files, how many of its readings replaced a copy that counted.
+-- It runs with the caller's rights, and its search_path is pinned.
+--
+-- On a Citus cluster (energy_distribute()), the keys are split by the shard
+-- their meter lives in, and the statements run once per shard with the
+-- shard's meters written into them (%1$s below), so that Citus routes each
+-- whole statement to that shard; on one server %1$s is a filter that is
+-- always true.
+DROP FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[]);
+CREATE FUNCTION @extschema@.energy_resolve(meter_ids bigint[], days date[], channel_ids bigint[],
+										   restore boolean[], new_files bigint[])
+RETURNS TABLE (file_id bigint, replacing bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- A call sorts the copies of its keys (the loader sends 2,000 keys, about
+-- 200,000 readings a copy): in memory, not in temporary files.
+SET work_mem = '128MB'
+AS $fn$
+DECLARE
+	-- The keys, and the files whose copies a key's rewrite compares: those
+	-- with copies that count (a partial with readings), or every file of a
+	-- key to restore.
+	keys_and_files constant text := $q$
+	k AS (
+		SELECT DISTINCT ON (k.meter_id, k.day, k.channel_id) k.meter_id, k.day, k.channel_id, k.restore
+		  FROM ROWS FROM (unnest($1), unnest($2), unnest($3), unnest($4)) AS k(meter_id, day, channel_id, restore)
+		 ORDER BY k.meter_id, k.day, k.channel_id, k.restore DESC
+	), kf AS (
+		SELECT DISTINCT d.meter_id, d.day, d.channel_id, d.file_id, k.restore
+		  FROM k
+		  JOIN @extschema@.energy_daily d
+			ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+		   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 WHERE (d.meter_id %1$s) AND (k.restore OR d.readings OPERATOR(pg_catalog.>) 0)
+	)$q$;
+	-- Every copy in the compared files' segments of the keys: LP readings
+	-- (one per array element) and register reads.
+	copies constant text := $q$
+	copies AS (
+		SELECT r.ctid AS rid, u.ord, true AS is_lp, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
+			   kf.restore, r.line, u.at, NULL::text AS period, NULL::text AS rate,
+			   u.value, u.status, u.lost IS TRUE AS was_lost
+		  FROM kf
+		  JOIN @extschema@.energy_segment s
+			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id
+		  JOIN @extschema@.energy_reading r
+			ON r.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND r.day OPERATOR(pg_catalog.=) kf.day
+		   AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id AND (r.meter_id %1$s)
+		 CROSS JOIN LATERAL ROWS FROM (unnest(r.at), unnest(r.value), unnest(r.status), unnest(r.superseded))
+			   WITH ORDINALITY AS u(at, value, status, lost, ord)
+		UNION ALL
+		SELECT g.ctid, 1, false, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
+			   kf.restore, g.line, g.at, g.period, g.rate, g.energy, g.status, g.superseded IS TRUE
+		  FROM kf
+		  JOIN @extschema@.energy_segment s
+			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id
+		  JOIN @extschema@.energy_register g
+			ON g.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND g.segment_id OPERATOR(pg_catalog.=) s.segment_id
+		   AND g.at OPERATOR(pg_catalog.>=) kf.day::timestamp
+		   AND g.at OPERATOR(pg_catalog.<) (kf.day OPERATOR(pg_catalog.+) 1)::timestamp
+		   AND (g.meter_id %1$s)
+	)$q$;
+	-- Mark the copies that lose, and count what the new files replaced.
+	-- A key to restore compares every copy; another compares only the copies
+	-- that counted (eligible): a copy already superseded stays so, and is
+	-- kept apart in partitions of its own.
+	mark constant text := $q$
+	WITH %2$s, %3$s, w AS MATERIALIZED (
+		SELECT c.rid, c.ord, c.is_lp,
+			   CASE WHEN c.eligible THEN pg_catalog.row_number() OVER p OPERATOR(pg_catalog.>) 1
+					ELSE c.was_lost END AS lost,
+			   CASE WHEN c.eligible AND pg_catalog.row_number() OVER p OPERATOR(pg_catalog.=) 1
+						 AND pg_catalog.min(c.file_id) FILTER (WHERE NOT c.was_lost) OVER q
+							 OPERATOR(pg_catalog.<>) pg_catalog.max(c.file_id) FILTER (WHERE NOT c.was_lost) OVER q
+					THEN c.file_id END AS replacing_file
+		  FROM (SELECT copies.*, copies.restore OR NOT copies.was_lost AS eligible FROM copies) c
+		WINDOW q AS (PARTITION BY c.eligible, c.meter_id, c.day, c.channel_id, c.at, c.period, c.rate),
+			   p AS (q ORDER BY c.file_id DESC, c.line DESC NULLS LAST, c.rid DESC, c.ord DESC)
+	), lp AS (
+		UPDATE @extschema@.energy_reading t SET superseded = m.mask
+		  FROM (SELECT w.rid, CASE WHEN pg_catalog.bool_or(w.lost) THEN pg_catalog.array_agg(w.lost ORDER BY w.ord) END AS mask
+				  FROM w WHERE w.is_lp GROUP BY w.rid) m
+		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND (t.meter_id %1$s)
+		   AND t.superseded IS DISTINCT FROM m.mask
+		RETURNING 1
+	), tou AS (
+		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
+		  FROM w
+		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid AND (t.meter_id %1$s)
+		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
+		RETURNING 1
+	), gone AS (
+		DELETE FROM @extschema@.energy_daily d USING kf
+		 WHERE d.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND d.day OPERATOR(pg_catalog.=) kf.day
+		   AND d.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND d.file_id OPERATOR(pg_catalog.=) kf.file_id
+		   AND (d.meter_id %1$s)
+		RETURNING 1
+	)
+	SELECT w.replacing_file, pg_catalog.count(*)
+	  FROM w
+	 WHERE w.replacing_file OPERATOR(pg_catalog.=) ANY ($5)
+	 GROUP BY w.replacing_file
+$q$;
+	-- The compared files' partials again, from the copies that count; the
+	-- statement before removed them (a separate statement: an INSERT cannot
+	-- follow a DELETE of the same keys within one).  A file all of whose
+	-- copies of a key lost keeps a placeholder partial (readings 0): its
+	-- readings are still found through its partials' meter-days.
+	recompute constant text := $q$
+	WITH k AS (
+		SELECT DISTINCT k.meter_id, k.day, k.channel_id
+		  FROM ROWS FROM (unnest($1), unnest($2), unnest($3)) AS k(meter_id, day, channel_id)
+	), kf AS (
+		-- the files of a key whose partial the statement before removed
+		SELECT DISTINCT s.meter_id, k.day, s.channel_id, s.file_id, false AS restore
+		  FROM k
+		  JOIN @extschema@.energy_reading r
+			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day AND (r.meter_id %1$s)
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 WHERE NOT EXISTS (SELECT FROM @extschema@.energy_daily d
+							WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+							  AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
+							  AND d.file_id OPERATOR(pg_catalog.=) s.file_id AND (d.meter_id %1$s))
+		UNION
+		SELECT DISTINCT s.meter_id, k.day, s.channel_id, s.file_id, false
+		  FROM k
+		  JOIN @extschema@.energy_register g
+			ON g.meter_id OPERATOR(pg_catalog.=) k.meter_id AND (g.meter_id %1$s)
+		   AND g.at OPERATOR(pg_catalog.>=) k.day::timestamp
+		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
+		  JOIN @extschema@.energy_segment s
+			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 WHERE NOT EXISTS (SELECT FROM @extschema@.energy_daily d
+							WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+							  AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
+							  AND d.file_id OPERATOR(pg_catalog.=) s.file_id AND (d.meter_id %1$s))
+	), %2$s, v AS (
+		SELECT * FROM copies
+	), wg AS (
+		-- the gaps between consecutive LP readings that count, in minutes
+		SELECT v.meter_id, v.day, v.channel_id,
+			   pg_catalog.round(EXTRACT(epoch FROM v.at OPERATOR(pg_catalog.-) pg_catalog.lag(v.at) OVER (
+				   PARTITION BY v.meter_id, v.day, v.channel_id ORDER BY v.at)) OPERATOR(pg_catalog./) 60) AS gap
+		  FROM v WHERE v.is_lp AND NOT v.was_lost
+	), modes AS (
+		-- each key's most common gap, the smaller of equally common ones
+		SELECT DISTINCT ON (wg.meter_id, wg.day, wg.channel_id) wg.meter_id, wg.day, wg.channel_id, wg.gap::integer AS mode
+		  FROM wg
+		 WHERE wg.gap OPERATOR(pg_catalog.>) 0
+		 GROUP BY wg.meter_id, wg.day, wg.channel_id, wg.gap
+		 ORDER BY wg.meter_id, wg.day, wg.channel_id, pg_catalog.count(*) DESC, wg.gap
+	), fresh AS (
+		SELECT v.meter_id, v.day, v.channel_id, v.file_id,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost) AS readings,
+			   COALESCE(pg_catalog.sum(v.value::numeric) FILTER (WHERE NOT v.was_lost), 0) AS sum_value,
+			   pg_catalog.min(v.value) FILTER (WHERE NOT v.was_lost) AS min_value,
+			   pg_catalog.max(v.value) FILTER (WHERE NOT v.was_lost) AS max_value,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost AND v.status OPERATOR(pg_catalog.<>) '') AS with_status,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost AND v.status OPERATOR(pg_catalog.<>) ''
+										   AND v.status OPERATOR(pg_catalog.!~~) 'A%%') AS not_a,
+			   pg_catalog.bool_or(v.is_lp AND NOT v.was_lost) AS has_lp
+		  FROM v GROUP BY 1, 2, 3, 4
+	), spread AS (
+		-- a key's mode onto its files' rows by a window over both sets,
+		-- not a join: the planner cannot know how many rows either has
+		SELECT b.*, pg_catalog.max(b.mode) OVER (PARTITION BY b.meter_id, b.day, b.channel_id) AS key_mode
+		  FROM (SELECT fresh.*, NULL::integer AS mode FROM fresh
+				UNION ALL
+				SELECT modes.meter_id, modes.day, modes.channel_id, NULL, NULL, NULL, NULL, NULL,
+					   NULL, NULL, NULL, modes.mode
+				  FROM modes) b
+	)
+	INSERT INTO @extschema@.energy_daily (meter_id, day, channel_id, file_id, part, readings,
+										  sum_value, min_value, max_value, flagged, interval_minutes)
+	SELECT p.meter_id, p.day, p.channel_id, p.file_id, 1, p.readings, p.sum_value, p.min_value, p.max_value,
+		   -- not "actual": a status, or for MDFF a quality method other than A
+		   -- (the loader's row_flagged(), in loader.c)
+		   CASE WHEN f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
+				THEN p.not_a ELSE p.with_status END,
+		   CASE WHEN p.has_lp THEN p.key_mode END
+	  FROM spread p
+	  -- a file whose name a replace released is still removed by its partials
+	  LEFT JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) p.file_id
+	 WHERE p.file_id IS NOT NULL
+$q$;
+	m bigint[] := meter_ids;
+	d date[] := days;
+	c bigint[] := channel_ids;
+	rs boolean[] := restore;
+	meters bigint[];
+	-- on one server, a filter that is always true
+	shard_filter text := 'IS NOT NULL';
+	distributed constant boolean := @extschema@.energy_distributed();
+	shards refcursor;
+	r record;
+BEGIN
+	IF distributed THEN
+		-- Citus's function exists only where Citus does: EXECUTE
+		OPEN shards FOR EXECUTE
+			$q$SELECT pg_catalog.array_agg(k.m), pg_catalog.array_agg(k.d), pg_catalog.array_agg(k.c),
+					  pg_catalog.array_agg(k.r), pg_catalog.array_agg(DISTINCT k.m)
+				 FROM ROWS FROM (unnest($1), unnest($2), unnest($3), unnest($4)) AS k(m, d, c, r)
+				GROUP BY pg_catalog.get_shard_id_for_distribution_column('@extschema@.energy_daily', k.m)$q$
+			USING meter_ids, days, channel_ids, restore;
+	END IF;
+	LOOP
+		IF distributed THEN
+			FETCH shards INTO m, d, c, rs, meters;
+			EXIT WHEN NOT FOUND;
+			shard_filter := pg_catalog.format('OPERATOR(pg_catalog.=) ANY(%L::bigint[])', meters);
+		END IF;
+		FOR r IN EXECUTE pg_catalog.format(mark, shard_filter,
+										   pg_catalog.format(keys_and_files, shard_filter),
+										   pg_catalog.format(copies, shard_filter))
+			USING m, d, c, rs, new_files
+		LOOP
+			file_id := r.replacing_file;
+			replacing := r.count;
+			RETURN NEXT;
+		END LOOP;
+		EXECUTE pg_catalog.format(recompute, shard_filter, pg_catalog.format(copies, shard_filter))
+			USING m, d, c;
+		EXIT WHEN NOT distributed;
+	END LOOP;
+	IF distributed THEN
+		CLOSE shards;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[], boolean[], bigint[]) IS
+	'Internal, called by loads and unloads holding the locks of the keys'' meters: for the given (meter_id, day, channel_id) keys, marks every copy of a reading but the newest as superseded (comparing only the copies that count, or every copy of a key to restore) and rewrites the compared files'' partials; returns how many readings of each of new_files replaced a copy that counted. Runs with the caller''s rights.';
+
 -------------------------------------------------------------------------------
 -- Every supported PostgreSQL
 -------------------------------------------------------------------------------
@@ -31,3 +371,109 @@
 -------------------------------------------------------------------------------
 -- Client forms, second round
 -------------------------------------------------------------------------------
+
+-- The range with each day written as the one-day text form reads it
+-- (dd/mm/yyyy, yyyy-mm-dd, what drivers send), never through DateStyle:
+-- string literals and text parameters now resolve to this overload, not to
+-- the date one through an implicit cast.
+CREATE FUNCTION @extschema@.energy_get(meter_code text, serial_code text, from_day text, to_day text)
+RETURNS TABLE (meter_code text, serial_number text, plant_code text, day date,
+			   min_energy float8, max_energy float8, avg_energy float8, readings bigint)
+AS 'MODULE_PATHNAME', 'energy_get_range_text'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 31;
+COMMENT ON FUNCTION @extschema@.energy_get(text, text, text, text) IS
+	'energy_get(text, text, date, date) with each day written as energy_get(text, text, text) takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time, and a zone only at midnight; whatever DateStyle says.';
+
+COMMENT ON FUNCTION @extschema@.energy_get(text, text, text) IS
+	'energy_get with the day written dd/mm/yyyy or yyyy-mm-dd, whatever DateStyle says; an ISO date may carry the time drivers add, and a zone only at midnight (2015-09-01T00:00:00.000+10:00, 2015-09-01 +00): the day is the date as written. Another time with a zone is SQLSTATE 22007.';
+
+-- sum_value prints the same for the same value, whatever path computed it.
+-- A partial's exact sum has the scale of its path: 9 places from the
+-- loader (8.300000000), the places of the values from energy_resolve's
+-- recompute (8.3), and a sum of several partials takes the largest of
+-- theirs.  numeric equality ignores the scale, but its text does not:
+-- node-postgres hands the text to applications, and Java's
+-- BigDecimal.equals compares the scale.  So the view trims it
+-- (trim_scale: exact, no trailing zeros), whatever the partials say.
+--
+-- A materialized view's query cannot be replaced: the view is made again,
+-- and with it energy_get_channels, whose result is the view's row type.
+-- Privileges granted or revoked on them are carried over as they were (as
+-- ACLs, so that pg_dump still tells them from the extension's own), and
+-- the new view is filled at once when energy_data_view was populated, so
+-- lookups go on answering after the update.
+DO $upgrade$
+DECLARE
+	view_acl pg_catalog.aclitem[];
+	date_acl pg_catalog.aclitem[];
+	text_acl pg_catalog.aclitem[];
+BEGIN
+	SELECT relacl INTO view_acl FROM pg_catalog.pg_class
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_channel_view'::pg_catalog.regclass;
+	SELECT proacl INTO date_acl FROM pg_catalog.pg_proc
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_get_channels(text, text, date)'::pg_catalog.regprocedure;
+	SELECT proacl INTO text_acl FROM pg_catalog.pg_proc
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_get_channels(text, text, text)'::pg_catalog.regprocedure;
+
+	DROP FUNCTION @extschema@.energy_get_channels(text, text, date);
+	DROP FUNCTION @extschema@.energy_get_channels(text, text, text);
+	DROP MATERIALIZED VIEW @extschema@.energy_channel_view;
+
+	CREATE MATERIALIZED VIEW @extschema@.energy_channel_view AS
+	SELECT m.meter_code, m.serial_number, pg_catalog.min(m.plant_code) AS plant_code, d.day,
+		   c.data_type, COALESCE(u.canonical, c.units) AS units,
+		   pg_catalog.min(d.interval_minutes) AS interval_minutes,
+		   pg_catalog.sum(d.readings)::bigint AS readings,
+		   (1440 OPERATOR(pg_catalog./) pg_catalog.min(d.interval_minutes))::bigint AS expected_readings,
+		   pg_catalog.min(d.min_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)) AS min_value,
+		   pg_catalog.max(d.max_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)) AS max_value,
+		   pg_catalog.trim_scale(pg_catalog.sum(d.sum_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)::numeric)) AS sum_value,
+		   (pg_catalog.sum(d.sum_value OPERATOR(pg_catalog.*) COALESCE(u.factor, 1)::numeric)
+			OPERATOR(pg_catalog./) pg_catalog.sum(d.readings))::float8 AS avg_value,
+		   pg_catalog.sum(d.flagged)::bigint AS flagged
+	  FROM @extschema@.energy_daily d
+	  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) d.meter_id
+	  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) d.channel_id
+	  LEFT JOIN @extschema@.energy_unit u
+		ON pg_catalog.lower(u.unit COLLATE "C") OPERATOR(pg_catalog.=) pg_catalog.lower(c.units)
+	 GROUP BY m.meter_code, m.serial_number, d.day, c.data_type, COALESCE(u.canonical, c.units)
+	WITH NO DATA;
+	CREATE UNIQUE INDEX energy_channel_view_key
+		ON @extschema@.energy_channel_view (meter_code, serial_number, day, data_type, units);
+	GRANT SELECT ON @extschema@.energy_channel_view TO PUBLIC;
+	COMMENT ON MATERIALIZED VIEW @extschema@.energy_channel_view IS
+		'One row per meter code, serial number, day, data type and canonical unit (energy_unit): readings, min, max, exact sum and average in that unit; the interval (most common gap), the readings a full day has (1440 / interval_minutes; more readings missing is a gap) and how many are flagged. Refreshed by energy_populate_view().';
+	COMMENT ON COLUMN @extschema@.energy_channel_view.units IS 'Canonical unit (energy_unit.canonical), or the first spelling seen of a unit not in energy_unit.';
+	COMMENT ON COLUMN @extschema@.energy_channel_view.interval_minutes IS 'The channel''s interval that day: the most common gap between consecutive readings; NULL for TOU register reads.';
+	COMMENT ON COLUMN @extschema@.energy_channel_view.expected_readings IS '1440 / interval_minutes: the readings of a complete day. readings < expected_readings is a gap.';
+	COMMENT ON COLUMN @extschema@.energy_channel_view.sum_value IS 'Exact sum of the values, in the canonical unit, without trailing zeros (trim_scale): the same value always prints the same.';
+	COMMENT ON COLUMN @extschema@.energy_channel_view.flagged IS 'Readings whose quality is not "actual": a non-empty LP or TOU status, a NEM12/NEM13 quality method other than A.';
+
+	CREATE FUNCTION @extschema@.energy_get_channels(meter_code text, serial_code text, day date)
+	RETURNS SETOF @extschema@.energy_channel_view
+	AS 'MODULE_PATHNAME', 'energy_get_channels_date'
+	LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+	COMMENT ON FUNCTION @extschema@.energy_get_channels(text, text, date) IS
+		'The day''s rows of energy_channel_view for one meter, one per data type and unit; a NULL serial_code means every serial of the meter. Raises a NOTICE when that meter-day changed after the last energy_populate_view().';
+	CREATE FUNCTION @extschema@.energy_get_channels(meter_code text, serial_code text, date_time text)
+	RETURNS SETOF @extschema@.energy_channel_view
+	AS 'MODULE_PATHNAME', 'energy_get_channels_text'
+	LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+	COMMENT ON FUNCTION @extschema@.energy_get_channels(text, text, text) IS
+		'energy_get_channels with the day written as energy_get(text, text, text) takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time, and a zone only at midnight.';
+
+	-- the privileges as they were (NULL: the defaults, as now)
+	UPDATE pg_catalog.pg_class SET relacl = view_acl
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_channel_view'::pg_catalog.regclass
+	   AND view_acl IS NOT NULL;
+	UPDATE pg_catalog.pg_proc SET proacl = date_acl
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_get_channels(text, text, date)'::pg_catalog.regprocedure;
+	UPDATE pg_catalog.pg_proc SET proacl = text_acl
+	 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_get_channels(text, text, text)'::pg_catalog.regprocedure;
+
+	IF (SELECT relispopulated FROM pg_catalog.pg_class
+		 WHERE oid OPERATOR(pg_catalog.=) '@extschema@.energy_data_view'::pg_catalog.regclass) THEN
+		REFRESH MATERIALIZED VIEW @extschema@.energy_channel_view;
+	END IF;
+END
+$upgrade$;

@@ -73,10 +73,7 @@ typedef struct DailyEntry
 	uint32		hash;
 	char		status;
 	int64		count;
-	int128		fixed_sum;		/* exact values, in units of 10^-9 */
-	long double float_sum;		/* the rest: Neumaier-compensated */
-	long double float_comp;
-	bool		has_float;
+	EnergySum	sum;
 	bool		suspect;		/* the stored readings must decide */
 	double		min;
 	double		max;
@@ -249,10 +246,7 @@ static void
 daily_entry_init(DailyEntry *e, double v, Timestamp at, int32 stated)
 {
 	e->count = 0;
-	e->fixed_sum = 0;
-	e->float_sum = 0;
-	e->float_comp = 0;
-	e->has_float = false;
+	memset(&e->sum, 0, sizeof(e->sum));
 	e->suspect = false;
 	e->min = v;
 	e->max = v;
@@ -320,21 +314,84 @@ energy_daily_add(EnergyDaily *daily, int64 meter_id, int64 channel_id,
 		e->min = v;
 	if (v > e->max)
 		e->max = v;
+	energy_sum_add(&e->sum, value);
+}
+
+/*
+ * Add a value to an exact sum: into the 128-bit integer when the parser
+ * gave it exactly with at most FIXED_SCALE places, else into the
+ * compensated extended sum.  The overlap stage's rewrite (resolve.c) sums
+ * the values that count the same way.
+ */
+void
+energy_sum_add(EnergySum *s, const EpDecimal *value)
+{
 	if (value->exact && value->scale <= FIXED_SCALE)
-		e->fixed_sum += (int128) value->digits * pow10_table[value->scale];
+		s->fixed += (int128) value->digits * pow10_table[value->scale];
 	else
 	{
 		/* Neumaier's variant of Kahan summation, in extended precision */
-		long double x = (long double) v;
-		long double t = e->float_sum + x;
+		long double x = (long double) value->value;
+		long double t = s->float_sum + x;
 
-		if (fabsl(e->float_sum) >= fabsl(x))
-			e->float_comp += (e->float_sum - t) + x;
+		if (fabsl(s->float_sum) >= fabsl(x))
+			s->float_comp += (s->float_sum - t) + x;
 		else
-			e->float_comp += (x - t) + e->float_sum;
-		e->float_sum = t;
-		e->has_float = true;
+			s->float_comp += (x - t) + s->float_sum;
+		s->float_sum = t;
+		s->has_float = true;
 	}
+}
+
+/*
+ * A stored float8 as the decimal that float8_numeric() would make of it
+ * (its 15 significant digits), so that a sum over stored values equals
+ * sum(value::numeric) and is kept as exactly as the loader keeps it.
+ */
+void
+energy_decimal_of_double(double v, EpDecimal *d)
+{
+	char		buf[64];
+	char	   *p = buf;
+	int64		digits = 0;
+	int			frac = 0;
+	int			exp10 = 0;
+	bool		neg = false;
+	bool		point = false;
+
+	memset(d, 0, sizeof(*d));
+	d->value = v;
+	if (!isfinite(v))
+		return;
+	snprintf(buf, sizeof(buf), "%.*g", DBL_DIG, v);
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p != '\0' && *p != 'e'; p++)
+	{
+		if (*p == '.')
+			point = true;
+		else
+		{
+			digits = digits * 10 + (*p - '0');
+			frac += point;
+		}
+	}
+	if (*p == 'e')
+		exp10 = atoi(p + 1);
+	frac -= exp10;
+	while (frac < 0 && digits < PG_INT64_MAX / 10)
+	{
+		digits *= 10;
+		frac++;
+	}
+	if (frac < 0 || frac > 18)
+		return;					/* not exact: summed as a double */
+	d->exact = true;
+	d->digits = neg ? -digits : digits;
+	d->scale = frac;
 }
 
 /* The exact part as a numeric: the 128-bit integer printed at scale 9. */
@@ -385,12 +442,13 @@ numeric_pow2(int n)
 	return r;
 }
 
-static Datum
-entry_sum(const DailyEntry *e)
+/* An exact sum as a numeric (at scale FIXED_SCALE, or more). */
+Datum
+energy_sum_numeric(const EnergySum *s)
 {
-	Datum		sum = fixed_to_numeric(e->fixed_sum);
+	Datum		sum = fixed_to_numeric(s->fixed);
 
-	if (e->has_float)
+	if (s->has_float)
 	{
 		/*
 		 * The server's snprintf has no long double, so the extended sum is
@@ -400,7 +458,7 @@ entry_sum(const DailyEntry *e)
 		 * the sum but a double is infinite: such a sum is first scaled down
 		 * by a power of two, and the numeric multiplied back up, exactly.
 		 */
-		long double total = e->float_sum + e->float_comp;
+		long double total = s->float_sum + s->float_comp;
 		int			exp2;
 		int			shift = 0;
 		double		hi;
@@ -458,7 +516,7 @@ daily_write_all(EnergyDaily *daily)
 		p.file_id = daily->file_id;
 		p.part = daily->part;
 		p.readings = e->count;
-		p.sum = entry_sum(e);
+		p.sum = energy_sum_numeric(&e->sum);
 		p.min = e->min;
 		p.max = e->max;
 		p.flagged = e->flagged;

@@ -94,8 +94,10 @@ energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo)
 
 /*
  * The version of the extension's SQL objects, as "major.minor" in
- * pg_extension, made a number (1.1 is 101).  A new library may meet an old
- * schema between "make install" and ALTER EXTENSION UPDATE.
+ * pg_extension, made a number (1.1 is ENERGY_SCHEMA_1_1).  A new library
+ * may meet an old schema between "make install" and ALTER EXTENSION
+ * UPDATE.  One probe of pg_extension's name index: lookups read it on
+ * every call, since pg_extension has no cache to invalidate.
  */
 static int
 installed_version(void)
@@ -108,9 +110,9 @@ installed_version(void)
 				minor = 0;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(get_extension_oid("energy", false)));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("energy"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
@@ -123,7 +125,30 @@ installed_version(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	if (major == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"energy\" is not installed")));
 	return major * 100 + minor;
+}
+
+/*
+ * The installed schema's version, read once per call (the EnergySchema
+ * lives as long as the call).
+ */
+int
+energy_schema_version(EnergySchema *schema)
+{
+	if (schema->version == 0)
+		schema->version = installed_version();
+	return schema->version;
+}
+
+/* Whether the schema has what version added. */
+bool
+energy_schema_at_least(EnergySchema *schema, int version)
+{
+	return energy_schema_version(schema) >= version;
 }
 
 /*
@@ -134,9 +159,7 @@ installed_version(void)
 void
 energy_require_schema(EnergySchema *schema, int version, const char *what)
 {
-	if (schema->version == 0)
-		schema->version = installed_version();
-	if (schema->version >= version)
+	if (energy_schema_at_least(schema, version))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

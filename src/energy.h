@@ -22,9 +22,11 @@
  *	energy_daily_add()     adds the value to its per-day partial; written
  *	                       through the sink per file, with the meter-days
  *	                       it covers into the change log (aggregate.c)
- *	energy_overlap_check() finds the partials another file shares, whose
- *	                       readings energy_resolve() then sorts out: the
- *	                       copy loaded last counts (overlap.c)
+ *	energy_overlap_check() remembers each partial written; at the end of
+ *	                       the call, under the meters' locks (lock.c), the
+ *	                       ones another file shares are resolved by
+ *	                       energy_resolve(): the copy loaded last counts
+ *	                       (overlap.c)
  *
  * energy_populate_view() then rewrites the rows of energy_data_view and
  * energy_channel_view of the meter-days in the change log (a full refresh
@@ -47,6 +49,8 @@
  *	chunk.c			LP readings packed per meter, channel and day
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share
+ *	resolve.c		their copies compared, marked and summed in one pass, in C
+ *	lock.c			the writers' lock protocol: one global order of meter-day locks
  *	sink.c			the bulk-insert sink
  *	view.c			the views: populated or not; energy_populate_view(),
  *					full or incremental
@@ -69,6 +73,7 @@
 #include "lib/stringinfo.h"
 #include "common/cryptohash.h"
 #include "utils/date.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 #include "utils/rel.h"
 
@@ -88,13 +93,38 @@ typedef struct EnergySchema
 {
 	Oid			nspid;
 	const char *nspname;		/* quoted, ready to paste into SQL */
-	int			version;		/* installed schema, 101 for 1.1; 0 until read */
+	int			version;		/* installed schema, ENERGY_SCHEMA_1_1 for
+								 * 1.1; 0 until read */
 } EnergySchema;
 
+/*
+ * Versions of the extension's SQL objects, as major * 100 + minor.  A newer
+ * library serves an older schema as that version behaved until ALTER
+ * EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its old
+ * entry points): code that depends on what a version added asks for it by
+ * name, through the helpers below, never by a bare number.
+ */
+#define ENERGY_SCHEMA_1_0 100
+#define ENERGY_SCHEMA_1_1 101
+#define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
 /* The schema version this library was built for (energy.control's). */
-#define ENERGY_SCHEMA_VERSION 101
+#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
+extern int	energy_schema_version(EnergySchema *schema);
+extern bool energy_schema_at_least(EnergySchema *schema, int version);
+
+/*
+ * 1.1 added the change log (energy_change) with incremental populate and
+ * staleness per meter-day, superseded copies of readings, and
+ * energy_channel_view with energy_get_channels(); a 1.0 schema refreshes in
+ * full and tells staleness from the snapshot of its last refresh.
+ */
+#define energy_schema_has_change_log(schema) \
+	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+#define energy_schema_has_channel_view(schema) \
+	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+
 extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
 extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
@@ -137,6 +167,23 @@ extern int64 energy_meter_id(EnergyDictionary *dict, const EpText *meter,
 extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 							   const EpText *units);
 
+/*
+ * An exact sum of decimals (aggregate.c): the values the parser gave
+ * exactly, at up to 9 places, in a 128-bit integer of units of 10^-9; the
+ * others in a compensated extended-precision sum beside it.
+ */
+typedef struct EnergySum
+{
+	int128		fixed;
+	long double float_sum;
+	long double float_comp;
+	bool		has_float;
+} EnergySum;
+
+extern void energy_sum_add(EnergySum *s, const EpDecimal *value);
+extern Datum energy_sum_numeric(const EnergySum *s);
+extern void energy_decimal_of_double(double v, EpDecimal *d);
+
 /* Per-day partial aggregates (aggregate.c) */
 typedef struct EnergyDaily EnergyDaily;
 
@@ -153,23 +200,38 @@ extern void energy_daily_add(EnergyDaily *daily, int64 meter_id,
 extern void energy_daily_end(EnergyDaily *daily);
 
 /*
- * Overlaps: one reading, one value (overlap.c).  After each write of
- * partials the loader's keys are checked against every other file's; the
- * keys that share readings are rewritten by energy_resolve() at the end of
- * the file, or at once after a file is removed.  energy_daily_begin() tells
- * the overlap stage whose partials it is about to check.
+ * Overlaps: one reading, one value (overlap.c).  Every partial a call writes
+ * is a candidate; at the end of the call, under the locks of its meters
+ * (lock.c), the candidates another file shares are resolved by
+ * energy_resolve(), then the keys of the old versions the call removed.
+ * energy_daily_begin() tells the overlap stage whose partials come next.
  */
-extern void energy_overlap_candidate(EnergyOverlap *o, int64 meter_id, int32 day,
-									 int64 channel_id, int32 part);
-extern EnergyOverlap *energy_overlap_create(const EnergySchema *schema,
+extern EnergyOverlap *energy_overlap_create(EnergySchema *schema,
 											MemoryContext cxt, bool distributed);
 extern void energy_overlap_begin(EnergyOverlap *o, int64 file_id);
 extern void energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
 								 int64 channel_id, int32 part, bool suspect);
 extern void energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day,
-							   int64 channel_id);
-extern int64 energy_overlap_resolve(EnergyOverlap *o);
-extern void energy_overlap_close(EnergyOverlap *o);
+							   int64 channel_id, bool restore);
+typedef struct EnergyLockKey
+{
+	int64		meter_id;
+	int32		day;
+} EnergyLockKey;
+
+extern int	energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys);
+extern void energy_overlap_resolve_new(EnergyOverlap *o, bool waited);
+extern void energy_overlap_resolve_removed(EnergyOverlap *o);
+extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
+
+/* Overlaps resolved in C (resolve.c) */
+extern int	energy_resolve_chunks(const EnergySchema *schema, const Datum *meters,
+								  const Datum *days, const Datum *channels,
+								  const Datum *restore, int n, HTAB *replacing,
+								  bool *to_sql);
+
+/* The writers' lock protocol (lock.c) */
+extern bool energy_lock_keys(EnergyLockKey *keys, int n);
 
 /*
  * The sink: where parsed rows go.  One interface, so that a batched SQL path
@@ -282,6 +344,9 @@ extern int	energy_list_directory(const char *dirpath, char ***names);
 extern bool energy_name_valid(const char *name);
 extern bool energy_name_is_csv(const char *name);
 extern char *energy_name_escape(const char *name);
+extern const char *energy_name_refusal(const char *name);
+extern void energy_path_check(const char *path, const char *what);
+extern char *energy_name_base(const char *path, const char *what, bool check_name);
 
 /* The parser's seam with the server (glue.c) */
 extern EpParser *energy_parser_create(MemoryContext cxt, size_t max_record);
@@ -295,6 +360,8 @@ extern int	energy_parse_sqlerrcode(EpErrorCode code);
 #define ENERGY_KEY_MAX	800
 
 extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
+extern bool energy_value_check(const EpRow *row, EpFormat format, double factor,
+							   EpError *err);
 
 /*
  * Where a load is, for the context line of its errors (energy_error_context,

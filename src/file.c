@@ -266,8 +266,8 @@ energy_name_valid(const char *name)
 
 /*
  * A name that is not valid text, made printable and storable: every byte
- * that does not start a valid character of the database encoding becomes
- * \xNN.  Only for messages and reject rows of names that are refused.
+ * that does not start a valid character of the database encoding, and
+ * every byte of a control character, becomes \xNN.  Only for messages and reject rows of names that are refused.
  */
 char *
 energy_name_escape(const char *name)
@@ -282,7 +282,9 @@ energy_name_escape(const char *name)
 	{
 		int			l = pg_encoding_verifymbchar(enc, name + i, len - i);
 
-		if (l > 0 && !((unsigned char) name[i] < 0x20))
+		if (l > 0 && (unsigned char) name[i] >= 0x20 && (unsigned char) name[i] != 0x7F &&
+			!(l == 2 && enc == PG_UTF8 && (unsigned char) name[i] == 0xC2 &&
+			  (unsigned char) name[i + 1] <= 0x9F))
 		{
 			appendBinaryStringInfo(&buf, name + i, l);
 			i += l;
@@ -291,6 +293,78 @@ energy_name_escape(const char *name)
 			appendStringInfo(&buf, "\\x%02X", (unsigned char) name[i++]);
 	}
 	return buf.data;
+}
+
+/*
+ * Why a base name cannot be a file's identity, or NULL when it can.  A name
+ * is shown in energy_file and in messages, and printed by psql and by
+ * applications: a newline, a tab or an escape sequence in it would forge
+ * lines or drive a terminal.  So control characters (C0, DEL, and C1 in
+ * UTF-8, where an 8-bit CSI can start an escape sequence) are refused, and
+ * so are "." and "..", which name folders, never a file.
+ */
+const char *
+energy_name_refusal(const char *name)
+{
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+
+	if (name[0] == '\0')
+		return "It is empty, or ends with \"/\" or \"\\\".";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "\".\" and \"..\" name folders, not files.";
+	for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7F ||
+			(utf8 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			return "File names must not contain control characters.";
+	}
+	return NULL;
+}
+
+/*
+ * A path the server cannot open, MAXPGPATH bytes or more, is the caller's
+ * mistake (22023), not the internal error that the failed system call
+ * would raise.
+ */
+void
+energy_path_check(const char *path, const char *what)
+{
+	if (strlen(path) >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", what),
+				 errdetail("It has %zu bytes; the server takes paths of at most %d.",
+						   strlen(path), MAXPGPATH - 1)));
+}
+
+/*
+ * A file's identity is its base name, whichever way it arrives and from
+ * whichever system: what follows the last '/' or '\', so that
+ * "C:\exports\x.csv" from a Windows client and "exports/x.csv" name the
+ * file energy_load would call x.csv.  A path the server could not open
+ * (MAXPGPATH bytes or more) and a name that cannot be an identity
+ * (energy_name_refusal) are SQLSTATE 22023; what is refused is named with
+ * its control characters escaped.  what is the argument's name, for the
+ * message; check_name is false for a name only looked up.
+ */
+char *
+energy_name_base(const char *path, const char *what, bool check_name)
+{
+	const char *base = path;
+	const char *refusal;
+
+	energy_path_check(path, what);
+	for (const char *p = path; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	/* a name to find (an unload) may be one stored before these rules */
+	refusal = (check_name || base[0] == '\0') ? energy_name_refusal(base) : NULL;
+	if (refusal != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" does not name a file", what, energy_name_escape(path)),
+				 errdetail_internal("%s", refusal)));
+	return pstrdup(base);
 }
 
 static int

@@ -19,6 +19,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -250,6 +252,37 @@ energy_row_check(const EpRow *row, EpFormat format, EpError *err)
 		}
 	}
 	return true;
+}
+
+/*
+ * Whether a row's value stays a finite float8 in its canonical unit (times
+ * factor, its unit's in energy_unit): the channel view multiplies every
+ * value by it, and one value that overflows (1e306 MWh) or underflows to
+ * zero (4.9e-324 Wh) there would make every later populate fail.  Such a
+ * value is refused here instead, as out of range (22003).
+ */
+bool
+energy_value_check(const EpRow *row, EpFormat format, double factor, EpError *err)
+{
+	double		canonical = row->value.value * factor;
+	char		buf[32];
+	EpText		t;
+	int			column = 0;		/* an MDFF value has no CSV column */
+
+	if (isfinite(canonical) && (canonical != 0 || row->value.value == 0))
+		return true;
+	snprintf(buf, sizeof(buf), "%.17g", row->value.value);
+	t.ptr = buf;
+	t.len = strlen(buf);
+	if (format == EP_FORMAT_LP)
+		column = EP_LP_VALUE + 1;
+	else if (format == EP_FORMAT_TOU)
+		column = EP_TOU_ENERGY + 1;
+	row_error(err, row, format, EP_ERR_NUMBER_RANGE, column, &t);
+	snprintf(err->detail, sizeof(err->detail),
+			 "Its unit's factor is %g (energy_unit): in the canonical unit the value %s double precision.",
+			 factor, isfinite(canonical) ? "underflows" : "overflows");
+	return false;
 }
 
 /* ---------------------------------------------------------------------

@@ -13,11 +13,17 @@
  *	2. same size and same SHA-256 as the stored version means "unchanged"
  *	   and nothing is written;
  *	3. parse the header; only once the new content is known to be a meter
- *	   file is the old version (if any) deleted and the new one registered;
+ *	   file is the old version's name released (its energy_file row goes;
+ *	   its rows stay until step 6) and the new version registered;
  *	4. stream the records through the parser into the sink and the per-day
  *	   partials, hashing the bytes as they pass, so the stored hash is that
  *	   of the stored rows;
- *	5. write the partials and the file's hash and counts once.
+ *	5. write the partials and the file's hash and counts once;
+ *	6. at the end of the call, for every file of it at once: take the locks
+ *	   of every meter-day the call touches (lock.c), resolve the readings other
+ *	   files share (overlap.c), remove the old versions, and bring back the
+ *	   copies they had superseded.  Only then are the result rows known
+ *	   (rows_replacing) and returned.
  * No lock-table entry is taken per file, so a folder of any size loads in
  * one call.
  * An ERROR anywhere aborts the whole call; with on_error => 'skip', bad
@@ -49,6 +55,7 @@
 #include "utils/array.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -58,6 +65,18 @@
 PG_FUNCTION_INFO_V1(energy_load);
 PG_FUNCTION_INFO_V1(energy_load_data);
 PG_FUNCTION_INFO_V1(energy_unload);
+
+/*
+ * Units of energy_unit are looked up in lower case, up to this many bytes:
+ * a longer unit is not in the table (factor 1).
+ */
+#define UNIT_KEY_MAX	64
+
+typedef struct UnitFactor
+{
+	char		unit[UNIT_KEY_MAX];
+	double		factor;
+} UnitFactor;
 
 /* Attempts at claiming a file name that concurrent loads keep taking. */
 #define CLAIM_ATTEMPTS		10
@@ -87,6 +106,7 @@ typedef enum PlanId
 	PLAN_UPDATE_FILE,
 	PLAN_INSERT_SEGMENTS,
 	PLAN_INSERT_REJECT,
+	PLAN_REMOVED_KEYS,
 	NUM_PLANS
 } PlanId;
 
@@ -147,6 +167,11 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"INSERT INTO %1$s.energy_rejects (file_name, line, raw, sqlstate, message) "
 		"VALUES ($1, $2, $3, $4, $5)",
 	5, {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID}},
+	[PLAN_REMOVED_KEYS] = {
+		"SELECT DISTINCT d.meter_id, d.day FROM %1$s.energy_segment s JOIN %1$s.energy_daily d "
+		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
+		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id WHERE s.file_id OPERATOR(pg_catalog.=) ANY ($1)",
+	1, {INT8ARRAYOID}},
 };
 
 typedef struct SegmentKey
@@ -173,6 +198,7 @@ typedef struct LoadState
 	EnergySink *sink;
 	EnergyChunks *chunks;
 	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
+	MemoryContext call_cxt;		/* lives as long as the call */
 	bool		distributed;	/* the tables are Citus's (citus.c) */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
@@ -183,7 +209,34 @@ typedef struct LoadState
 	MemoryContext reject_cxt;	/* one reject's memory, reset after each */
 	EnergyErrorPosition pos;	/* for the error context of the file */
 	SPIPlanPtr	plans[NUM_PLANS];
+
+	/* old versions to remove at the end of the call (step 6) */
+	int64	   *removed;
+	int			n_removed;
+	int			max_removed;
+
+	/* energy_unit's factors by unit in lower case, and the last one used */
+	HTAB	   *factors;
+	char		last_units[UNIT_KEY_MAX];
+	size_t		last_units_len;
+	double		last_factor;
+
+	/* the result rows, returned at the end of the call */
+	struct LoadResult *results;
+	int			n_results;
+	int			max_results;
 } LoadState;
+
+/* One row of the call's result, kept until rows_replacing is known. */
+typedef struct LoadResult
+{
+	char	   *file_name;
+	const char *format;			/* NULL for a rejected file */
+	int64		rows;
+	int64		rejected;
+	const char *action;
+	int64		file_id;		/* 0 when nothing was written */
+} LoadResult;
 
 /* State of one file. */
 typedef struct FileLoad
@@ -278,23 +331,68 @@ record_parse_reject(LoadState *ls, const char *file_name, const EpError *err)
 				  energy_parse_sqlerrcode(err->code), energy_reject_message(err));
 }
 
-/* One row of the call's result. */
+/*
+ * One row of the call's result, kept in the call's memory: its
+ * rows_replacing is known only once the call's overlaps are resolved.
+ */
+static void
+emit_file(LoadState *ls, const char *file_name, const char *format, int64 rows,
+		  int64 rejected, const char *action, int64 file_id)
+{
+	MemoryContext old = MemoryContextSwitchTo(ls->call_cxt);
+	LoadResult *r;
+
+	if (ls->n_results == ls->max_results)
+	{
+		ls->max_results = Max(16, ls->max_results * 2);
+		ls->results = ls->results == NULL ?
+			palloc(sizeof(LoadResult) * ls->max_results) :
+			repalloc_huge(ls->results, sizeof(LoadResult) * ls->max_results);
+	}
+	r = &ls->results[ls->n_results++];
+	r->file_name = pstrdup(file_name);
+	r->format = format;
+	r->rows = rows;
+	r->rejected = rejected;
+	r->action = action;
+	r->file_id = file_id;
+	MemoryContextSwitchTo(old);
+}
+
+/* A row of the result for a file that wrote nothing. */
 static void
 emit(LoadState *ls, const char *file_name, const char *format, int64 rows,
 	 int64 rejected, const char *action)
 {
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	emit_file(ls, file_name, format, rows, rejected, action, 0);
+}
 
-	values[0] = CStringGetTextDatum(file_name);
-	if (format)
-		values[1] = CStringGetTextDatum(format);
-	else
-		nulls[1] = true;
-	values[2] = Int64GetDatum(rows);
-	values[3] = Int64GetDatum(rejected);
-	values[4] = CStringGetTextDatum(action);
-	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
+/*
+ * The result rows, at the end of the call.  A 1.1 schema's functions return
+ * five columns (no rows_replacing).
+ */
+static void
+emit_results(LoadState *ls)
+{
+	TupleDesc	desc = ls->rsinfo->setDesc;
+
+	for (int i = 0; i < ls->n_results; i++)
+	{
+		LoadResult *r = &ls->results[i];
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+		values[0] = CStringGetTextDatum(r->file_name);
+		values[1] = r->format ? CStringGetTextDatum(r->format) : (Datum) 0;
+		nulls[1] = (r->format == NULL);
+		values[2] = Int64GetDatum(r->rows);
+		values[3] = Int64GetDatum(r->rejected);
+		values[4] = CStringGetTextDatum(r->action);
+		values[5] = Int64GetDatum(r->file_id != 0 && ls->overlap ?
+								  energy_overlap_replacing(ls->overlap, r->file_id) : 0);
+		Assert(desc->natts == 5 || desc->natts == 6);
+		tuplestore_putvalues(ls->rsinfo->setResult, desc, values, nulls);
+	}
 }
 
 /*
@@ -376,8 +474,7 @@ delete_rejects(LoadState *ls, const char *name)
  * delete_daily() on a Citus cluster, which plans no correlated subquery
  * beside a data-modifying CTE: the partials go by one statement that
  * returns their keys, the meter-days go to the change log by a second, and
- * the keys become the overlap stage's candidates, which it checks against
- * the other files' partials at the end.
+ * the keys where the file's copies counted are resolved again (restore).
  */
 static void
 delete_daily_distributed(LoadState *ls, Datum *values)
@@ -390,7 +487,7 @@ delete_daily_distributed(LoadState *ls, Datum *values)
 	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
 	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id",
+	rc = SPI_execute_with_args(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id, d.readings",
 										psprintf(def->sql, ls->schema.nspname)),
 							   def->nargs, (Oid *) def->argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_DELETE_RETURNING)
@@ -408,9 +505,11 @@ delete_daily_distributed(LoadState *ls, Datum *values)
 
 		meters[i] = SPI_getbinval(tup, desc, 1, &isnull);
 		days[i] = SPI_getbinval(tup, desc, 2, &isnull);
-		energy_overlap_candidate(ls->overlap, DatumGetInt64(meters[i]),
-								 DatumGetDateADT(days[i]),
-								 DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), -1);
+		/* copies that counted here: others may count again */
+		if (DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) > 0)
+			energy_overlap_add(ls->overlap, DatumGetInt64(meters[i]),
+							   DatumGetDateADT(days[i]),
+							   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
 	}
 	args[0] = PointerGetDatum(construct_array(meters, (int) n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	args[1] = PointerGetDatum(construct_array(days, (int) n, DATEOID, 4, true, TYPALIGN_INT));
@@ -427,9 +526,10 @@ delete_daily_distributed(LoadState *ls, Datum *values)
 /*
  * A file's partials go, and the meter-days they covered go to the change
  * log, in one statement: populate must rewrite those days of the views.
- * The statement also returns the keys (meter, day, channel) that other
- * files have too: readings the file had superseded there count again once
- * the overlap stage rewrites them.  A 1.0 schema (before ALTER EXTENSION
+ * The statement also returns the keys (meter, day, channel) where the
+ * file's copies counted (readings > 0) and other files have copies too:
+ * the copies the file had superseded there count again once the overlap
+ * stage restores those keys.  A 1.0 schema (before ALTER EXTENSION
  * UPDATE) has no change log and no overlaps; its next populate is a full
  * refresh anyway.
  */
@@ -449,11 +549,12 @@ delete_daily(LoadState *ls, Datum *values)
 	if (ls->plans[PLAN_DELETE_DAILY] == NULL)
 	{
 		const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
-		char	   *sql = psprintf("WITH gone AS (%1$s RETURNING d.meter_id, d.day, d.channel_id), "
+		char	   *sql = psprintf("WITH gone AS (%1$s RETURNING d.meter_id, d.day, d.channel_id, d.readings), "
 								   "logged AS (INSERT INTO %2$s.energy_change (meter_id, day) "
 								   "SELECT DISTINCT meter_id, day FROM gone) "
 								   "SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
-								   "WHERE EXISTS (SELECT FROM %2$s.energy_daily o "
+								   "WHERE g.readings OPERATOR(pg_catalog.>) 0 "
+								   "AND EXISTS (SELECT FROM %2$s.energy_daily o "
 								   "WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
 								   "AND o.day OPERATOR(pg_catalog.=) g.day "
 								   "AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
@@ -473,28 +574,135 @@ delete_daily(LoadState *ls, Datum *values)
 		energy_overlap_add(ls->overlap,
 						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
 						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
-						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
+						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Remove every trace of a file's version.  Readings are found through the
+ * Release a file's name: its energy_file row goes at once (the new version
+ * takes the name), its rows are removed at the end of the call, under the
+ * locks of its meter-days (remove_files).
+ */
+static void
+release_file(LoadState *ls, int64 file_id)
+{
+	Datum		values[1] = {Int64GetDatum(file_id)};
+
+	run_plan(ls, PLAN_DELETE_FILE, values, NULL, SPI_OK_DELETE);
+	if (ls->n_removed == ls->max_removed)
+	{
+		ls->max_removed = Max(16, ls->max_removed * 2);
+		ls->removed = ls->removed == NULL ?
+			MemoryContextAlloc(ls->call_cxt, sizeof(int64) * ls->max_removed) :
+			repalloc_huge(ls->removed, sizeof(int64) * ls->max_removed);
+	}
+	ls->removed[ls->n_removed++] = file_id;
+}
+
+/*
+ * Remove every trace of the released files.  Readings are found through the
  * (meter_id, day) btree, at the meter-days the file's partials name, so
  * this costs the file's size, not the table's, whether or not the table was
  * vacuumed or analyzed (BRIN on segment_id would read every range not yet
  * summarized).
  */
 static void
-delete_file(LoadState *ls, int64 file_id)
+remove_files(LoadState *ls)
 {
-	Datum		values[1] = {Int64GetDatum(file_id)};
+	for (int i = 0; i < ls->n_removed; i++)
+	{
+		Datum		values[1] = {Int64GetDatum(ls->removed[i])};
 
-	run_plan(ls, PLAN_DELETE_READINGS, values, NULL, SPI_OK_DELETE);
-	run_plan(ls, PLAN_DELETE_REGISTERS, values, NULL, SPI_OK_DELETE);
-	delete_daily(ls, values);
-	run_plan(ls, PLAN_DELETE_SEGMENTS, values, NULL, SPI_OK_DELETE);
-	run_plan(ls, PLAN_DELETE_FILE, values, NULL, SPI_OK_DELETE);
+		CHECK_FOR_INTERRUPTS();
+		run_plan(ls, PLAN_DELETE_READINGS, values, NULL, SPI_OK_DELETE);
+		run_plan(ls, PLAN_DELETE_REGISTERS, values, NULL, SPI_OK_DELETE);
+		delete_daily(ls, values);
+		run_plan(ls, PLAN_DELETE_SEGMENTS, values, NULL, SPI_OK_DELETE);
+	}
+	ls->n_removed = 0;
+}
+
+/*
+ * The meter-days of the call: those of every partial it wrote, and those of
+ * the released files (through their segments, which no other writer
+ * changes, to their partials, whose meter-days no other writer changes).
+ */
+static int
+call_keys(LoadState *ls, EnergyLockKey **keys)
+{
+	EnergyLockKey *written;
+	int			n = ls->overlap ? energy_overlap_keys(ls->overlap, &written) : 0;
+	uint64		more = 0;
+	EnergyLockKey *all;
+
+	if (ls->n_removed > 0)
+	{
+		Datum		files[1];
+		Datum	   *elems = palloc(sizeof(Datum) * ls->n_removed);
+
+		for (int i = 0; i < ls->n_removed; i++)
+			elems[i] = Int64GetDatum(ls->removed[i]);
+		files[0] = PointerGetDatum(construct_array(elems, ls->n_removed, INT8OID, 8,
+												   true, TYPALIGN_DOUBLE));
+		run_plan(ls, PLAN_REMOVED_KEYS, files, NULL, SPI_OK_SELECT);
+		more = SPI_processed;
+	}
+	all = palloc(sizeof(EnergyLockKey) * (n + more + 1));
+	if (n > 0)
+		memcpy(all, written, sizeof(EnergyLockKey) * n);
+	for (uint64 i = 0; i < more; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+
+		all[n + i].meter_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		all[n + i].day = DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	if (ls->n_removed > 0)
+		SPI_freetuptable(SPI_tuptable);
+	*keys = all;
+	return n + (int) more;
+}
+
+/*
+ * Step 6 of every call (see the top of the file): under the locks of every
+ * meter-day the call touched, taken at once in lock.c's order, the readings
+ * other files share are resolved, the released files removed, and the
+ * copies they had superseded brought back.
+ */
+static void
+writers_finish(LoadState *ls)
+{
+	EnergyLockKey *keys;
+	int			n;
+	bool		waited;
+	int			nestlevel = NewGUCNestLevel();
+
+	/*
+	 * Every statement from here on is meant as index probes per key,
+	 * whatever the planner believes of an unnest() or of tables never
+	 * analyzed (one scan of energy_daily or energy_reading per file would
+	 * cost the history): as view.c's rewrite does, they are planned without
+	 * sequential scans, hash or merge joins.
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (ls->overlap == NULL)
+		remove_files(ls);
+	else
+	{
+		n = call_keys(ls, &keys);
+		waited = energy_lock_keys(keys, n);
+		energy_overlap_resolve_new(ls->overlap, waited);
+		remove_files(ls);
+		energy_overlap_resolve_removed(ls->overlap);
+	}
+	AtEOXact_GUC(true, nestlevel);
 }
 
 /*
@@ -517,7 +725,7 @@ register_file(LoadState *ls, FileLoad *fl, EpFormat format)
 
 	Assert(format != EP_FORMAT_NONE);
 	if (fl->existed)
-		delete_file(ls, fl->old_file_id);
+		release_file(ls, fl->old_file_id);
 
 	values[0] = CStringGetTextDatum(fl->src->name);
 	values[1] = Int64GetDatum(fl->src->size);
@@ -884,6 +1092,68 @@ reject_record(LoadState *ls, FileLoad *fl, const EpError *err)
 	fl->rejected++;
 }
 
+/*
+ * energy_unit, read once per call: a unit in lower case and its factor.
+ */
+static void
+read_units(LoadState *ls)
+{
+	HASHCTL		hctl;
+	int			rc;
+
+	hctl.keysize = UNIT_KEY_MAX;
+	hctl.entrysize = sizeof(UnitFactor);
+	hctl.hcxt = ls->call_cxt;
+	ls->factors = hash_create("energy unit factors", 64, &hctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ls->last_units_len = SIZE_MAX;
+	/* a 1.0 schema has no unit table: every factor is 1 */
+	if (!OidIsValid(get_relname_relid("energy_unit", ls->schema.nspid)))
+		return;
+	rc = SPI_execute(psprintf("SELECT pg_catalog.lower(unit), factor FROM %s.energy_unit",
+							  ls->schema.nspname), true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading energy_unit failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *unit = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		UnitFactor *u;
+
+		if (strlen(unit) >= UNIT_KEY_MAX)
+			continue;
+		u = hash_search(ls->factors, unit, HASH_ENTER, NULL);
+		u->factor = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	ls->last_units_len = SIZE_MAX;
+}
+
+/*
+ * The factor of a row's unit (1 for a unit energy_unit does not know);
+ * rows come in runs of one channel, so the last answer is kept.
+ */
+static double
+unit_factor(LoadState *ls, const EpText *units)
+{
+	char		key[UNIT_KEY_MAX];
+	UnitFactor *u;
+
+	if (units->len == ls->last_units_len &&
+		memcmp(units->ptr, ls->last_units, units->len) == 0)
+		return ls->last_factor;
+	if (units->len >= UNIT_KEY_MAX)
+		return 1.0;
+	for (size_t i = 0; i < units->len; i++)
+		key[i] = pg_ascii_tolower((unsigned char) units->ptr[i]);
+	key[units->len] = '\0';
+	u = hash_search(ls->factors, key, HASH_FIND, NULL);
+	memcpy(ls->last_units, units->ptr, units->len);
+	ls->last_units_len = units->len;
+	ls->last_factor = u ? u->factor : 1.0;
+	return ls->last_factor;
+}
+
 /* How a pass over a file ended. */
 typedef enum ParseOutcome
 {
@@ -937,9 +1207,11 @@ parse_records(LoadState *ls, FileLoad *fl)
 
 		if (st == EP_ERROR)
 			reject_record(ls, fl, &err);
-		else if (!energy_row_check(&row, fl->format, &err))
+		else if (!energy_row_check(&row, fl->format, &err) ||
+				 (!row.value.is_null &&
+				  !energy_value_check(&row, fl->format, unit_factor(ls, &row.units), &err)))
 		{
-			/* a row the tables cannot hold: a reject like a parse error */
+			/* a row the tables (or the views) cannot hold: a reject */
 			reject_record(ls, fl, &err);
 		}
 		else
@@ -965,13 +1237,10 @@ file_write(LoadState *ls, FileLoad *fl)
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
 	finish_file(ls, fl);
-	/* the file's overlapping keys, and those its old version shared */
-	if (ls->overlap)
-		energy_overlap_resolve(ls->overlap);
 	progress_update(fl);
 
-	emit(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
-		 (int64) fl->rejected, fl->existed ? "replaced" : "loaded");
+	emit_file(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
+			  (int64) fl->rejected, fl->existed ? "replaced" : "loaded", fl->file_id);
 }
 
 /*
@@ -1076,9 +1345,11 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
+	ls->call_cxt = cxt;
 	ls->file_cxt = AllocSetContextCreate(cxt, "energy load file", ALLOCSET_DEFAULT_SIZES);
 	ls->reject_cxt = AllocSetContextCreate(cxt, "energy load reject", ALLOCSET_SMALL_SIZES);
 	ls->dict = energy_dictionary_create(&ls->schema, cxt);
+	read_units(ls);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
 	ls->distributed = energy_sink_distributed(ls->sink);
@@ -1097,8 +1368,8 @@ static void
 load_end(LoadState *ls)
 {
 	energy_sink_close(ls->sink);
-	if (ls->overlap)
-		energy_overlap_close(ls->overlap);
+	writers_finish(ls);
+	emit_results(ls);
 	SPI_finish();
 }
 
@@ -1143,23 +1414,24 @@ load_path(LoadState *ls, const char *path, const char *name)
  * A folder entry whose name is not valid in the database encoding is
  * refused, never stored as it is (its dump could not be restored) nor
  * renamed into another file's identity: the call's ERROR, or in skip mode
- * one reject under the name escaped as \xNN.
+ * one reject under the name escaped as \xNN.  So is a name with control
+ * characters (energy_name_refusal), as 22023.
  */
 static void
-refuse_name(LoadState *ls, const char *name)
+refuse_name(LoadState *ls, const char *name, int sqlstate, const char *why)
 {
 	char	   *escaped = energy_name_escape(name);
-	char	   *message = psprintf("file name \"%s\" is not valid in encoding \"%s\"",
-								   escaped, GetDatabaseEncodingName());
-	const char *detail = "Rename the file; names are stored as text.";
+	char	   *message = why ? psprintf("file name \"%s\" does not name a file", escaped) :
+		psprintf("file name \"%s\" is not valid in encoding \"%s\"",
+				 escaped, GetDatabaseEncodingName());
+	const char *detail = why ? why : "Rename the file; names are stored as text.";
 
 	if (ls->on_error == ON_ERROR_STOP)
 		ereport(ERROR,
-				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				(errcode(sqlstate),
 				 errmsg_internal("%s", message),
 				 errdetail_internal("%s", detail)));
-	record_file_reject(ls, escaped, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-					   message, detail);
+	record_file_reject(ls, escaped, sqlstate, message, detail);
 	emit(ls, escaped, NULL, 0, 1, "rejected");
 }
 
@@ -1193,16 +1465,25 @@ load_directory(LoadState *ls, const char *dirpath)
 	for (int i = 0; i < n; i++)
 	{
 		char	   *path;
+		const char *base = strrchr(names[i], '\\');
+		const char *why;
 
+		/* a backslash ends a folder on Windows: the name is what follows */
+		base = base ? base + 1 : names[i];
 		if (!energy_name_valid(names[i]))
 		{
-			refuse_name(ls, names[i]);
+			refuse_name(ls, names[i], ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, NULL);
+			continue;
+		}
+		if ((why = energy_name_refusal(base)) != NULL)
+		{
+			refuse_name(ls, names[i], ERRCODE_INVALID_PARAMETER_VALUE, why);
 			continue;
 		}
 		path = psprintf("%s/%s", dirpath, names[i]);
 		ls->sniff = !energy_name_is_csv(names[i]);
 		if (!ls->sniff || is_regular_file(path))
-			load_path(ls, path, names[i]);
+			load_path(ls, path, base);
 		ls->sniff = false;
 		pfree(path);
 	}
@@ -1225,10 +1506,21 @@ energy_load(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("path must not be empty")));
-	if (stat(path, &st) < 0)
+	/* the server builds paths in MAXPGPATH buffers: say so, never XX000 */
+	if (strlen(path) >= MAXPGPATH - NAMEDATALEN)
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path is too long"),
+				 errdetail("The path has %zu bytes; the server accepts at most %d.",
+						   strlen(path), MAXPGPATH - NAMEDATALEN - 1)));
+	if (stat(path, &st) < 0)
+	{
+		bool		too_long = (errno == ENAMETOOLONG);
+
+		ereport(ERROR,
+				(too_long ? errcode(ERRCODE_INVALID_PARAMETER_VALUE) : errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", path)));
+	}
 
 	load_begin(&ls, fcinfo, on_error, "energy_load");
 	if (S_ISDIR(st.st_mode))
@@ -1240,11 +1532,7 @@ energy_load(PG_FUNCTION_ARGS)
 		load_directory(&ls, path);
 	}
 	else
-	{
-		const char *slash = strrchr(path, '/');
-
-		load_path(&ls, path, slash ? slash + 1 : path);
-	}
+		load_path(&ls, path, energy_name_base(path, "path", true));
 	load_end(&ls);
 	return (Datum) 0;
 }
@@ -1253,30 +1541,11 @@ energy_load(PG_FUNCTION_ARGS)
  * energy_load_data(file_name, data, on_error): content sent by a client that
  * cannot place files on the server; the same driver as a file.
  */
-/*
- * A file's identity is its base name, whichever way it arrives: a client
- * that sends "exports/x.csv" names the file energy_load would call x.csv.
- */
-static char *
-file_base_name(text *arg)
-{
-	char	   *name = text_to_cstring(arg);
-	char	   *slash = strrchr(name, '/');
-
-	if (slash != NULL)
-		name = slash + 1;
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("file_name must name a file"),
-				 errdetail("It is empty, or ends with \"/\".")));
-	return name;
-}
-
 Datum
 energy_load_data(PG_FUNCTION_ARGS)
 {
-	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
+	char	   *name = energy_name_base(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										"file_name", true);
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
 	OnError		on_error = parse_on_error(PG_GETARG_TEXT_PP(2));
 	LoadState	ls;
@@ -1300,7 +1569,8 @@ energy_load_data(PG_FUNCTION_ARGS)
 Datum
 energy_unload(PG_FUNCTION_ARGS)
 {
-	char	   *name = file_base_name(PG_GETARG_TEXT_PP(0));
+	char	   *name = energy_name_base(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										"file_name", false);
 	LoadState	ls;
 	FileLoad	fl;
 	EnergySource src;
@@ -1312,6 +1582,7 @@ energy_unload(PG_FUNCTION_ARGS)
 	fl.src = &src;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	ls.call_cxt = CurrentMemoryContext;
 	ls.distributed = energy_distributed(&ls.schema);
 	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext, ls.distributed);
 	lookup_existing(&ls, &fl);
@@ -1321,9 +1592,8 @@ energy_unload(PG_FUNCTION_ARGS)
 				 errmsg("file \"%s\" is not loaded", name),
 				 errhint("energy_file lists the files loaded.")));
 	delete_rejects(&ls, name);
-	delete_file(&ls, fl.old_file_id);
-	energy_overlap_resolve(ls.overlap);
-	energy_overlap_close(ls.overlap);
+	release_file(&ls, fl.old_file_id);
+	writers_finish(&ls);
 	SPI_finish();
 	PG_RETURN_INT64(fl.old_rows);
 }

@@ -52,80 +52,132 @@
 PG_FUNCTION_INFO_V1(energy_get_date);
 PG_FUNCTION_INFO_V1(energy_get_text);
 PG_FUNCTION_INFO_V1(energy_get_range);
+PG_FUNCTION_INFO_V1(energy_get_range_text);
 PG_FUNCTION_INFO_V1(energy_get_channels_date);
 PG_FUNCTION_INFO_V1(energy_get_channels_text);
 
 /* The columns of energy_data_view, which energy_get returns. */
 #define GET_NATTS 8
 
-/* Skip 1..max digits; NULL when there are fewer than min. */
+/* Read up to max digits as a number; NULL when there are fewer than min. */
 static const char *
-skip_digits(const char *p, const char *end, int min, int max)
+read_field(const char *p, const char *end, int min, int max, int *value)
 {
 	int			n = 0;
 
+	*value = 0;
 	while (p < end && n < max && *p >= '0' && *p <= '9')
-		p++, n++;
+		*value = *value * 10 + (*p++ - '0'), n++;
 	return n >= min ? p : NULL;
 }
 
-/* A zone as drivers write it: Z, or +hh, +hhmm, +hh:mm (or -). */
-static const char *
-skip_zone(const char *p, const char *end)
+/* What follows an ISO date, as iso_suffix() read it. */
+typedef enum DaySuffix
 {
+	SUFFIX_BAD,					/* not a form drivers send: 22007 */
+	SUFFIX_OK,					/* nothing, a time, a zone, or midnight and a
+								 * zone: the date as written */
+	SUFFIX_ZONED_TIME			/* a time other than midnight, with a zone */
+} DaySuffix;
+
+/*
+ * A zone as drivers write it: Z, or +hh, +hhmm, +hh:mm (or -).  An offset
+ * past 15:59, the widest PostgreSQL takes, is out of range (22008).
+ */
+static const char *
+read_zone(const char *p, const char *end, const char *text)
+{
+	int			hh,
+				mm = 0;
+
 	if (p < end && *p == 'Z')
 		return p + 1;
 	if (p == end || (*p != '+' && *p != '-'))
 		return NULL;
-	if ((p = skip_digits(p + 1, end, 2, 2)) == NULL || p == end)
-		return p;
-	if (*p == ':')
-		p++;
-	return skip_digits(p, end, 2, 2);
+	if ((p = read_field(p + 1, end, 2, 2, &hh)) == NULL)
+		return NULL;
+	if (p < end)
+	{
+		if (*p == ':')
+			p++;
+		if ((p = read_field(p, end, 2, 2, &mm)) == NULL)
+			return NULL;
+	}
+	if (hh > 15 || mm > 59)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("time zone displacement out of range: \"%s\"", text)));
+	return p;
 }
 
 /*
  * What client drivers put after an ISO date: a time (hh:mm, :ss, a
  * fraction) after 'T' or a space, then perhaps a zone; or a zone alone
- * after a space (JDBC's "2015-09-01 +00").  The day stays the date as
- * written: a zone never shifts it.
+ * after a space (JDBC's "2015-09-01 +00").  A field out of its range
+ * (T99:99) is 22008, as PostgreSQL's own input says.
+ *
+ * A zone never shifts the day, and that is right only for midnight: a
+ * driver that sends an instant sends the local midnight of the date it was
+ * given (2015-09-01T00:00:00.000+10:00).  Any other time with a zone is an
+ * instant converted to some zone (JavaScript's toISOString() sends the
+ * first of September in Brisbane as 2015-08-31T14:00:00.000Z), whose date
+ * as written is not the day the application meant: refused, never taken
+ * as a silently different day.  A time without a zone is a wall-clock
+ * time of the date as written, unambiguous, and accepted.
  */
-static bool
-iso_suffix_ok(const char *p, const char *end)
+static DaySuffix
+iso_suffix(const char *p, const char *end, const char *text)
 {
+	bool		has_time = false;
+	bool		midnight = true;
+
 	if (p == end)
-		return true;
+		return SUFFIX_OK;
 	if (*p != 'T' && *p != ' ')
-		return false;
+		return SUFFIX_BAD;
 	p++;
 	if (p < end && *p >= '0' && *p <= '9')
 	{
-		if ((p = skip_digits(p, end, 1, 2)) == NULL || p == end || *p++ != ':' ||
-			(p = skip_digits(p, end, 2, 2)) == NULL)
-			return false;
+		int			hh,
+					mm,
+					ss = 0,
+					frac = 0;
+
+		if ((p = read_field(p, end, 1, 2, &hh)) == NULL || p == end || *p++ != ':' ||
+			(p = read_field(p, end, 2, 2, &mm)) == NULL)
+			return SUFFIX_BAD;
 		if (p < end && *p == ':')
 		{
-			if ((p = skip_digits(p + 1, end, 2, 2)) == NULL)
-				return false;
-			if (p < end && *p == '.' && (p = skip_digits(p + 1, end, 1, 9)) == NULL)
-				return false;
+			if ((p = read_field(p + 1, end, 2, 2, &ss)) == NULL)
+				return SUFFIX_BAD;
+			if (p < end && *p == '.' &&
+				(p = read_field(p + 1, end, 1, 9, &frac)) == NULL)
+				return SUFFIX_BAD;
 		}
+		if (hh > 23 || mm > 59 || ss > 59)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+					 errmsg("date/time field value out of range: \"%s\"", text)));
+		has_time = true;
+		midnight = (hh == 0 && mm == 0 && ss == 0 && frac == 0);
 		if (p < end && *p == ' ')
 			p++;
 		if (p == end)
-			return true;
+			return SUFFIX_OK;
 	}
-	p = skip_zone(p, end);
-	return p == end;
+	if ((p = read_zone(p, end, text)) == NULL || p != end)
+		return SUFFIX_BAD;
+	return (has_time && !midnight) ? SUFFIX_ZONED_TIME : SUFFIX_OK;
 }
 
 /*
  * Accept dd/mm/yyyy or yyyy-mm-dd (one- or two-digit day and month,
  * surrounding spaces allowed), through the parser's date grammar, so a day
  * that loads from a file is a day that can be asked for; an ISO date may
- * carry what drivers add (iso_suffix_ok).  Returns false when the text has
- * none of these forms; a date of the right form but not in the calendar is
- * an error here.
+ * carry what drivers add (iso_suffix).  Returns false when the text has
+ * none of these forms; a date of the right form but not in the calendar,
+ * a time out of range, or a time with a zone that is not midnight is an
+ * error here.  DateStyle is never consulted.
  */
 static bool
 energy_parse_day(const char *text, DateADT *day)
@@ -136,6 +188,7 @@ energy_parse_day(const char *text, DateADT *day)
 	EpTimestamp ts;
 	char		detail[EP_DETAIL_MAX];
 	EpErrorCode rc;
+	DaySuffix	suffix;
 
 	while (*s == ' ')
 		s++;
@@ -146,16 +199,23 @@ energy_parse_day(const char *text, DateADT *day)
 	date_len = n;
 	if (n > 4 && s[4] == '-')
 		date_len = strcspn(s, "T ");
-	if (date_len > n || !iso_suffix_ok(s + date_len, s + n))
-		return false;
-	n = date_len;
-	rc = ep_parse_date(s, n, &ts, detail);
+	rc = ep_parse_date(s, date_len, &ts, detail);
 	if (rc == EP_ERR_DATETIME)
+		return false;
+	/* what follows the date, once it is one: a range error then says more */
+	suffix = iso_suffix(s + date_len, s + n, text);
+	if (suffix == SUFFIX_BAD)
 		return false;
 	if (rc != EP_ERR_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("date out of range: \"%s\"", text)));
+	if (suffix == SUFFIX_ZONED_TIME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("invalid day \"%s\": a time other than midnight with a time zone", text),
+				 errdetail("A time and a zone name an instant, whose date depends on the zone it is written in: the day meant cannot be told."),
+				 errhint("Send the day as a date, or as text written yyyy-mm-dd or dd/mm/yyyy.")));
 	*day = date2j(ts.year, ts.month, ts.day) - POSTGRES_EPOCH_JDATE;
 	return true;
 }
@@ -177,6 +237,7 @@ static const char *const rel_names[NUM_RELS] = {
 	"energy_channel_view", "energy_channel_view_key"
 };
 static Oid	rels_nspid = InvalidOid;
+static int	rels_version = 0;		/* of the schema they were resolved in */
 static Oid	rels[NUM_RELS];
 
 /*
@@ -212,19 +273,24 @@ resolve_rels(EnergySchema *schema)
 {
 	static bool callback_registered = false;
 
-	if (rels_nspid == schema->nspid)
+	int			nrels;
+
+	if (rels_nspid == schema->nspid && rels_version == energy_schema_version(schema))
 		return;
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(forget_rels, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, forget_grants, (Datum) 0);
+		/* ALTER ROLE ... NOINHERIT, NOSUPERUSER change what a role may read */
+		CacheRegisterSyscacheCallback(AUTHOID, forget_grants, (Datum) 0);
 		callback_registered = true;
 	}
-	if (!OidIsValid(get_relname_relid("energy_change", schema->nspid)))
-		energy_require_schema(schema, 101, "energy_get()");
+	/* a 1.0 schema has only the view: staleness comes from its files */
+	nrels = energy_schema_has_change_log(schema) ? NUM_RELS : REL_VIEW_KEY + 1;
 	for (int i = 0; i < NUM_RELS; i++)
-		rels[i] = energy_relation(schema, rel_names[i]);
+		rels[i] = i < nrels ? energy_relation(schema, rel_names[i]) : InvalidOid;
 	rels_nspid = schema->nspid;
+	rels_version = energy_schema_version(schema);
 	rels_granted_to[0] = rels_granted_to[1] = InvalidOid;
 }
 
@@ -244,7 +310,11 @@ check_rels_granted(int view)
 		return;
 	for (int i = 0; i < lengthof(read); i++)
 	{
-		AclResult	aclresult = pg_class_aclcheck(rels[read[i]], role, ACL_SELECT);
+		AclResult	aclresult;
+
+		if (!OidIsValid(rels[read[i]]))
+			continue;			/* 1.0: no change log */
+		aclresult = pg_class_aclcheck(rels[read[i]], role, ACL_SELECT);
 
 		if (aclresult != ACLCHECK_OK)
 			aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(rels[read[i]])),
@@ -415,18 +485,90 @@ change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
 	return found;
 }
 
-/* What every lookup does first: its result set, its relations, its rights. */
+/*
+ * What every lookup does first: its result set, its relations, its rights.
+ * The schema's version is read once per call, so that a backend that saw
+ * 1.0 follows an ALTER EXTENSION UPDATE run by another session.
+ */
 static void
-lookup_begin(FunctionCallInfo fcinfo, int view)
+lookup_begin(FunctionCallInfo fcinfo, int view, EnergySchema *schema)
 {
-	EnergySchema schema = {0};
-
 	InitMaterializedSRF(fcinfo, 0);
-	schema.nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
-	if (schema.nspid != rels_nspid)
-		energy_schema_lookup(&schema, fcinfo);
-	resolve_rels(&schema);
+	memset(schema, 0, sizeof(*schema));
+	schema->nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
+	if (schema->nspid != rels_nspid || energy_schema_version(schema) != rels_version)
+	{
+		int			version = energy_schema_version(schema);
+
+		energy_schema_lookup(schema, fcinfo);
+		schema->version = version;
+	}
+	resolve_rels(schema);
 	check_rels_granted(view);
+}
+
+/*
+ * energy_get on a 1.0 schema, as 1.0 answered: "not populated yet" when no
+ * populate recorded its snapshot, and one NOTICE when a file was loaded
+ * that the snapshot of the last populate does not see (1.0 has no change
+ * log: any file, not only this meter's).  Transactions not yet started
+ * here (load_xid past the current snapshot's xmax) can only come from a
+ * restored dump of another cluster, whose rows a refresh here has seen.
+ */
+static Datum
+energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
+			   Datum serial, DateADT from, DateADT to)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, DATEOID, DATEOID};
+	Datum		args[4] = {meter, serial, DateADTGetDatum(from), DateADTGetDatum(to)};
+	bool		isnull;
+	int			rc;
+
+	if (schema->nspname == NULL)
+		energy_schema_lookup(schema, fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(psprintf("SELECT EXISTS (SELECT 1 FROM %1$s.energy_file f "
+							  "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
+							  "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
+							  "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
+							  "FROM %1$s.energy_view_state v", schema->nspname), true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading energy_view_state failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0 || !energy_view_populated(schema, "energy_data_view"))
+	{
+		ereport(NOTICE,
+				(errmsg("energy_data_view has not been populated yet"),
+				 errhint("Call energy_populate_view().")));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(NOTICE,
+				(errmsg("energy_data_view is stale: files were loaded after the last energy_populate_view()"),
+				 errhint("Call energy_populate_view() to include them.")));
+	rc = SPI_execute_with_args(psprintf("SELECT meter_code, serial_number, plant_code, day, "
+										"min_energy, max_energy, avg_energy, readings "
+										"FROM %s.energy_data_view "
+										"WHERE meter_code OPERATOR(pg_catalog.=) $1 "
+										"AND serial_number OPERATOR(pg_catalog.=) $2 "
+										"AND day OPERATOR(pg_catalog.>=) $3 "
+										"AND day OPERATOR(pg_catalog.<=) $4 ORDER BY day",
+										schema->nspname),
+							   4, argtypes, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading energy_data_view failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[GET_NATTS];
+		bool		nulls[GET_NATTS];
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
 }
 
 /*
@@ -441,10 +583,13 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 					DateADT from, DateADT to)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	EnergySchema schema;
 	Probe		v;
 	ScanKeyData keys[4];
 
-	lookup_begin(fcinfo, REL_VIEW);
+	lookup_begin(fcinfo, REL_VIEW, &schema);
+	if (!energy_schema_has_change_log(&schema))
+		return energy_get_1_0(fcinfo, &schema, meter, serial, from, to);
 	probe_open(&v, REL_VIEW, 4);
 	/* never populated, or restored from a dump (which leaves it empty) */
 	if (!RelationIsPopulated(v.rel))
@@ -521,6 +666,20 @@ energy_get_range(PG_FUNCTION_ARGS)
 }
 
 /*
+ * energy_get(meter, serial, from_day text, to_day text): the range with
+ * each day as the one-day text form takes it, so that '01/09/2015' never
+ * goes through DateStyle on its way to a date.
+ */
+Datum
+energy_get_range_text(PG_FUNCTION_ARGS)
+{
+	DateADT		from = text_day(PG_GETARG_TEXT_PP(2));
+	DateADT		to = text_day(PG_GETARG_TEXT_PP(3));
+
+	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), from, to);
+}
+
+/*
  * energy_get(meter, serial, text): the day as the seed's clients write it,
  * or as drivers send a date.
  */
@@ -544,11 +703,15 @@ energy_get_channels_internal(FunctionCallInfo fcinfo, DateADT day)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		meter = PG_GETARG_DATUM(0);
 	Datum		serial = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	EnergySchema schema;
 	Probe		v;
 	ScanKeyData keys[3];
 	int			nkeys = 0;
 
-	lookup_begin(fcinfo, REL_CHANNELS);
+	/* only a 1.1 schema or later has the function that calls this */
+	lookup_begin(fcinfo, REL_CHANNELS, &schema);
+	if (!energy_schema_has_channel_view(&schema))
+		energy_require_schema(&schema, ENERGY_SCHEMA_1_1, "energy_get_channels()");
 	probe_open(&v, REL_CHANNELS, PG_ARGISNULL(1) ? 2 : 3);
 	if (!RelationIsPopulated(v.rel))
 	{

@@ -13,67 +13,56 @@
  * a normal load: the check costs one index probe per meter-day-channel,
  * about one per hundred readings.
  *
- * The keys that do overlap (and the partials aggregate.c calls suspect: a
- * reading repeated within the file, or an interval it could not find) are
- * rewritten at the end of the file by energy_resolve(), an SQL function of
- * the extension: it marks every copy but the newest superseded and
- * recomputes the keys' partials from the copies that count.  A file
- * removed (replaced or unloaded) hands over the keys it shared, so that the
- * copies it had superseded count again.
+ * The overlap stage of a call remembers every partial the call writes (its
+ * candidates), the files the call registers and the old versions it
+ * removes.  At the end of the call, holding the locks of every meter-day
+ * it touched (lock.c: the writers' protocol, and why it never deadlocks), the
+ * driver has it:
+ *	1. find the candidates that another file (or another part of the same
+ *	   file) shares: one join with energy_daily per batch of keys, which
+ *	   Citus runs shard by shard just as one server runs it;
+ *	2. resolve them with energy_resolve(), comparing only the copies that
+ *	   count today with the call's own: the 20th copy of a day costs what
+ *	   the 2nd did (a superseded copy cannot win against the copy that
+ *	   superseded it);
+ *	3. after the driver removed the old versions, resolve the keys where a
+ *	   removed file had copies that counted, comparing every copy, so that
+ *	   the best remaining one counts again.
+ * energy_resolve() reports how many readings of each new file replaced a
+ * copy that counted: energy_load's rows_replacing.
  *
- * Concurrent loads.  Two loads of overlapping files may run at once, and
- * neither sees the other's rows in its snapshot.  So the probe reads with
- * a dirty snapshot, as a unique index check does, after the load's own
- * partials are in the table: of two loads writing the same key, the one
- * that probes second sees the other's partial.  A partial whose inserting
- * or deleting transaction is still running is waited for, then the probe
- * is repeated: the load then rewrites the key with the other's readings
- * committed (READ COMMITTED takes a new snapshot per statement; under
- * REPEATABLE READ, a partial committed outside the snapshot is a
- * serialization failure, 40001, as an UPDATE of a row changed since would
- * be).  When both loads see each other, both wait and the deadlock
- * detector cancels one: no reading is ever counted twice.
+ * Under REPEATABLE READ or SERIALIZABLE the statements read the
+ * transaction's snapshot, taken before the locks: if a writer of the same
+ * keys committed in between, the call raises 40001, as an UPDATE of a row
+ * changed since would.
  *
- * On a Citus cluster (energy_distribute()), energy_daily's rows live in
- * shards, which no local index probe reaches.  There the keys a file wrote
- * are collected as candidates and checked at the end of the file by one
- * statement per batch, which joins them with energy_daily on the meter and
- * which Citus runs shard by shard.  A dirty snapshot has no counterpart in
- * a distributed query, so concurrent loads and unloads on a cluster take
- * turns instead: each holds a self-conflicting lock on the coordinator's
- * energy_daily to the end of its transaction, and runs in READ COMMITTED,
- * whose next statement sees what the previous holder committed.
+ * On a Citus cluster (energy_distribute()), loads and unloads also take
+ * turns on a self-conflicting lock of the coordinator's energy_daily, and
+ * run in READ COMMITTED.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/relscan.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
-#include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
+#include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 
 #include "energy.h"
 
 /*
- * Keys rewritten per call of energy_resolve(): a call sorts every copy of
- * its keys, so a batch stays within the work_mem the function sets (2,000
- * channel-days of 96 readings, two copies each: 400,000 rows).
+ * Keys rewritten per call of energy_resolve(): a call sorts the compared
+ * copies of its keys, so a batch stays within the work_mem the function
+ * sets (2,000 channel-days of 96 readings, two copies each: 400,000 rows).
  */
 #define RESOLVE_BATCH 2000
 
-/* Candidate keys checked per statement on a Citus cluster. */
+/* Candidate keys checked per statement. */
 #define CANDIDATE_BATCH 10000
 
 /* Keys as parallel arrays of Datums, growing as needed. */
@@ -82,74 +71,90 @@ typedef struct KeyList
 	Datum	   *meters;
 	Datum	   *days;
 	Datum	   *channels;
-	Datum	   *parts;
+	Datum	   *extra;			/* part of a candidate, restore of a key */
+	Datum	   *files;			/* file of a candidate */
 	int			n;
 	int			max;
 } KeyList;
+
+/*
+ * Readings of a new file that replaced a stored copy.  resolve.c counts
+ * into the same entries: the count follows the key.
+ */
+typedef struct Replacing
+{
+	int64		file_id;
+	int64		count;
+} Replacing;
 
 struct EnergyOverlap
 {
 	MemoryContext cxt;
 	const char *nspname;
 	Oid			daily_relid;
-	Oid			daily_pkey;
-	int64		file_id;
-
-	/* the probe: energy_daily's primary key, read with a dirty snapshot */
-	Relation	rel;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	SnapshotData dirty;
-
-	/* the keys to rewrite */
-	KeyList		keys;
-
-	/* on Citus: the keys written, to check at the end of the file */
 	bool		distributed;
-	KeyList		candidates;
+	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
+	const EnergySchema *schema;
+	int64		file_id;		/* the file whose partials come next */
+
+	KeyList		candidates;		/* every partial the call wrote */
+	KeyList		keys;			/* keys to resolve */
+
+	/* files the call registered, and how many readings each replaced */
+	HTAB	   *replacing;
+	Datum	   *new_files;
+	int			n_new;
+	int			max_new;
 
 	SPIPlanPtr	resolve;
+	SPIPlanPtr	probe;
 };
 
-/* Append a key; part is kept only for candidates. */
+/* Append a key; extra and file as the list's kind needs. */
 static void
 keylist_add(MemoryContext cxt, KeyList *l, int64 meter_id, int32 day,
-			int64 channel_id, int32 part)
+			int64 channel_id, Datum extra, int64 file_id)
 {
 	if (l->n == l->max)
 	{
 		int			n = Max(1024, l->max * 2);
-		Datum	  **arrays[4] = {&l->meters, &l->days, &l->channels, &l->parts};
+		Datum	  **arrays[5] = {&l->meters, &l->days, &l->channels, &l->extra, &l->files};
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			*arrays[i] = (l->max == 0) ?
-				MemoryContextAlloc(cxt, sizeof(Datum) * n) :
+				MemoryContextAllocHuge(cxt, sizeof(Datum) * n) :
 				repalloc_huge(*arrays[i], sizeof(Datum) * n);
 		l->max = n;
 	}
 	l->meters[l->n] = Int64GetDatum(meter_id);
 	l->days[l->n] = DateADTGetDatum(day);
 	l->channels[l->n] = Int64GetDatum(channel_id);
-	l->parts[l->n] = Int32GetDatum(part);
+	l->extra[l->n] = extra;
+	l->files[l->n] = Int64GetDatum(file_id);
 	l->n++;
 }
 
 /*
- * The overlap stage of one load (or unload).  Its tables open on the first
- * probe, so a load of unchanged files never touches them.  On a Citus
- * cluster, loads and unloads take turns here (see the top of the file).
+ * The overlap stage of one call.  On a Citus cluster, loads and unloads
+ * take turns here (see the top of the file).
  */
 EnergyOverlap *
-energy_overlap_create(const EnergySchema *schema, MemoryContext cxt, bool distributed)
+energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 {
 	EnergyOverlap *o = MemoryContextAllocZero(cxt, sizeof(EnergyOverlap));
+	HASHCTL		hctl;
 
 	o->cxt = cxt;
 	o->nspname = MemoryContextStrdup(cxt, schema->nspname);
 	o->daily_relid = energy_relation(schema, "energy_daily");
-	o->daily_pkey = energy_relation(schema, "energy_daily_pkey");
 	o->distributed = distributed;
+	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
+	o->schema = schema;
+	hctl.keysize = sizeof(int64);
+	hctl.entrysize = sizeof(Replacing);
+	hctl.hcxt = cxt;
+	o->replacing = hash_create("energy replacing", 64, &hctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	if (distributed)
 	{
 		if (IsolationUsesXactSnapshot())
@@ -163,129 +168,70 @@ energy_overlap_create(const EnergySchema *schema, MemoryContext cxt, bool distri
 	return o;
 }
 
-/* The partials about to be checked are those of file_id. */
+/* The partials about to be written are those of file_id, new in this call. */
 void
 energy_overlap_begin(EnergyOverlap *o, int64 file_id)
 {
+	Replacing  *r;
+	bool		found;
+
 	o->file_id = file_id;
-}
-
-static void
-overlap_open(EnergyOverlap *o)
-{
-	MemoryContext old = MemoryContextSwitchTo(o->cxt);
-
-	o->rel = table_open(o->daily_relid, RowExclusiveLock);
-	o->index = index_open(o->daily_pkey, RowExclusiveLock);
-	InitDirtySnapshot(o->dirty);
-	o->scan = index_beginscanCompat(o->rel, o->index, &o->dirty, 3, 0);
-	o->slot = table_slot_create(o->rel, NULL);
-	MemoryContextSwitchTo(old);
-}
-
-/* Remember a key to rewrite. */
-void
-energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day, int64 channel_id)
-{
-	keylist_add(o->cxt, &o->keys, meter_id, day, channel_id, 0);
-}
-
-/*
- * Remember a key that may be shared, to check at the end of the file: on
- * Citus, every key a part wrote, and every key a removed file had (part
- * -1: its partials are gone, so any partial found is another file's).
- * On one server the check is made at once.
- */
-void
-energy_overlap_candidate(EnergyOverlap *o, int64 meter_id, int32 day,
-						 int64 channel_id, int32 part)
-{
-	if (o->distributed)
-		keylist_add(o->cxt, &o->candidates, meter_id, day, channel_id, part);
-	else
-		energy_overlap_add(o, meter_id, day, channel_id);
-}
-
-/*
- * A partial of another file (or of another part of this one) with the
- * same key, committed or in progress; in progress ones are waited for.
- */
-static bool
-overlap_probe(EnergyOverlap *o, ScanKey keys, int32 part)
-{
-	for (;;)
+	r = hash_search(o->replacing, &file_id, HASH_ENTER, &found);
+	if (!found)
+		r->count = 0;
+	if (o->n_new == o->max_new)
 	{
-		bool		found = false;
-		TransactionId xwait = InvalidTransactionId;
-		ItemPointerData tid;
-
-		index_rescan(o->scan, keys, 3, NULL, 0);
-		while (!found && index_getnext_slot(o->scan, ForwardScanDirection, o->slot))
-		{
-			bool		isnull;
-
-			xwait = TransactionIdIsValid(o->dirty.xmin) ? o->dirty.xmin : o->dirty.xmax;
-			if (TransactionIdIsValid(xwait))
-			{
-				tid = o->slot->tts_tid;
-				break;
-			}
-			if (DatumGetInt64(slot_getattr(o->slot, 4, &isnull)) == o->file_id &&
-				DatumGetInt32(slot_getattr(o->slot, 5, &isnull)) == part)
-				continue;		/* the partial just written */
-			found = true;
-			if (IsolationUsesXactSnapshot() &&
-				!table_tuple_satisfies_snapshot(o->rel, o->slot, GetTransactionSnapshot()))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to a concurrent load of the same readings"),
-						 errhint("Retry the load.")));
-		}
-		ExecClearTuple(o->slot);
-		if (!TransactionIdIsValid(xwait))
-			return found;
-		XactLockTableWait(xwait, o->rel, &tid, XLTW_None);
-		InitDirtySnapshot(o->dirty);
+		o->max_new = Max(16, o->max_new * 2);
+		o->new_files = o->new_files == NULL ?
+			MemoryContextAlloc(o->cxt, sizeof(Datum) * o->max_new) :
+			repalloc(o->new_files, sizeof(Datum) * o->max_new);
 	}
+	o->new_files[o->n_new++] = Int64GetDatum(file_id);
 }
 
 /*
- * Check one partial just written (as part "part" of the file): if another
- * file has the same meter, day and channel, or the partial is suspect, its
- * key will be rewritten at the end of the file.
+ * Remember a key to resolve: restore when a removed file's copies counted
+ * there, so that every copy must be compared again.
+ */
+void
+energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day, int64 channel_id,
+				   bool restore)
+{
+	keylist_add(o->cxt, &o->keys, meter_id, day, channel_id, BoolGetDatum(restore), 0);
+}
+
+/*
+ * A partial just written (as part "part" of the file).  Suspect partials (a
+ * reading repeated within the file, an interval the loader could not find)
+ * are resolved whatever other files hold; the others are checked at the
+ * end of the call, under the meter-days' locks.
  */
 void
 energy_overlap_check(EnergyOverlap *o, int64 meter_id, int32 day,
 					 int64 channel_id, int32 part, bool suspect)
 {
-	ScanKeyData keys[3];
-	MemoryContext old;
-	bool		found;
+	keylist_add(o->cxt, &o->candidates, meter_id, day, channel_id,
+				Int32GetDatum(part), o->file_id);
+	if (suspect)
+		energy_overlap_add(o, meter_id, day, channel_id, false);
+}
 
-	if (o->distributed && !suspect)
+/*
+ * The meter-days of every partial the call wrote, for the locks (lock.c);
+ * the caller adds those of the files it removes.
+ */
+int
+energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys)
+{
+	EnergyLockKey *k = palloc(sizeof(EnergyLockKey) * Max(1, o->candidates.n));
+
+	for (int i = 0; i < o->candidates.n; i++)
 	{
-		keylist_add(o->cxt, &o->candidates, meter_id, day, channel_id, part);
-		return;
+		k[i].meter_id = DatumGetInt64(o->candidates.meters[i]);
+		k[i].day = DatumGetDateADT(o->candidates.days[i]);
 	}
-	if (!suspect)
-	{
-		if (o->rel == NULL)
-			overlap_open(o);
-		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   InvalidOid, F_INT8EQ, Int64GetDatum(meter_id));
-		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   InvalidOid, F_DATE_EQ, DateADTGetDatum(day));
-		ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
-							   InvalidOid, F_INT8EQ, Int64GetDatum(channel_id));
-		InitDirtySnapshot(o->dirty);
-		/* the index AM allocates as it goes: in the scan's context, always */
-		old = MemoryContextSwitchTo(o->cxt);
-		found = overlap_probe(o, keys, part);
-		MemoryContextSwitchTo(old);
-		if (!found)
-			return;
-	}
-	energy_overlap_add(o, meter_id, day, channel_id);
+	*keys = k;
+	return o->candidates.n;
 }
 
 static Datum
@@ -306,25 +252,83 @@ int4_array(Datum *elems, int n)
 	return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
 }
 
+static Datum
+bool_array(Datum *elems, int n)
+{
+	return PointerGetDatum(construct_array(elems, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+}
+
 /*
- * On Citus: which candidates another file (or another part of this file)
- * also has, by a join with energy_daily that Citus runs in every shard of
- * the candidates' meters.  Those become keys to rewrite.
+ * Under REPEATABLE READ or SERIALIZABLE: whether a batch's probe finds the
+ * same partials in the transaction's snapshot as in the latest committed
+ * state.  The probe returns a fingerprint of every partial of the keys
+ * (their count, and a sum over their file, readings and inserting
+ * transaction), so that a writer of the same keys that committed after the
+ * snapshot was taken is noticed.
  */
 static void
-overlap_check_candidates(EnergyOverlap *o)
+overlap_crosscheck(EnergyOverlap *o, SPIPlanPtr plan, Datum *args)
+{
+	int64		seen[2];
+
+	for (int i = 0; i < 2; i++)
+	{
+		Snapshot	snap = (i == 0) ? GetTransactionSnapshot() : GetLatestSnapshot();
+		bool		isnull;
+		int			rc = SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot,
+											  true, false, 0);
+
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "comparing snapshots failed: %s", SPI_result_code_string(rc));
+		seen[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (seen[0] != seen[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent load or unload of the same readings"),
+				 errhint("Retry the load.")));
+}
+
+/*
+ * Which candidates another file (or another part of this file) also has
+ * copies that count of: one join with energy_daily per batch (through its
+ * index of partials with readings), which on a Citus cluster runs in every
+ * shard of the batch's meters.  Those become keys to resolve.  A file
+ * whose copies of a key all lost already (a placeholder partial) has none
+ * that could count against the new ones.
+ */
+static void
+overlap_probe(EnergyOverlap *o, bool snapshot_check)
 {
 	KeyList    *c = &o->candidates;
-	Oid			argtypes[5] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8OID};
-	char	   *sql = psprintf("SELECT DISTINCT k.meter_id, k.day, k.channel_id "
-							   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-							   "pg_catalog.unnest($3), pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, part) "
-							   "JOIN %s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
-							   "AND d.day OPERATOR(pg_catalog.=) k.day "
-							   "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
-							   "WHERE d.file_id OPERATOR(pg_catalog.<>) $5 "
-							   "OR d.part OPERATOR(pg_catalog.<>) k.part",
-							   o->nspname);
+	Oid			argtypes[5] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8ARRAYOID};
+	SPIPlanPtr	fingerprint = NULL;
+
+	if (o->probe == NULL)
+		o->probe = energy_prepare(psprintf("SELECT DISTINCT k.meter_id, k.day, k.channel_id "
+										   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+										   "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+										   "AS k(meter_id, day, channel_id, part, file_id) "
+										   "JOIN %s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+										   "AND d.day OPERATOR(pg_catalog.=) k.day "
+										   "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
+										   "WHERE d.readings OPERATOR(pg_catalog.>) 0 "
+										   "AND (d.file_id OPERATOR(pg_catalog.<>) k.file_id "
+										   "OR d.part OPERATOR(pg_catalog.<>) k.part)",
+										   o->nspname), 5, argtypes);
+	if (snapshot_check)
+		fingerprint = energy_prepare(psprintf("SELECT pg_catalog.count(*) OPERATOR(pg_catalog.+) "
+											  "COALESCE(pg_catalog.sum(d.file_id OPERATOR(pg_catalog.*) 31 "
+											  "OPERATOR(pg_catalog.+) d.readings OPERATOR(pg_catalog.+) "
+											  "d.xmin::text::bigint), 0)::bigint "
+											  "FROM (SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
+											  "pg_catalog.unnest($2), pg_catalog.unnest($3))) "
+											  "AS k(meter_id, day, channel_id) "
+											  "JOIN %s.energy_daily d ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+											  "AND d.day OPERATOR(pg_catalog.=) k.day "
+											  "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id",
+											  o->nspname), 3, argtypes);
 
 	for (int from = 0; from < c->n; from += CANDIDATE_BATCH)
 	{
@@ -336,9 +340,11 @@ overlap_check_candidates(EnergyOverlap *o)
 		args[0] = int8_array(c->meters + from, k);
 		args[1] = date_array(c->days + from, k);
 		args[2] = int8_array(c->channels + from, k);
-		args[3] = int4_array(c->parts + from, k);
-		args[4] = Int64GetDatum(o->file_id);
-		rc = SPI_execute_with_args(sql, 5, argtypes, args, NULL, false, 0);
+		args[3] = int4_array(c->extra + from, k);
+		args[4] = int8_array(c->files + from, k);
+		if (fingerprint)
+			overlap_crosscheck(o, fingerprint, args);
+		rc = SPI_execute_plan(o->probe, args, NULL, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "checking keys for overlaps failed: %s", SPI_result_code_string(rc));
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -349,66 +355,146 @@ overlap_check_candidates(EnergyOverlap *o)
 			energy_overlap_add(o,
 							   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
 							   DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
-							   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull)));
+							   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull)),
+							   false);
 		}
 		SPI_freetuptable(SPI_tuptable);
+		for (int i = 0; i < 3; i++)
+			pfree(DatumGetPointer(args[i]));
 	}
 	c->n = 0;
 }
 
 /*
- * Rewrite the remembered keys, a batch per call of energy_resolve(), and
- * forget them.  Returns how many keys there were.
+ * A batch of keys through energy_resolve(), the SQL twin of resolve.c,
+ * adding up what the new files replaced.
  */
-int64
-energy_overlap_resolve(EnergyOverlap *o)
+static void
+resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
+			Datum *restore, int k)
 {
-	int64		n;
+	Datum		args[5];
+	int			rc;
 
-	if (o->candidates.n > 0)
-		overlap_check_candidates(o);
-	n = o->keys.n;
-
-	if (n == 0)
-		return 0;
 	if (o->resolve == NULL)
 	{
-		Oid			argtypes[3] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID};
-		char	   *sql = psprintf("SELECT %s.energy_resolve($1, $2, $3)", o->nspname);
+		Oid			argtypes[5] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, BOOLARRAYOID, INT8ARRAYOID};
 
-		o->resolve = energy_prepare(sql, 3, argtypes);
+		/*
+		 * A 1.1 schema, before ALTER EXTENSION UPDATE, keeps its own
+		 * energy_resolve(), which compares every copy and counts nothing.
+		 */
+		o->resolve = o->schema_1_1 ?
+			energy_prepare(psprintf("SELECT NULL::bigint, NULL::bigint FROM %s.energy_resolve($1, $2, $3)",
+									o->nspname), 3, argtypes) :
+			energy_prepare(psprintf("SELECT file_id, replacing FROM %s.energy_resolve($1, $2, $3, $4, $5)",
+									o->nspname), 5, argtypes);
 	}
+	args[0] = int8_array(meters, k);
+	args[1] = date_array(days, k);
+	args[2] = int8_array(channels, k);
+	args[3] = bool_array(restore, k);
+	args[4] = int8_array(o->new_files, o->n_new);
+	rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		int64		file_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		Replacing  *r;
+
+		if (isnull)
+			continue;
+		r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
+		if (r)
+			r->count += DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < 5; i++)
+		pfree(DatumGetPointer(args[i]));
+}
+
+/*
+ * Resolve the remembered keys, a batch at a time, and forget them.  On one
+ * server with a 1.2 schema resolve.c compares the copies in C, and leaves
+ * to energy_resolve() only the keys with register reads.
+ */
+static void
+overlap_resolve_keys(EnergyOverlap *o)
+{
+	bool		in_c = !o->distributed && !o->schema_1_1;
+	bool	   *to_sql = in_c ? palloc(sizeof(bool) * RESOLVE_BATCH) : NULL;
+
 	for (int from = 0; from < o->keys.n; from += RESOLVE_BATCH)
 	{
 		int			k = Min(RESOLVE_BATCH, o->keys.n - from);
-		Datum		args[3];
-		int			rc;
+		Datum	   *m = o->keys.meters + from;
+		Datum	   *d = o->keys.days + from;
+		Datum	   *c = o->keys.channels + from;
+		Datum	   *r = o->keys.extra + from;
+		int			left;
 
 		CHECK_FOR_INTERRUPTS();
-		args[0] = int8_array(o->keys.meters + from, k);
-		args[1] = date_array(o->keys.days + from, k);
-		args[2] = int8_array(o->keys.channels + from, k);
-		rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
-		SPI_freetuptable(SPI_tuptable);
-		pfree(DatumGetPointer(args[0]));
-		pfree(DatumGetPointer(args[1]));
-		pfree(DatumGetPointer(args[2]));
+		if (!in_c)
+		{
+			resolve_sql(o, m, d, c, r, k);
+			continue;
+		}
+		left = energy_resolve_chunks(o->schema, m, d, c, r, k, o->replacing, to_sql);
+		if (left > 0)
+		{
+			/* the keys with register reads, packed at the front */
+			int			j = 0;
+
+			for (int i = 0; i < k; i++)
+			{
+				if (!to_sql[i])
+					continue;
+				m[j] = m[i];
+				d[j] = d[i];
+				c[j] = c[i];
+				r[j] = r[i];
+				j++;
+			}
+			resolve_sql(o, m, d, c, r, left);
+		}
 	}
 	o->keys.n = 0;
-	return n;
 }
 
-/* The end of the load: the probe's scan and relations go. */
+/*
+ * Step 1 and 2 of the end of a call (see the top of the file), once the
+ * caller holds the meter-days' locks; waited says whether it had to wait for
+ * them (a concurrent writer of the same meters committed meanwhile).
+ */
 void
-energy_overlap_close(EnergyOverlap *o)
+energy_overlap_resolve_new(EnergyOverlap *o, bool waited)
 {
-	if (o->rel == NULL)
-		return;
-	ExecDropSingleTupleTableSlot(o->slot);
-	index_endscan(o->scan);
-	index_close(o->index, NoLock);
-	table_close(o->rel, NoLock);
-	o->rel = NULL;
+	bool		xact_snapshot = IsolationUsesXactSnapshot();
+
+	if (xact_snapshot && waited)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent load or unload of the same meters"),
+				 errhint("Retry the load.")));
+	overlap_probe(o, xact_snapshot);
+	overlap_resolve_keys(o);
+}
+
+/* Step 3: the keys that removed files handed over (energy_overlap_add). */
+void
+energy_overlap_resolve_removed(EnergyOverlap *o)
+{
+	overlap_resolve_keys(o);
+}
+
+/* How many readings of a file of this call replaced a stored copy. */
+int64
+energy_overlap_replacing(EnergyOverlap *o, int64 file_id)
+{
+	Replacing  *r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
+
+	return r ? r->count : 0;
 }

@@ -22,7 +22,7 @@ SELECT lives_ok(format($$SELECT * FROM energy_load(%L)$$, :'data' || '/samples')
 SELECT lives_ok(format($$SELECT * FROM energy_load(%L)$$, :'data' || '/channels'), 'the 21-channel meter loads');
 SELECT cmp_ok(energy_populate_view(), '>', 0::bigint, 'populate');
 
--- The canonical units, as DESIGN.md lists them.
+-- The canonical units, as the README lists them.
 CREATE TEMP TABLE units (unit text, canonical text, factor numeric);
 INSERT INTO units VALUES
     ('wh', 'kWh', 0.001), ('kwh', 'kWh', 1), ('mwh', 'kWh', 1000),

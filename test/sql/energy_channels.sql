@@ -27,7 +27,7 @@ SELECT count(*) FROM energy_get_channels('210095893', '210095893', '2015-09-01':
 SELECT count(*) FROM energy_get_channels('210095893', '210095893', '1/9/2015');
 SELECT count(*) FROM energy_get_channels('210095893', '210095893', '2015-09-01T00:00:00.000+10:00');
 SELECT count(*) FROM energy_get_channels('210095893', '210095893', '2015-09-01 +00');
-SELECT count(*) FROM energy_get_channels('210095893', '210095893', '2015-09-01 23:59:59-11');
+SELECT count(*) FROM energy_get_channels('210095893', '210095893', '2015-09-01 00:00:00-11');
 SELECT * FROM energy_get_channels('210095893', '210095893', '2015/09/01'); -- ERROR
 SELECT * FROM energy_get_channels('210095893', '210095893', 'infinity'::date); -- ERROR
 -- NULL serial: every serial of the meter; NULL meter or day: no rows.

@@ -14,8 +14,8 @@ SELECT energy_populate_view();
 -- Every form gives the seed's documented answer for 01/09/2015.
 SELECT f AS day_as_sent, g.plant_code, g.day, g.min_energy, g.max_energy, g.avg_energy, g.readings
   FROM unnest(ARRAY['01/09/2015', '2015-09-01', '2015-09-01T00:00:00.000+10:00',
-                    '2015-09-01 00:00:00', '2015-09-01 +00', '2015-09-01T23:59:59Z',
-                    '2015-09-01T10:30', '2015-09-01 23:59:59.999999-05:30',
+                    '2015-09-01 00:00:00', '2015-09-01 +00', '2015-09-01T00:00Z',
+                    '2015-09-01T10:30', '2015-09-01 23:59:59.999999',
                     '2015-09-01T00:00:00+1000', '  2015-9-1T00:00:00-03  ']) AS f,
        LATERAL energy_get('210095893', '210095893', f) g;
 
@@ -38,7 +38,9 @@ SELECT f AS day_as_sent, pg_temp.day_error(f) AS sqlstate
                     '01/09/2015 00:00:00', '2015-09-01 00:00:00 +10:00:00', '2015-09-01T1',
                     '2015-09-01T10:3', '2015-09-01T10:30:5', '2015-09-01T10:30:00.',
                     '2015-09-01 +1', '2015-09-01 Z0', '2015-09-01TT10:00', '2015-09-01 10:00 PST',
-                    '2015-02-30T00:00:00', '2015-09-01T00:00:00+10:00 ']) AS f;
+                    '2015-02-30T00:00:00', '2015-09-01T00:00:00+10:00 ',
+                    -- a time other than midnight with a zone (energy_clients2)
+                    '2015-09-01T23:59:59Z', '2015-09-01 23:59:59.999999-05:30']) AS f;
 
 -- energy_get_json with a date: the same body as with text.
 SELECT energy_get_json('210095893', '210095893', date '2015-09-01')

@@ -78,8 +78,14 @@ my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
 	'<', \$in, '>', \$out, '2>', \$err);
 $in .= "BEGIN;\nSELECT pg_backend_pid();\nSELECT energy_populate_view();\n";
 $h->pump until $out =~ /^\d+\n\d+\n/m || !$h->pumpable;
-my ($pid) = $out =~ /^(\d+)\n/;
-ok($pid, 'populate ran inside an open transaction');
+my ($pid, $rows) = $out =~ /^(\d+)\n(\d+)\n/;
+die "psql failed: $err" unless defined $pid;
+# The populate ran to its end (its row count came back) and its
+# transaction is still open, with the rows it wrote, when it is killed.
+is($rows, '100000', 'populate ran to its end inside an open transaction');
+ok($node->poll_query_until('postgres',
+		"SELECT state = 'idle in transaction' AND backend_xid IS NOT NULL FROM pg_stat_activity WHERE pid = $pid"),
+	'... which is open and has written when it is killed');
 kill_backend($pid);
 $h->finish;
 is(differences_from('TABLE before'), '0', 'killed before COMMIT: the view is exactly as before');

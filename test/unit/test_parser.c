@@ -2048,6 +2048,10 @@ test_hostile(const char *dir)
 	}
 }
 
+/*
+ * Fields and lines of a few hostile fixtures, read from the folder given.
+ * A fixture that cannot be read is a failure, never a silent pass.
+ */
 static void
 test_hostile_details(const char *dir)
 {
@@ -2058,6 +2062,7 @@ test_hostile_details(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/quoted_commas.csv", dir);
 	d = read_file(path, &len);
+	CHECK(d != NULL, "quoted_commas.csv fixture readable");
 	if (d == NULL)
 		return;
 	r = PN(d, len);
@@ -2069,6 +2074,7 @@ test_hostile_details(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/spaces.csv", dir);
 	d = read_file(path, &len);
+	CHECK(d != NULL, "spaces.csv fixture readable");
 	if (d == NULL)
 		return;
 	r = PN(d, len);
@@ -2080,6 +2086,7 @@ test_hostile_details(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/negative_values.csv", dir);
 	d = read_file(path, &len);
+	CHECK(d != NULL, "negative_values.csv fixture readable");
 	if (d == NULL)
 		return;
 	r = PN(d, len);

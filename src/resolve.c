@@ -1,0 +1,885 @@
+/*-------------------------------------------------------------------------
+ *
+ * resolve.c
+ *	  Overlaps resolved in one pass, in C: the copies of a batch of keys
+ *	  compared, marked and summed in memory, a few statements per batch.
+ *
+ * energy_resolve() in SQL turns every copy of a reading into a row of the
+ * executor (unnest, a window sort, array_agg) twice: a fully overlapping
+ * corrected re-delivery cost 27 times its first load.  Here a batch of keys
+ * (meter, day, channel) costs five statements whatever its size:
+ *	1. the keys' partials, which say which files' copies count (a partial
+ *	   with readings) and so must be compared;
+ *	2. those files' chunks of the keys, as their arrays;
+ *	3. one UPDATE of the superseded masks that changed;
+ *	4. one DELETE and 5. one INSERT of the partials that changed.
+ * In between, per key, its copies are sorted by (time, file, line, place)
+ * and every copy but the first of a time loses, as energy_resolve() ranks
+ * them.  Only the copies that count today and the call's own are compared
+ * (unless the key is restored after a file was removed: then every copy),
+ * so the 20th copy of a day costs what the 2nd did.
+ *
+ * The partials of the files whose copies changed are computed again from
+ * the copies that count, by the rules of the loader and energy_resolve():
+ * an exact sum (aggregate.c's EnergySum, each stored float8 taken as the
+ * decimal float8_numeric() makes of it), min, max, flagged (a status; for
+ * MDFF, a quality method other than A) and the key's interval, the most
+ * common gap between consecutive readings that count, in whole minutes
+ * rounded half up, ties to the smaller.  A file whose copies did not change
+ * keeps its partial as it is.
+ *
+ * energy_resolve() stays the twin for what this does not handle: keys with
+ * register reads (TOU, NEM13: rows, not chunks), a Citus cluster, and a
+ * 1.1 schema.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "energy.h"
+
+/* A key of the batch, deduplicated. */
+typedef struct RKey
+{
+	int64		meter_id;
+	int32		day;
+	int64		channel_id;
+	bool		restore;
+	bool		to_sql;			/* register reads: energy_resolve()'s */
+	int			first_file;		/* its files: files[first_file ..] */
+	int			nfiles;
+	int32		mode;			/* the interval found, 0 for none */
+} RKey;
+
+/* A file's partial(s) of a key. */
+typedef struct RFile
+{
+	int			key;
+	int64		file_id;
+	int64		readings;		/* over its parts */
+	int			parts;
+	bool		interval_null;
+	int32		interval;
+	bool		mdff;			/* quality methods: flagged unless A */
+	bool		compared;		/* its copies take part */
+	bool		has_chunk;
+	bool		changed;
+} RFile;
+
+/* A stored chunk of a compared file, its arrays deconstructed. */
+typedef struct RChunk
+{
+	int			file;			/* in files[] */
+	ItemPointerData rid;
+	int64		line;			/* PG_INT64_MIN for a 1.0 row (no line) */
+	int			n;
+	Datum	   *at;
+	Datum	   *value;
+	Datum	   *status;			/* NULL when the chunk has none */
+	bool	   *status_null;
+	bool	   *old;			/* superseded before */
+	bool	   *mask;			/* superseded after */
+} RChunk;
+
+/* One copy of a reading, for the sort. */
+typedef struct RCopy
+{
+	Timestamp	at;
+	int64		file_id;
+	int64		line;
+	ItemPointerData rid;
+	int			ord;
+	int			chunk;
+} RCopy;
+
+typedef struct Resolve
+{
+	MemoryContext cxt;
+	RKey	   *keys;
+	int			nkeys;
+	RFile	   *files;
+	int			nfiles;
+	RChunk	   *chunks;
+	int			nchunks;
+	HTAB	   *replacing;		/* file_id -> count, the call's new files */
+	SPITupleTable *chunk_result;	/* step 2's rows, which the chunks use */
+
+	/* the range of keys (and their files) steps 2 to 5 work on */
+	int			kfrom;
+	int			kto;
+	int			ffrom;
+	int			fto;
+} Resolve;
+
+/*
+ * Compared files per range of keys: steps 2 to 5 run per range, in memory
+ * reset after each, so that a batch of keys each of which many files
+ * deliver (a day sent as one file per reading) stays within a few MB.
+ */
+#define RANGE_FILES 1024
+
+static SPIPlanPtr plan_partials;
+static SPIPlanPtr plan_chunks;
+static SPIPlanPtr plan_marks;
+static SPIPlanPtr plan_delete;
+static SPIPlanPtr plan_insert;
+static Oid	plans_nspid = InvalidOid;
+
+/* ---------------------------------------------------------------------
+ * Arrays
+ * ---------------------------------------------------------------------
+ */
+
+static Datum
+make_array(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
+}
+
+static void
+split_array(Datum a, Oid type, Datum **elems, bool **nulls, int *n)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	/* by-reference elements point into the result, kept for the batch */
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	deconstruct_array(DatumGetArrayTypeP(a), type, typlen, typbyval, typalign,
+					  elems, nulls, n);
+}
+
+/* ---------------------------------------------------------------------
+ * The statements, prepared once per backend and schema
+ * ---------------------------------------------------------------------
+ */
+
+static SPIPlanPtr
+keep(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = energy_prepare(sql, nargs, argtypes);
+
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+static void
+prepare_plans(const EnergySchema *schema)
+{
+	const char *ns = schema->nspname;
+	Oid			keys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+	Oid			dkeys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			chunkargs[5] = {INT4ARRAYOID, INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			marks[2] = {TIDARRAYOID, TEXTARRAYOID};
+	Oid			ins[10] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	NUMERICARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+
+	if (plans_nspid == schema->nspid)
+		return;
+	/*
+	 * A key's partials with readings (through the partial index that keeps
+	 * only those), or every partial of a key to restore.
+	 */
+	plan_partials = keep(psprintf("WITH k AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), "
+								  "pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) "
+								  "WITH ORDINALITY AS k(meter_id, day, channel_id, restore, i)), "
+								  "d AS (SELECT k.i, d.* FROM k JOIN %1$s.energy_daily d "
+								  "ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+								  "AND d.day OPERATOR(pg_catalog.=) k.day "
+								  "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
+								  "WHERE NOT k.restore AND d.readings OPERATOR(pg_catalog.>) 0 "
+								  "UNION ALL "
+								  "SELECT k.i, d.* FROM k JOIN %1$s.energy_daily d "
+								  "ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id "
+								  "AND d.day OPERATOR(pg_catalog.=) k.day "
+								  "AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id "
+								  "WHERE k.restore) "
+								  "SELECT d.i, d.file_id, d.readings, d.interval_minutes, "
+								  "f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13']) "
+								  "FROM d LEFT JOIN %1$s.energy_file f ON f.file_id OPERATOR(pg_catalog.=) d.file_id "
+								  "ORDER BY d.i, d.file_id", ns), 4, keys);
+	plan_chunks = keep(psprintf("SELECT u.f, r.ctid, r.line, r.at, r.value, r.status, r.superseded "
+								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+								"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+								"AS u(f, meter_id, day, channel_id, file_id) "
+								"JOIN %1$s.energy_segment s ON s.file_id OPERATOR(pg_catalog.=) u.file_id "
+								"AND s.meter_id OPERATOR(pg_catalog.=) u.meter_id "
+								"AND s.channel_id OPERATOR(pg_catalog.=) u.channel_id "
+								"JOIN %1$s.energy_reading r ON r.meter_id OPERATOR(pg_catalog.=) u.meter_id "
+								"AND r.day OPERATOR(pg_catalog.=) u.day "
+								"AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id", ns), 5, chunkargs);
+	plan_marks = keep(psprintf("UPDATE %1$s.energy_reading t SET superseded = u.mask::pg_catalog.bool[] "
+							   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(rid, mask) "
+							   "WHERE t.ctid OPERATOR(pg_catalog.=) u.rid", ns), 2, marks);
+	plan_delete = keep(psprintf("DELETE FROM %1$s.energy_daily d "
+								"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+								"pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(meter_id, day, channel_id, file_id) "
+								"WHERE d.meter_id OPERATOR(pg_catalog.=) u.meter_id "
+								"AND d.day OPERATOR(pg_catalog.=) u.day "
+								"AND d.channel_id OPERATOR(pg_catalog.=) u.channel_id "
+								"AND d.file_id OPERATOR(pg_catalog.=) u.file_id", ns), 4, dkeys);
+	plan_insert = keep(psprintf("INSERT INTO %1$s.energy_daily (meter_id, day, channel_id, file_id, part, "
+								"readings, sum_value, min_value, max_value, flagged, interval_minutes) "
+								"SELECT u.m, u.d, u.c, u.f, 1, u.r, u.s, u.lo, u.hi, u.fl, u.iv "
+								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+								"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+								"pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
+								"pg_catalog.unnest($9), pg_catalog.unnest($10)) "
+								"AS u(m, d, c, f, r, s, lo, hi, fl, iv)", ns), 10, ins);
+	plans_nspid = schema->nspid;
+}
+
+/*
+ * Run a statement.  SPI leaves its procedure's context current after each
+ * call, which lives as long as the whole load: the batch's context is made
+ * current again, so that what the batch allocates goes with it.
+ */
+static void
+run(SPIPlanPtr plan, Datum *args, int expected)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	MemoryContextSwitchTo(cxt);
+	if (rc != expected)
+		elog(ERROR, "resolving overlaps failed: %s", SPI_result_code_string(rc));
+}
+
+/* ---------------------------------------------------------------------
+ * Reading the batch
+ * ---------------------------------------------------------------------
+ */
+
+static int
+cmp_rkey(const void *a, const void *b)
+{
+	const RKey *x = a;
+	const RKey *y = b;
+
+	if (x->meter_id != y->meter_id)
+		return x->meter_id < y->meter_id ? -1 : 1;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	if (x->channel_id != y->channel_id)
+		return x->channel_id < y->channel_id ? -1 : 1;
+	return 0;
+}
+
+/* The keys, sorted and each once (restored if any copy of it says so). */
+static void
+read_keys(Resolve *r, const Datum *meters, const Datum *days, const Datum *channels,
+		  const Datum *restore, int n)
+{
+	int			m = 0;
+
+	r->keys = palloc0(sizeof(RKey) * n);
+	for (int i = 0; i < n; i++)
+	{
+		r->keys[i].meter_id = DatumGetInt64(meters[i]);
+		r->keys[i].day = DatumGetDateADT(days[i]);
+		r->keys[i].channel_id = DatumGetInt64(channels[i]);
+		r->keys[i].restore = DatumGetBool(restore[i]);
+	}
+	qsort(r->keys, n, sizeof(RKey), cmp_rkey);
+	for (int i = 0; i < n; i++)
+	{
+		if (m > 0 && cmp_rkey(&r->keys[m - 1], &r->keys[i]) == 0)
+			r->keys[m - 1].restore |= r->keys[i].restore;
+		else
+			r->keys[m++] = r->keys[i];
+	}
+	r->nkeys = m;
+}
+
+/* The keys as the four arrays the first statement takes. */
+static void
+key_arrays(Resolve *r, Datum *args)
+{
+	Datum	   *cols[4];
+
+	for (int c = 0; c < 4; c++)
+		cols[c] = palloc(sizeof(Datum) * r->nkeys);
+	for (int i = 0; i < r->nkeys; i++)
+	{
+		cols[0][i] = Int64GetDatum(r->keys[i].meter_id);
+		cols[1][i] = DateADTGetDatum(r->keys[i].day);
+		cols[2][i] = Int64GetDatum(r->keys[i].channel_id);
+		cols[3][i] = BoolGetDatum(r->keys[i].restore);
+	}
+	args[0] = make_array(cols[0], NULL, r->nkeys, INT8OID);
+	args[1] = make_array(cols[1], NULL, r->nkeys, DATEOID);
+	args[2] = make_array(cols[2], NULL, r->nkeys, INT8OID);
+	args[3] = make_array(cols[3], NULL, r->nkeys, BOOLOID);
+}
+
+/*
+ * Step 1: the keys' files whose copies are compared, from their partials
+ * (in key, file order): those with readings, or every one of a key to
+ * restore.
+ */
+static void
+read_partials(Resolve *r)
+{
+	Datum		args[4];
+
+	key_arrays(r, args);
+	run(plan_partials, args, SPI_OK_SELECT);
+	r->files = palloc0(sizeof(RFile) * Max(1, SPI_processed));
+	r->nfiles = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			key = (int) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) - 1;
+		int64		file_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		RFile	   *f = (r->nfiles > 0) ? &r->files[r->nfiles - 1] : NULL;
+		Datum		iv;
+		Datum		mdff;
+
+		if (f == NULL || f->key != key || f->file_id != file_id)
+		{
+			f = &r->files[r->nfiles++];
+			f->key = key;
+			f->file_id = file_id;
+			iv = SPI_getbinval(tup, desc, 4, &f->interval_null);
+			f->interval = f->interval_null ? 0 : DatumGetInt32(iv);
+			mdff = SPI_getbinval(tup, desc, 5, &isnull);
+			f->mdff = !isnull && DatumGetBool(mdff);
+			if (r->keys[key].nfiles++ == 0)
+				r->keys[key].first_file = r->nfiles - 1;
+		}
+		f->parts++;
+		f->readings += DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < r->nfiles; i++)
+		r->files[i].compared = r->keys[r->files[i].key].restore || r->files[i].readings > 0;
+}
+
+/* One row of step 2: a chunk of a compared file, its arrays split. */
+static void
+add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
+{
+	RChunk	   *c = &r->chunks[r->nchunks++];
+	bool		isnull;
+	bool	   *nulls;
+	Datum		d;
+	int			n;
+
+	c->file = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	c->rid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull));
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	c->line = isnull ? PG_INT64_MIN : DatumGetInt64(d);
+	split_array(SPI_getbinval(tup, desc, 4, &isnull), TIMESTAMPOID, &c->at, &nulls, &c->n);
+	split_array(SPI_getbinval(tup, desc, 5, &isnull), FLOAT8OID, &c->value, &nulls, &n);
+	if (n != c->n)
+		elog(ERROR, "a chunk of energy_reading has %d times and %d values", c->n, n);
+	c->status = NULL;
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	if (!isnull)
+	{
+		split_array(d, TEXTOID, &c->status, &c->status_null, &n);
+		if (n != c->n)
+			elog(ERROR, "a chunk of energy_reading has %d times and %d statuses", c->n, n);
+	}
+	c->old = palloc0(sizeof(bool) * c->n);
+	c->mask = palloc0(sizeof(bool) * c->n);
+	d = SPI_getbinval(tup, desc, 7, &isnull);
+	if (!isnull)
+	{
+		Datum	   *marks;
+
+		split_array(d, BOOLOID, &marks, &nulls, &n);
+		for (int i = 0; i < Min(n, c->n); i++)
+			c->old[i] = !nulls[i] && DatumGetBool(marks[i]);
+	}
+	r->files[c->file].has_chunk = true;
+}
+
+/*
+ * Step 2: the chunks of every compared file of the keys.  A compared file
+ * with no chunk holds register reads: its key goes to energy_resolve().
+ */
+static void
+read_chunks(Resolve *r)
+{
+	Datum	   *cols[5];
+	Datum		args[5];
+	int			n = 0;
+
+	for (int c = 0; c < 5; c++)
+		cols[c] = palloc(sizeof(Datum) * Max(1, r->fto - r->ffrom));
+	for (int i = r->ffrom; i < r->fto; i++)
+	{
+		RFile	   *f = &r->files[i];
+		RKey	   *k = &r->keys[f->key];
+
+		if (!f->compared)
+			continue;
+		cols[0][n] = Int32GetDatum(i);
+		cols[1][n] = Int64GetDatum(k->meter_id);
+		cols[2][n] = DateADTGetDatum(k->day);
+		cols[3][n] = Int64GetDatum(k->channel_id);
+		cols[4][n] = Int64GetDatum(f->file_id);
+		n++;
+	}
+	args[0] = make_array(cols[0], NULL, n, INT4OID);
+	args[1] = make_array(cols[1], NULL, n, INT8OID);
+	args[2] = make_array(cols[2], NULL, n, DATEOID);
+	args[3] = make_array(cols[3], NULL, n, INT8OID);
+	args[4] = make_array(cols[4], NULL, n, INT8OID);
+	run(plan_chunks, args, SPI_OK_SELECT);
+	r->chunks = palloc0(sizeof(RChunk) * Max(1, SPI_processed));
+	r->nchunks = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+		add_chunk(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+	/* the chunks' arrays point into the result: it goes with the batch */
+	r->chunk_result = SPI_tuptable;
+	for (int i = r->ffrom; i < r->fto; i++)
+		if (r->files[i].compared && !r->files[i].has_chunk)
+			r->keys[r->files[i].key].to_sql = true;
+}
+
+/* ---------------------------------------------------------------------
+ * Comparing
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * energy_resolve()'s order: by time, then the copy that wins first: the
+ * later file, the later line, the later row, the later place in the row.
+ */
+static int
+cmp_copy(const void *a, const void *b)
+{
+	const RCopy *x = a;
+	const RCopy *y = b;
+	int			c;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->file_id != y->file_id)
+		return x->file_id > y->file_id ? -1 : 1;
+	if (x->line != y->line)
+		return x->line > y->line ? -1 : 1;
+	c = ItemPointerCompare((ItemPointer) &x->rid, (ItemPointer) &y->rid);
+	if (c != 0)
+		return -c;
+	return (x->ord > y->ord) ? -1 : (x->ord < y->ord);
+}
+
+/* Count a replacing reading of the winning file, if it is one of the call's. */
+static void
+count_replacing(Resolve *r, int64 file_id)
+{
+	int64	   *count = hash_search(r->replacing, &file_id, HASH_FIND, NULL);
+
+	/* the entry's key is its first field: the count follows it */
+	if (count)
+		count[1]++;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The key's interval: the most common gap between consecutive copies that
+ * count (sorted by time), in whole minutes rounded half up; ties go to the
+ * smaller; 0 when there is none.
+ */
+static int32
+key_mode(RCopy *live, int n)
+{
+	int32	   *gaps = palloc(sizeof(int32) * Max(1, n));
+	int			ngaps = 0;
+	int32		best = 0;
+	int			best_count = 0;
+
+	for (int i = 1; i < n; i++)
+	{
+		int64		minutes = (live[i].at - live[i - 1].at + USECS_PER_MINUTE / 2) / USECS_PER_MINUTE;
+
+		if (minutes > 0)
+			gaps[ngaps++] = (int32) Min(minutes, PG_INT32_MAX);
+	}
+	qsort(gaps, ngaps, sizeof(int32), cmp_int32);
+	for (int i = 0; i < ngaps;)
+	{
+		int			j = i;
+
+		while (j < ngaps && gaps[j] == gaps[i])
+			j++;
+		if (j - i > best_count)
+		{
+			best = gaps[i];
+			best_count = j - i;
+		}
+		i = j;
+	}
+	pfree(gaps);
+	return best;
+}
+
+/*
+ * One key: sort its compared copies, mark every one but the first of each
+ * time, count what the call's files replaced, and find the interval.  A
+ * copy of a compared file that was superseded stays so unless the key is
+ * restored (it cannot win against the copy that superseded it).
+ */
+static void
+compare_key(Resolve *r, int key, int first_chunk, int nchunks)
+{
+	RKey	   *k = &r->keys[key];
+	int			n = 0;
+	RCopy	   *copies;
+	int			nlive = 0;
+
+	for (int c = first_chunk; c < first_chunk + nchunks; c++)
+		n += r->chunks[c].n;
+	copies = palloc(sizeof(RCopy) * Max(1, n));
+	n = 0;
+	for (int c = first_chunk; c < first_chunk + nchunks; c++)
+	{
+		RChunk	   *ch = &r->chunks[c];
+
+		for (int i = 0; i < ch->n; i++)
+		{
+			ch->mask[i] = ch->old[i];
+			if (ch->old[i] && !k->restore)
+				continue;
+			copies[n].at = DatumGetTimestamp(ch->at[i]);
+			copies[n].file_id = r->files[ch->file].file_id;
+			copies[n].line = ch->line;
+			copies[n].rid = ch->rid;
+			copies[n].ord = i;
+			copies[n].chunk = c;
+			n++;
+		}
+	}
+	qsort(copies, n, sizeof(RCopy), cmp_copy);
+	for (int i = 0; i < n;)
+	{
+		int			j = i + 1;
+		bool		other_counted = false;
+
+		while (j < n && copies[j].at == copies[i].at)
+		{
+			RChunk	   *loser = &r->chunks[copies[j].chunk];
+
+			if (copies[j].file_id != copies[i].file_id && !loser->old[copies[j].ord])
+				other_counted = true;
+			loser->mask[copies[j].ord] = true;
+			j++;
+		}
+		r->chunks[copies[i].chunk].mask[copies[i].ord] = false;
+		if (other_counted)
+			count_replacing(r, copies[i].file_id);
+		copies[nlive++] = copies[i];
+		i = j;
+	}
+	k->mode = key_mode(copies, nlive);
+	pfree(copies);
+}
+
+/*
+ * Compare every key the C path handles; the chunks come in no order from
+ * the statement, so they are first grouped by key (their file's key).
+ */
+static void
+compare_keys(Resolve *r)
+{
+	int			nk = r->kto - r->kfrom;
+	int		   *order = palloc(sizeof(int) * Max(1, r->nchunks));
+	RChunk	   *sorted = palloc(sizeof(RChunk) * Max(1, r->nchunks));
+	int		   *start = palloc0(sizeof(int) * (nk + 1));
+
+	/* a counting sort of the chunks by key (their place in the range) */
+	for (int c = 0; c < r->nchunks; c++)
+		start[r->files[r->chunks[c].file].key - r->kfrom + 1]++;
+	for (int k = 0; k < nk; k++)
+		start[k + 1] += start[k];
+	for (int c = 0; c < r->nchunks; c++)
+		order[start[r->files[r->chunks[c].file].key - r->kfrom]++] = c;
+	for (int c = 0; c < r->nchunks; c++)
+		sorted[c] = r->chunks[order[c]];
+	r->chunks = sorted;
+	for (int k = nk; k > 0; k--)
+		start[k] = start[k - 1];
+	start[0] = 0;
+
+	for (int k = 0; k < nk; k++)
+	{
+		if (r->keys[r->kfrom + k].to_sql)
+			continue;
+		compare_key(r, r->kfrom + k, start[k], start[k + 1] - start[k]);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Writing
+ * ---------------------------------------------------------------------
+ */
+
+/* The masks as energy_reading holds them: NULL when nothing is superseded. */
+static Datum
+mask_text(const RChunk *c, bool *isnull)
+{
+	StringInfoData buf;
+	bool		any = false;
+
+	for (int i = 0; i < c->n && !any; i++)
+		any = c->mask[i];
+	*isnull = !any;
+	if (!any)
+		return (Datum) 0;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < c->n; i++)
+		appendStringInfoString(&buf, c->mask[i] ? (i ? ",t" : "t") : (i ? ",f" : "f"));
+	appendStringInfoChar(&buf, '}');
+	return CStringGetTextDatum(buf.data);
+}
+
+/* Step 3: the masks that changed, in one UPDATE; their files changed. */
+static void
+write_marks(Resolve *r)
+{
+	Datum	   *rids = palloc(sizeof(Datum) * Max(1, r->nchunks));
+	Datum	   *masks = palloc(sizeof(Datum) * Max(1, r->nchunks));
+	bool	   *nulls = palloc(sizeof(bool) * Max(1, r->nchunks));
+	Datum		args[2];
+	int			n = 0;
+
+	for (int c = 0; c < r->nchunks; c++)
+	{
+		RChunk	   *ch = &r->chunks[c];
+
+		if (r->keys[r->files[ch->file].key].to_sql ||
+			memcmp(ch->old, ch->mask, sizeof(bool) * ch->n) == 0)
+			continue;
+		r->files[ch->file].changed = true;
+		rids[n] = PointerGetDatum(&ch->rid);
+		masks[n] = mask_text(ch, &nulls[n]);
+		n++;
+	}
+	if (n == 0)
+		return;
+	args[0] = make_array(rids, NULL, n, TIDOID);
+	args[1] = make_array(masks, nulls, n, TEXTOID);
+	run(plan_marks, args, SPI_OK_UPDATE);
+}
+
+/* What a file's rewritten partial of a key holds. */
+typedef struct RStats
+{
+	int64		readings;
+	EnergySum	sum;
+	double		min;
+	double		max;
+	int64		flagged;
+} RStats;
+
+static void
+file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int c = first_chunk; c < first_chunk + nchunks; c++)
+	{
+		RChunk	   *ch = &r->chunks[c];
+
+		if (ch->file != file)
+			continue;
+		for (int i = 0; i < ch->n; i++)
+		{
+			double		v = DatumGetFloat8(ch->value[i]);
+			EpDecimal	d;
+
+			if (ch->mask[i])
+				continue;
+			if (st->readings == 0 || v < st->min)
+				st->min = v;
+			if (st->readings == 0 || v > st->max)
+				st->max = v;
+			st->readings++;
+			energy_decimal_of_double(v, &d);
+			energy_sum_add(&st->sum, &d);
+			if (ch->status && !ch->status_null[i])
+			{
+				text	   *t = DatumGetTextPP(ch->status[i]);
+				int			len = VARSIZE_ANY_EXHDR(t);
+
+				if (len > 0 && !(r->files[file].mdff && VARDATA_ANY(t)[0] == 'A'))
+					st->flagged++;
+			}
+		}
+	}
+}
+
+/* Growing parallel columns of the partials to write. */
+typedef struct RRows
+{
+	Datum	   *col[10];
+	bool	   *null[10];
+	int			n;
+} RRows;
+
+/*
+ * Steps 4 and 5: every file whose copies changed (or whose partial no
+ * longer says the key's interval, or is split in parts) gets one partial
+ * again, computed from its copies that count.
+ */
+static void
+write_partials(Resolve *r)
+{
+	RRows		rows;
+	Datum		args[10];
+	Oid			types[10] = {INT8OID, DATEOID, INT8OID, INT8OID, INT8OID,
+	NUMERICOID, FLOAT8OID, FLOAT8OID, INT8OID, INT4OID};
+	int			chunk = 0;
+
+	for (int c = 0; c < 10; c++)
+	{
+		rows.col[c] = palloc(sizeof(Datum) * Max(1, r->fto - r->ffrom));
+		rows.null[c] = palloc0(sizeof(bool) * Max(1, r->fto - r->ffrom));
+	}
+	rows.n = 0;
+	for (int k = r->kfrom; k < r->kto; k++)
+	{
+		RKey	   *key = &r->keys[k];
+		int			first_chunk = chunk;
+
+		while (chunk < r->nchunks && r->files[r->chunks[chunk].file].key == k)
+			chunk++;
+		if (key->to_sql)
+			continue;
+		for (int f = key->first_file; f < key->first_file + key->nfiles; f++)
+		{
+			RFile	   *file = &r->files[f];
+			RStats		st;
+			int			i = rows.n;
+			bool		same_interval;
+
+			if (!file->compared)
+				continue;
+			same_interval = file->readings == 0 ||
+				(key->mode == 0 ? file->interval_null :
+				 (!file->interval_null && file->interval == key->mode));
+			if (!file->changed && file->parts == 1 && same_interval)
+				continue;
+			file_stats(r, f, first_chunk, chunk - first_chunk, &st);
+			rows.col[0][i] = Int64GetDatum(key->meter_id);
+			rows.col[1][i] = DateADTGetDatum(key->day);
+			rows.col[2][i] = Int64GetDatum(key->channel_id);
+			rows.col[3][i] = Int64GetDatum(file->file_id);
+			rows.col[4][i] = Int64GetDatum(st.readings);
+			rows.col[5][i] = energy_sum_numeric(&st.sum);
+			rows.col[6][i] = Float8GetDatum(st.min);
+			rows.col[7][i] = Float8GetDatum(st.max);
+			rows.col[8][i] = Int64GetDatum(st.flagged);
+			rows.col[9][i] = Int32GetDatum(key->mode);
+			rows.null[6][i] = rows.null[7][i] = (st.readings == 0);
+			rows.null[9][i] = (st.readings == 0 || key->mode == 0);
+			rows.n++;
+		}
+	}
+	if (rows.n == 0)
+		return;
+	for (int c = 0; c < 10; c++)
+		args[c] = make_array(rows.col[c], rows.null[c], rows.n, types[c]);
+	run(plan_delete, args, SPI_OK_DELETE);
+	run(plan_insert, args, SPI_OK_INSERT);
+}
+
+/*
+ * Resolve a batch of keys (parallel arrays; restore: compare every copy)
+ * in C where their copies are chunks, adding the readings the call's files
+ * replaced to replacing (file_id -> {file_id, count} entries).  Sets
+ * to_sql[i] for each key it left to energy_resolve(), and returns how many.
+ */
+int
+energy_resolve_chunks(const EnergySchema *schema, const Datum *meters, const Datum *days,
+					  const Datum *channels, const Datum *restore, int n,
+					  HTAB *replacing, bool *to_sql)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy resolve",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	MemoryContext range_cxt;
+	Resolve		r;
+	int			left = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.cxt = cxt;
+	r.replacing = replacing;
+	prepare_plans(schema);
+	MemoryContextSwitchTo(cxt);
+	read_keys(&r, meters, days, channels, restore, n);
+	read_partials(&r);
+	range_cxt = AllocSetContextCreate(cxt, "energy resolve range", ALLOCSET_DEFAULT_SIZES);
+	for (int k0 = 0, f0 = 0; k0 < r.nkeys;)
+	{
+		int			k1 = k0;
+		int			f1 = f0;
+
+		while (k1 < r.nkeys && (k1 == k0 || f1 - f0 + r.keys[k1].nfiles <= RANGE_FILES))
+			f1 += r.keys[k1++].nfiles;
+		r.kfrom = k0;
+		r.kto = k1;
+		r.ffrom = f0;
+		r.fto = f1;
+		MemoryContextSwitchTo(range_cxt);
+		read_chunks(&r);
+		compare_keys(&r);
+		write_marks(&r);
+		write_partials(&r);
+		SPI_freetuptable(r.chunk_result);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(range_cxt);
+		k0 = k1;
+		f0 = f1;
+	}
+
+	/* the keys left to SQL, by value: the caller's arrays are not sorted */
+	for (int i = 0; i < n; i++)
+	{
+		RKey		probe;
+		RKey	   *k;
+
+		probe.meter_id = DatumGetInt64(meters[i]);
+		probe.day = DatumGetDateADT(days[i]);
+		probe.channel_id = DatumGetInt64(channels[i]);
+		k = bsearch(&probe, r.keys, r.nkeys, sizeof(RKey), cmp_rkey);
+		to_sql[i] = (k != NULL && k->to_sql);
+		left += to_sql[i];
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return left;
+}
