@@ -93,7 +93,9 @@ print-version:
 # specs in the setting energy_test.data.  scripts/test makes one per run and
 # removes it; a bare `make installcheck` makes its own (left in /tmp).
 ifneq ($(filter installcheck,$(MAKECMDGOALS)),)
-ENERGY_TEST_DATA ?= $(shell scripts/test-data)
+ifeq ($(ENERGY_TEST_DATA),)
+ENERGY_TEST_DATA := $(shell scripts/test-data)
+endif
 endif
 ifneq ($(ENERGY_TEST_DATA),)
 export ENERGY_TEST_DATA

@@ -58,7 +58,8 @@
  *					the change log
  *
  * This header is the seam between them; the parser (parser.h) stays
- * server-free.
+ * server-free.  pg_compat.h holds what differs between PostgreSQL 15 and
+ * 19: a call that changed is made through its wrapper there.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,6 +78,7 @@
 #include "utils/rel.h"
 
 #include "parser.h"
+#include "pg_compat.h"
 
 /* Settings (energy.c) */
 extern int	energy_batch_rows;
@@ -379,7 +381,7 @@ struct EnergyErrorPosition
 extern void energy_error_context(void *arg);
 extern void energy_error_position_set(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_error_position_line(EnergyErrorPosition *pos, uint64 line);
-extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err) pg_attribute_noreturn();
+pg_noreturn extern void energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err);
 extern void energy_header_error_redact(EpError *err);
 extern text *energy_reject_message(const EpError *err);
 extern text *energy_reject_raw(const char *raw, size_t len);

@@ -1337,8 +1337,8 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->pos.function = function;
 	energy_schema_lookup(&ls->schema, fcinfo);
 	ls->reading_relid = energy_relation(&ls->schema, "energy_reading");
-	ls->segment_seq = getIdentitySequence(energy_relation(&ls->schema, "energy_segment"),
-										  1, false);
+	ls->segment_seq = getIdentitySequenceCompat(energy_relation(&ls->schema, "energy_segment"),
+												1, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

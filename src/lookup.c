@@ -345,7 +345,7 @@ probe_open(Probe *p, int rel, int nkeys)
 				 errmsg("energy_get cannot read \"%s\": row-level security is enabled",
 						rel_names[rel])));
 	p->index = index_open(rels[rel + 1], AccessShareLock);
-	p->scan = index_beginscan(p->rel, p->index, GetActiveSnapshot(), nkeys, 0);
+	p->scan = index_beginscanCompat(p->rel, p->index, GetActiveSnapshot(), nkeys, 0);
 	p->slot = table_slot_create(p->rel, NULL);
 }
 

@@ -52,6 +52,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -180,7 +181,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
 
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
-	CheckValidResultRel(t->rri, CMD_INSERT);
+	CheckValidResultRelCompat(t->rri, CMD_INSERT);
 	ExecOpenIndices(t->rri, false);
 	sink_split_brin(t);
 
@@ -382,6 +383,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	int			natts[4] = {READING_NATTS, REGISTER_NATTS, DAILY_NATTS, CHANGE_NATTS};
 	int			ntables;
 	List	   *rtable = NIL;
+	List	   *perminfos = NIL;
 
 	sink->pos = pos;
 	sink->distributed = energy_distributed(schema);
@@ -398,26 +400,28 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	/*
 	 * Every column is written, so INSERT is needed on every column, as for an
 	 * INSERT naming them all: without insertedCols, the executor would accept
-	 * INSERT on any one column.
+	 * INSERT on any one column.  The tables are locked first, as a planned
+	 * INSERT's are before the executor checks its permissions (which asserts
+	 * it from PostgreSQL 18 on).
 	 */
 	for (int i = 0; i < ntables; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
+		Bitmapset  *cols = NULL;
 
 		rte->rtekind = RTE_RELATION;
 		rte->relid = relids[i];
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
-		rte->requiredPerms = ACL_INSERT;
+		LockRelationOid(relids[i], RowExclusiveLock);
 		for (int a = 1; a <= natts[i]; a++)
-			rte->insertedCols = bms_add_member(rte->insertedCols,
-											   a - FirstLowInvalidHeapAttributeNumber);
-		rtable = lappend(rtable, rte);
+			cols = bms_add_member(cols, a - FirstLowInvalidHeapAttributeNumber);
+		energy_rte_add_permission(&rtable, &perminfos, rte, ACL_INSERT, cols);
 	}
-	ExecCheckRTPerms(rtable, true);
+	ExecCheckPermissionsCompat(rtable, perminfos, true);
 
 	sink->estate = CreateExecutorState();
-	ExecInitRangeTable(sink->estate, rtable);
+	ExecInitRangeTableCompat(sink->estate, rtable, perminfos);
 	sink->cid = GetCurrentCommandId(true);
 	sink->estate->es_output_cid = sink->cid;
 
@@ -492,8 +496,8 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 			List	   *recheck;
 
 			sink_position(sink, t->lines[i]);
-			recheck = ExecInsertIndexTuples(t->rri, t->slots[i], estate,
-											false, false, NULL, NIL);
+			recheck = ExecInsertIndexTuplesCompat(t->rri, t->slots[i], estate,
+												  false, false, NULL, NIL);
 			list_free(recheck);
 		}
 	}
@@ -742,7 +746,10 @@ energy_sink_close(EnergySink *sink)
 		table_finish_bulk_insert(t->rel, 0);
 		ExecCloseIndices(t->rri);
 		for (int b = 0; b < t->nbrin; b++)
+		{
+			index_insert_cleanupCompat(t->brin_rels[b], t->brin_infos[b]);
 			index_close(t->brin_rels[b], RowExclusiveLock);
+		}
 		table_close(t->rel, NoLock);
 		MemoryContextDelete(t->batch_cxt);
 	}

@@ -535,8 +535,8 @@ writer_apply(ViewWriter *w, Datum *keys)
 		memcpy(w->slot->tts_isnull, nulls + 2, sizeof(bool) * natts);
 		ExecStoreVirtualTuple(w->slot);
 		table_tuple_insert(w->rel, w->slot, cid, 0, NULL);
-		recheck = ExecInsertIndexTuples(w->rri, w->slot, w->estate,
-										false, false, NULL, NIL);
+		recheck = ExecInsertIndexTuplesCompat(w->rri, w->slot, w->estate,
+											  false, false, NULL, NIL);
 		list_free(recheck);
 		ResetPerTupleExprContext(w->estate);
 		w->inserted++;

@@ -18,8 +18,7 @@ SHOW energy.batch_rows;
 SHOW energy.max_record_bytes;
 SHOW energy.read_buffer_kb;
 SET energy.batch_rows = 0; -- ERROR
-SET energy.max_record_bytes = '100MB'; -- ERROR
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- (a size setting out of its range: energy_limits_units)
 SET energy.no_such_setting = 1; -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 

@@ -74,11 +74,17 @@ my $progress = $node->safe_psql('postgres',
 is($progress, "energy_reading|COPY FROM|FILE|$size|t|t",
 	'a running load reports into pg_stat_progress_copy');
 my $pid = $node->safe_psql('postgres', 'SELECT pid FROM pg_stat_progress_copy');
+my $offset = -s $node->logfile;
 kill 'KILL', $pid;
 $h->finish;
 isnt($h->result, 0, 'the killed load failed');
 
-# The postmaster reinitialises after the crash; wait for it.
+# The postmaster reinitialises after the crash (connections succeed until
+# it notices, then fail until recovery ends): wait in its log for the
+# restart and for recovery's end.
+$node->wait_for_log(
+	qr/all server processes terminated; reinitializing.*database system is ready to accept connections/s,
+	$offset);
 $node->poll_query_until('postgres', 'SELECT true', 't')
   or die "server did not come back";
 is(counts(), '0,0,0,0', 'after the crash nothing of the file is visible');

@@ -54,10 +54,18 @@ sub pending
 {
 	return $node->safe_psql('postgres', 'SELECT count(DISTINCT (meter_id, day)) FROM energy_change');
 }
+# A backend killed, the postmaster restarts every process: connections
+# still succeed until it notices, and then fail until recovery ends (psql
+# may then exit before poll_query_until writes its query: a broken pipe).
+# So wait in the log for the restart and for recovery's end.
 sub kill_backend
 {
 	my ($pid) = @_;
+	my $offset = -s $node->logfile;
 	kill 'KILL', $pid or die "could not kill $pid";
+	$node->wait_for_log(
+		qr/all server processes terminated; reinitializing.*database system is ready to accept connections/s,
+		$offset);
 	$node->poll_query_until('postgres', 'SELECT true') or die "server did not come back";
 }
 
