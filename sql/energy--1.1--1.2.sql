@@ -187,12 +187,13 @@ DECLARE
 		   AND g.at OPERATOR(pg_catalog.<) (kf.day OPERATOR(pg_catalog.+) 1)::timestamp
 		   AND (g.meter_id %1$s)
 	)$q$;
-	-- Mark the copies that lose, and count what the new files replaced.
-	-- A key to restore compares every copy; another compares only the copies
-	-- that counted (eligible): a copy already superseded stays so, and is
-	-- kept apart in partitions of its own.
-	mark constant text := $q$
-	WITH %2$s, %3$s, w AS MATERIALIZED (
+	-- The compared copies ranked: every one but the first of a reading
+	-- loses.  A key to restore compares every copy; another compares only
+	-- the copies that counted (eligible): a copy already superseded stays
+	-- so, and is kept apart in partitions of its own.  replacing_file is
+	-- the winner's file where another file's copy that counted lost to it.
+	ranked constant text := $q$
+	w AS MATERIALIZED (
 		SELECT c.rid, c.ord, c.is_lp,
 			   CASE WHEN c.eligible THEN pg_catalog.row_number() OVER p OPERATOR(pg_catalog.>) 1
 					ELSE c.was_lost END AS lost,
@@ -203,7 +204,19 @@ DECLARE
 		  FROM (SELECT copies.*, copies.restore OR NOT copies.was_lost AS eligible FROM copies) c
 		WINDOW q AS (PARTITION BY c.eligible, c.meter_id, c.day, c.channel_id, c.at, c.period, c.rate),
 			   p AS (q ORDER BY c.file_id DESC, c.line DESC NULLS LAST, c.rid DESC, c.ord DESC)
-	), lp AS (
+	)$q$;
+	-- What the new files ($5) replaced, read before anything is marked.
+	count_replacing constant text := $q$
+	WITH %1$s, %2$s, %3$s
+	SELECT w.replacing_file, pg_catalog.count(*)
+	  FROM w
+	 WHERE w.replacing_file OPERATOR(pg_catalog.=) ANY ($5)
+	 GROUP BY w.replacing_file
+$q$;
+	-- Mark the copies that lose, and remove the compared files' partials
+	-- (the main statement a DELETE, as Citus routes it to a shard).
+	mark constant text := $q$
+	WITH %2$s, %3$s, %4$s, lp AS (
 		UPDATE @extschema@.energy_reading t SET superseded = m.mask
 		  FROM (SELECT w.rid, CASE WHEN pg_catalog.bool_or(w.lost) THEN pg_catalog.array_agg(w.lost ORDER BY w.ord) END AS mask
 				  FROM w WHERE w.is_lp GROUP BY w.rid) m
@@ -216,17 +229,11 @@ DECLARE
 		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid AND (t.meter_id %1$s)
 		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
 		RETURNING 1
-	), gone AS (
-		DELETE FROM @extschema@.energy_daily d USING kf
-		 WHERE d.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND d.day OPERATOR(pg_catalog.=) kf.day
-		   AND d.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND d.file_id OPERATOR(pg_catalog.=) kf.file_id
-		   AND (d.meter_id %1$s)
-		RETURNING 1
 	)
-	SELECT w.replacing_file, pg_catalog.count(*)
-	  FROM w
-	 WHERE w.replacing_file OPERATOR(pg_catalog.=) ANY ($5)
-	 GROUP BY w.replacing_file
+	DELETE FROM @extschema@.energy_daily d USING kf
+	 WHERE d.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND d.day OPERATOR(pg_catalog.=) kf.day
+	   AND d.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND d.file_id OPERATOR(pg_catalog.=) kf.file_id
+	   AND (d.meter_id %1$s)
 $q$;
 	-- The compared files' partials again, from the copies that count; the
 	-- statement before removed them (a separate statement: an INSERT cannot
@@ -339,15 +346,18 @@ BEGIN
 			EXIT WHEN NOT FOUND;
 			shard_filter := pg_catalog.format('OPERATOR(pg_catalog.=) ANY(%L::bigint[])', meters);
 		END IF;
-		FOR r IN EXECUTE pg_catalog.format(mark, shard_filter,
+		FOR r IN EXECUTE pg_catalog.format(count_replacing,
 										   pg_catalog.format(keys_and_files, shard_filter),
-										   pg_catalog.format(copies, shard_filter))
+										   pg_catalog.format(copies, shard_filter), ranked)
 			USING m, d, c, rs, new_files
 		LOOP
 			file_id := r.replacing_file;
 			replacing := r.count;
 			RETURN NEXT;
 		END LOOP;
+		EXECUTE pg_catalog.format(mark, shard_filter, pg_catalog.format(keys_and_files, shard_filter),
+								  pg_catalog.format(copies, shard_filter), ranked)
+			USING m, d, c, rs;
 		EXECUTE pg_catalog.format(recompute, shard_filter, pg_catalog.format(copies, shard_filter))
 			USING m, d, c;
 		EXIT WHEN NOT distributed;
