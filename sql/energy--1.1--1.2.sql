@@ -168,7 +168,7 @@ DECLARE
 		  FROM kf
 		  JOIN @extschema@.energy_segment s
 			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
-		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND (s.meter_id %1$s)
 		  JOIN @extschema@.energy_reading r
 			ON r.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND r.day OPERATOR(pg_catalog.=) kf.day
 		   AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id AND (r.meter_id %1$s)
@@ -180,7 +180,7 @@ DECLARE
 		  FROM kf
 		  JOIN @extschema@.energy_segment s
 			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
-		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND (s.meter_id %1$s)
 		  JOIN @extschema@.energy_register g
 			ON g.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND g.segment_id OPERATOR(pg_catalog.=) s.segment_id
 		   AND g.at OPERATOR(pg_catalog.>=) kf.day::timestamp
@@ -252,7 +252,7 @@ $q$;
 			ON r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day AND (r.meter_id %1$s)
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id
-		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id AND (s.meter_id %1$s)
 		 WHERE NOT EXISTS (SELECT FROM @extschema@.energy_daily d
 							WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
 							  AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
@@ -266,7 +266,7 @@ $q$;
 		   AND g.at OPERATOR(pg_catalog.<) (k.day OPERATOR(pg_catalog.+) 1)::timestamp
 		  JOIN @extschema@.energy_segment s
 			ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id
-		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) k.channel_id AND (s.meter_id %1$s)
 		 WHERE NOT EXISTS (SELECT FROM @extschema@.energy_daily d
 							WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
 							  AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id

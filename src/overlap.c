@@ -19,9 +19,12 @@
  * it touched (lock.c: the writers' protocol, and why it never deadlocks), the
  * driver has it:
  *	1. find the candidates that another file (or another part of the same
- *	   file) shares: one join with energy_daily per batch of keys, which
- *	   Citus runs shard by shard just as one server runs it;
- *	2. resolve them with energy_resolve(), comparing only the copies that
+ *	   file) has copies that count of: on one server one probe of
+ *	   energy_daily's index of partials with readings per candidate, with a
+ *	   snapshot taken after the locks; on Citus (and under REPEATABLE READ,
+ *	   or a 1.1 schema) one join with energy_daily per batch of keys, which
+ *	   Citus runs shard by shard;
+ *	2. resolve them (resolve.c, or energy_resolve()), comparing only the copies that
  *	   count today with the call's own: the 20th copy of a day costs what
  *	   the 2nd did (a superseded copy cannot win against the copy that
  *	   superseded it);
@@ -44,12 +47,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 
@@ -92,6 +99,7 @@ struct EnergyOverlap
 	MemoryContext cxt;
 	const char *nspname;
 	Oid			daily_relid;
+	Oid			counting_idx;	/* its partials with readings (1.2) */
 	bool		distributed;
 	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
 	const EnergySchema *schema;
@@ -150,6 +158,8 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->distributed = distributed;
 	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
 	o->schema = schema;
+	if (!o->schema_1_1)
+		o->counting_idx = energy_relation(schema, "energy_daily_counting_idx");
 	hctl.keysize = sizeof(int64);
 	hctl.entrysize = sizeof(Replacing);
 	hctl.hcxt = cxt;
@@ -366,6 +376,71 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 }
 
 /*
+ * On one server, in READ COMMITTED: the same question as overlap_probe()'s
+ * statement, asked of energy_daily's index of partials with readings
+ * directly, one index probe per candidate (a first load pays only this).
+ * The snapshot is taken now, after the locks: it sees every writer of these
+ * meter-days that committed before us, and our own partials.
+ */
+static void
+overlap_probe_index(EnergyOverlap *o)
+{
+	KeyList    *c = &o->candidates;
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	ScanKeyData keys[3];
+
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy probe",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rel = table_open(o->daily_relid, AccessShareLock);
+	index = index_open(o->counting_idx, AccessShareLock);
+	scan = index_beginscanCompat(rel, index, snapshot, 3, 0);
+	slot = table_slot_create(rel, NULL);
+	for (int i = 0; i < c->n; i++)
+	{
+		int64		file_id = DatumGetInt64(c->files[i]);
+		int32		part = DatumGetInt32(c->extra[i]);
+		bool		found = false;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_INT8EQ, c->meters[i]);
+		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_DATE_EQ, c->days[i]);
+		ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_INT8EQ, c->channels[i]);
+		index_rescan(scan, keys, 3, NULL, 0);
+		while (!found && index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+
+			found = DatumGetInt64(slot_getattr(slot, 4, &isnull)) != file_id ||
+				DatumGetInt32(slot_getattr(slot, 5, &isnull)) != part;
+		}
+		ExecClearTuple(slot);
+		if (found)
+			energy_overlap_add(o, DatumGetInt64(c->meters[i]), DatumGetDateADT(c->days[i]),
+							   DatumGetInt64(c->channels[i]), false);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	c->n = 0;
+}
+
+/*
  * A batch of keys through energy_resolve(), the SQL twin of resolve.c,
  * adding up what the new files replaced.
  */
@@ -479,7 +554,10 @@ energy_overlap_resolve_new(EnergyOverlap *o, bool waited)
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent load or unload of the same meters"),
 				 errhint("Retry the load.")));
-	overlap_probe(o, xact_snapshot);
+	if (!o->distributed && !o->schema_1_1 && !xact_snapshot)
+		overlap_probe_index(o);
+	else
+		overlap_probe(o, xact_snapshot);
 	overlap_resolve_keys(o);
 }
 
