@@ -100,7 +100,8 @@ DELETE FROM energy_unit WHERE unit = 'PWh';
 
 -- 4. The lookups' privilege cache forgets a role's change.  The view is
 -- readable through a group; leaving the group takes that away, and
--- energy_get must say 42501 as a SELECT on the view does.  (Not ALTER ROLE
+-- energy_get must say 42501 as a SELECT on the view does; so does a
+-- superuser made NOSUPERUSER.  (Not ALTER ROLE
 -- ... NOINHERIT: from PostgreSQL 16 that changes only later grants.)
 REVOKE SELECT ON energy_data_view FROM PUBLIC;
 CREATE ROLE regress_energy_readers;
@@ -114,6 +115,18 @@ SET ROLE regress_energy_reader;
 SELECT readings FROM energy_data_view WHERE meter_code = '12'; -- ERROR
 SELECT readings FROM energy_get('12', '12', '2015-09-01'); -- ERROR
 RESET ROLE;
+-- ALTER ROLE ... NOSUPERUSER: a superuser's lookup was allowed and
+-- remembered; the role's change (pg_authid) must make it forget.
+CREATE ROLE regress_energy_super SUPERUSER;
+SET ROLE regress_energy_super;
+SELECT readings FROM energy_get('12', '12', '2015-09-01');
+RESET ROLE;
+ALTER ROLE regress_energy_super NOSUPERUSER;
+SET ROLE regress_energy_super;
+SELECT readings FROM energy_data_view WHERE meter_code = '12'; -- ERROR
+SELECT readings FROM energy_get('12', '12', '2015-09-01'); -- ERROR
+RESET ROLE;
+DROP ROLE regress_energy_super;
 GRANT SELECT ON energy_data_view TO PUBLIC;
 
 -- 5. A path longer than the server accepts is a bad parameter (22023).
