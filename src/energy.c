@@ -152,6 +152,28 @@ energy_schema_at_least(EnergySchema *schema, int version)
 }
 
 /*
+ * Plan the statements that follow as the index probes per key they are
+ * meant as: a planner that believes an unnest() holds ten keys, or that
+ * sees tables never analyzed, would rather scan a table once per key, a
+ * pass over the history each time.  Sequential scans, hash and merge joins
+ * (and JIT, which the penalty cost of a full join with no other way would
+ * call in) are switched off as a function's SET clause would; pass the
+ * level returned to AtEOXact_GUC(true, level) to have the caller's back.
+ */
+int
+energy_plan_probes(void)
+{
+	static const char *const off[] = {"enable_seqscan", "enable_hashjoin",
+	"enable_mergejoin", "jit"};
+	int			nestlevel = NewGUCNestLevel();
+
+	for (int i = 0; i < lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
  * Refuse what needs a newer schema than the database has, with the safe way
  * forward in the hint: ALTER EXTENSION keeps every reading, while dropping
  * and creating the extension again would lose them all.

@@ -112,6 +112,7 @@ typedef struct EnergySchema
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
 extern int	energy_schema_version(EnergySchema *schema);
+extern int	energy_plan_probes(void);
 extern bool energy_schema_at_least(EnergySchema *schema, int version);
 
 /*

@@ -677,21 +677,14 @@ writers_finish(LoadState *ls)
 	EnergyLockKey *keys;
 	int			n;
 	bool		waited;
-	int			nestlevel = NewGUCNestLevel();
-
 	/*
 	 * Every statement from here on is meant as index probes per key,
 	 * whatever the planner believes of an unnest() or of tables never
 	 * analyzed (one scan of energy_daily or energy_reading per file would
-	 * cost the history): as view.c's rewrite does, they are planned without
-	 * sequential scans, hash or merge joins.
+	 * cost the history).
 	 */
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	int			nestlevel = energy_plan_probes();
+
 	if (ls->overlap == NULL)
 		remove_files(ls);
 	else

@@ -459,18 +459,9 @@ writer_close(ViewWriter *w)
 static int
 rewrite_execute(SPIPlanPtr plan, Datum *keys)
 {
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel = energy_plan_probes();
 	int			rc;
 
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	/* a full join has no other way: its cost then says "compile me" to JIT */
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_plan(plan, keys, NULL, false, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return rc;
