@@ -103,11 +103,6 @@ COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
 DROP INDEX @extschema@.energy_reading_meter_day_idx;
 CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (meter_id, day, segment_id);
 
--- A partial with readings is one whose copies count: the overlap stage
--- compares only those files' copies, and finds them by this index alone,
--- whatever the placeholders (readings 0) that superseded deliveries leave.
-CREATE INDEX energy_daily_counting_idx ON @extschema@.energy_daily (meter_id, day, channel_id, file_id, part)
-	WHERE readings OPERATOR(pg_catalog.>) 0;
 
 -- The rewrite of the meter-days whose readings several files (or several
 -- lines of one file) deliver, in one pass per call.  The loader calls it at

@@ -20,7 +20,7 @@
  * driver has it:
  *	1. find the candidates that another file (or another part of the same
  *	   file) has copies that count of: on one server one probe of
- *	   energy_daily's index of partials with readings per candidate, with a
+ *	   energy_daily's primary key per candidate, with a
  *	   snapshot taken after the locks; on Citus (and under REPEATABLE READ,
  *	   or a 1.1 schema) one join with energy_daily per batch of keys, which
  *	   Citus runs shard by shard;
@@ -99,7 +99,7 @@ struct EnergyOverlap
 	MemoryContext cxt;
 	const char *nspname;
 	Oid			daily_relid;
-	Oid			counting_idx;	/* its partials with readings (1.2) */
+	Oid			daily_pkey;		/* its primary key, for the probe */
 	bool		distributed;
 	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
 	const EnergySchema *schema;
@@ -159,7 +159,7 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
 	o->schema = schema;
 	if (!o->schema_1_1)
-		o->counting_idx = energy_relation(schema, "energy_daily_counting_idx");
+		o->daily_pkey = energy_relation(schema, "energy_daily_pkey");
 	hctl.keysize = sizeof(int64);
 	hctl.entrysize = sizeof(Replacing);
 	hctl.hcxt = cxt;
@@ -303,8 +303,8 @@ overlap_crosscheck(EnergyOverlap *o, SPIPlanPtr plan, Datum *args)
 /*
  * Which candidates another file (or another part of this file) also has
  * copies that count of: one join with energy_daily per batch (through its
- * index of partials with readings), which on a Citus cluster runs in every
- * shard of the batch's meters.  Those become keys to resolve.  A file
+ * primary key), which on a Citus cluster runs in every shard of the
+ * batch's meters.  Those become keys to resolve.  A file
  * whose copies of a key all lost already (a placeholder partial) has none
  * that could count against the new ones.
  */
@@ -377,8 +377,8 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 
 /*
  * On one server, in READ COMMITTED: the same question as overlap_probe()'s
- * statement, asked of energy_daily's index of partials with readings
- * directly, one index probe per candidate (a first load pays only this).
+ * statement, asked of energy_daily's primary key directly, one index probe
+ * per candidate (a first load pays only this).
  * The snapshot is taken now, after the locks: it sees every writer of these
  * meter-days that committed before us, and our own partials.
  */
@@ -400,7 +400,7 @@ overlap_probe_index(EnergyOverlap *o)
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	rel = table_open(o->daily_relid, AccessShareLock);
-	index = index_open(o->counting_idx, AccessShareLock);
+	index = index_open(o->daily_pkey, AccessShareLock);
 	scan = index_beginscanCompat(rel, index, snapshot, 3, 0);
 	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < c->n; i++)
@@ -422,8 +422,9 @@ overlap_probe_index(EnergyOverlap *o)
 		{
 			bool		isnull;
 
-			found = DatumGetInt64(slot_getattr(slot, 4, &isnull)) != file_id ||
-				DatumGetInt32(slot_getattr(slot, 5, &isnull)) != part;
+			found = (DatumGetInt64(slot_getattr(slot, 4, &isnull)) != file_id ||
+					 DatumGetInt32(slot_getattr(slot, 5, &isnull)) != part) &&
+				DatumGetInt64(slot_getattr(slot, 6, &isnull)) > 0;
 		}
 		ExecClearTuple(slot);
 		if (found)

@@ -197,8 +197,8 @@ prepare_plans(const EnergySchema *schema)
 	if (plans_nspid == schema->nspid)
 		return;
 	/*
-	 * A key's partials with readings (through the partial index that keeps
-	 * only those), or every partial of a key to restore.
+	 * A key's partials with readings (a placeholder's file has no copy that
+	 * counts), or every partial of a key to restore.
 	 */
 	plan_partials = keep(psprintf("WITH k AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), "
 								  "pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) "
