@@ -225,6 +225,17 @@ extern void energy_overlap_resolve_new(EnergyOverlap *o, bool waited);
 extern void energy_overlap_resolve_removed(EnergyOverlap *o);
 extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
 
+/*
+ * How many readings of a file of the call replaced a copy that counted: an
+ * entry of the overlap stage's hash (keyed by file_id), which resolve.c and
+ * energy_resolve()'s results add to.
+ */
+typedef struct EnergyReplacing
+{
+	int64		file_id;
+	int64		count;
+} EnergyReplacing;
+
 /* Overlaps resolved in C (resolve.c) */
 extern int	energy_resolve_chunks(const EnergySchema *schema, const Datum *meters,
 								  const Datum *days, const Datum *channels,

@@ -84,15 +84,6 @@ typedef struct KeyList
 	int			max;
 } KeyList;
 
-/*
- * Readings of a new file that replaced a stored copy.  resolve.c counts
- * into the same entries: the count follows the key.
- */
-typedef struct Replacing
-{
-	int64		file_id;
-	int64		count;
-} Replacing;
 
 struct EnergyOverlap
 {
@@ -110,9 +101,6 @@ struct EnergyOverlap
 
 	/* files the call registered, and how many readings each replaced */
 	HTAB	   *replacing;
-	Datum	   *new_files;
-	int			n_new;
-	int			max_new;
 
 	SPIPlanPtr	resolve;
 	SPIPlanPtr	probe;
@@ -161,7 +149,7 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	if (!o->schema_1_1)
 		o->daily_pkey = energy_relation(schema, "energy_daily_pkey");
 	hctl.keysize = sizeof(int64);
-	hctl.entrysize = sizeof(Replacing);
+	hctl.entrysize = sizeof(EnergyReplacing);
 	hctl.hcxt = cxt;
 	o->replacing = hash_create("energy replacing", 64, &hctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
@@ -182,21 +170,13 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 void
 energy_overlap_begin(EnergyOverlap *o, int64 file_id)
 {
-	Replacing  *r;
+	EnergyReplacing *r;
 	bool		found;
 
 	o->file_id = file_id;
 	r = hash_search(o->replacing, &file_id, HASH_ENTER, &found);
 	if (!found)
 		r->count = 0;
-	if (o->n_new == o->max_new)
-	{
-		o->max_new = Max(16, o->max_new * 2);
-		o->new_files = o->new_files == NULL ?
-			MemoryContextAlloc(o->cxt, sizeof(Datum) * o->max_new) :
-			repalloc(o->new_files, sizeof(Datum) * o->max_new);
-	}
-	o->new_files[o->n_new++] = Int64GetDatum(file_id);
 }
 
 /*
@@ -441,6 +421,21 @@ overlap_probe_index(EnergyOverlap *o)
 	c->n = 0;
 }
 
+/* The files the call registered, as the bigint[] energy_resolve() takes. */
+static Datum
+new_files_array(EnergyOverlap *o)
+{
+	Datum	   *files = palloc(sizeof(Datum) * Max(1, hash_get_num_entries(o->replacing)));
+	HASH_SEQ_STATUS seq;
+	EnergyReplacing *e;
+	int			n = 0;
+
+	hash_seq_init(&seq, o->replacing);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		files[n++] = Int64GetDatum(e->file_id);
+	return int8_array(files, n);
+}
+
 /*
  * A batch of keys through energy_resolve(), the SQL twin of resolve.c,
  * adding up what the new files replaced.
@@ -470,7 +465,7 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 	args[1] = date_array(days, k);
 	args[2] = int8_array(channels, k);
 	args[3] = bool_array(restore, k);
-	args[4] = int8_array(o->new_files, o->n_new);
+	args[4] = new_files_array(o);
 	rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
@@ -479,7 +474,7 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		bool		isnull;
 		int64		file_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		Replacing  *r;
+		EnergyReplacing *r;
 
 		if (isnull)
 			continue;
@@ -573,7 +568,7 @@ energy_overlap_resolve_removed(EnergyOverlap *o)
 int64
 energy_overlap_replacing(EnergyOverlap *o, int64 file_id)
 {
-	Replacing  *r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
+	EnergyReplacing *r = hash_search(o->replacing, &file_id, HASH_FIND, NULL);
 
 	return r ? r->count : 0;
 }

@@ -105,7 +105,6 @@ typedef struct RCopy
 
 typedef struct Resolve
 {
-	MemoryContext cxt;
 	RKey	   *keys;
 	int			nkeys;
 	RFile	   *files;
@@ -493,11 +492,10 @@ cmp_copy(const void *a, const void *b)
 static void
 count_replacing(Resolve *r, int64 file_id)
 {
-	int64	   *count = hash_search(r->replacing, &file_id, HASH_FIND, NULL);
+	EnergyReplacing *entry = hash_search(r->replacing, &file_id, HASH_FIND, NULL);
 
-	/* the entry's key is its first field: the count follows it */
-	if (count)
-		count[1]++;
+	if (entry)
+		entry->count++;
 }
 
 static int
@@ -961,7 +959,6 @@ energy_resolve_chunks(const EnergySchema *schema, const Datum *meters, const Dat
 	int			left = 0;
 
 	memset(&r, 0, sizeof(r));
-	r.cxt = cxt;
 	r.replacing = replacing;
 	prepare_plans(schema);
 	MemoryContextSwitchTo(cxt);
