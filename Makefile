@@ -12,6 +12,8 @@ OBJS = \
 	src/glue.o \
 	src/dictionary.o \
 	src/chunk.o \
+	src/block.o \
+	src/codec.o \
 	src/aggregate.o \
 	src/overlap.o \
 	src/resolve.o \

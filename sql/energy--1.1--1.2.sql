@@ -154,7 +154,7 @@ DECLARE
 		 WHERE (d.meter_id %1$s) AND (k.restore OR d.readings OPERATOR(pg_catalog.>) 0)
 	)$q$;
 	-- Every copy in the compared files' segments of the keys: LP readings
-	-- (one per array element) and register reads.
+	-- (one per reading of a block) and register reads.
 	copies constant text := $q$
 	copies AS (
 		SELECT r.ctid AS rid, u.ord, true AS is_lp, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
@@ -167,7 +167,7 @@ DECLARE
 		  JOIN @extschema@.energy_reading r
 			ON r.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND r.day OPERATOR(pg_catalog.=) kf.day
 		   AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id AND (r.meter_id %1$s)
-		 CROSS JOIN LATERAL ROWS FROM (unnest(r.at), unnest(r.value), unnest(r.status), unnest(r.superseded))
+		 CROSS JOIN LATERAL @extschema@.energy_block_readings(r.block, r.day)
 			   WITH ORDINALITY AS u(at, value, status, lost, ord)
 		UNION ALL
 		SELECT g.ctid, 1, false, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
@@ -189,7 +189,7 @@ DECLARE
 	-- the winner's file where another file's copy that counted lost to it.
 	ranked constant text := $q$
 	w AS MATERIALIZED (
-		SELECT c.rid, c.ord, c.is_lp,
+		SELECT c.rid, c.ord, c.is_lp, c.was_lost,
 			   CASE WHEN c.eligible THEN pg_catalog.row_number() OVER p OPERATOR(pg_catalog.>) 1
 					ELSE c.was_lost END AS lost,
 			   CASE WHEN c.eligible AND pg_catalog.row_number() OVER p OPERATOR(pg_catalog.=) 1
@@ -212,11 +212,11 @@ $q$;
 	-- (the main statement a DELETE, as Citus routes it to a shard).
 	mark constant text := $q$
 	WITH %2$s, %3$s, %4$s, lp AS (
-		UPDATE @extschema@.energy_reading t SET superseded = m.mask
+		UPDATE @extschema@.energy_reading t SET block = @extschema@.energy_block_marks(t.block, m.mask)
 		  FROM (SELECT w.rid, CASE WHEN pg_catalog.bool_or(w.lost) THEN pg_catalog.array_agg(w.lost ORDER BY w.ord) END AS mask
-				  FROM w WHERE w.is_lp GROUP BY w.rid) m
+				  FROM w WHERE w.is_lp GROUP BY w.rid
+				HAVING pg_catalog.bool_or(w.lost IS DISTINCT FROM w.was_lost)) m
 		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND (t.meter_id %1$s)
-		   AND t.superseded IS DISTINCT FROM m.mask
 		RETURNING 1
 	), tou AS (
 		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
@@ -372,6 +372,98 @@ COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[], boole
 -------------------------------------------------------------------------------
 -- Smaller than the files it came from
 -------------------------------------------------------------------------------
+
+-- LP readings are stored compressed and lossless: the times, values,
+-- statuses and superseded marks of a chunk (a segment-day) are one encoded
+-- block (src/codec.c describes its bytes): times as a start and an
+-- interval with exceptions, values as integers at the file's own decimal
+-- scale (each exactly as the file wrote it), statuses as a dictionary and
+-- runs, marks as runs or a bitmap, a version byte in front and a checksum
+-- behind.  A day of half-hourly readings takes about 2 bytes a reading
+-- instead of 17.  These functions read and write blocks in SQL; the loader
+-- and the overlap stage do the same in C.
+CREATE FUNCTION @extschema@.energy_block_readings(block bytea, day date)
+RETURNS TABLE (at timestamp, value float8, status text, superseded boolean)
+AS 'MODULE_PATHNAME', 'energy_block_readings'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 96;
+COMMENT ON FUNCTION @extschema@.energy_block_readings(bytea, date) IS
+	'Every reading of an energy_reading block (the chunk''s day is needed: times are stored relative to its midnight), in stored order, with its superseded mark. A corrupt block is SQLSTATE XX001.';
+
+CREATE FUNCTION @extschema@.energy_block_marks(block bytea, marks boolean[])
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'energy_block_marks'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.energy_block_marks(bytea, boolean[]) IS
+	'Internal: the block with these superseded marks, one per reading (NULL: none superseded); its readings'' bytes are kept as they are.';
+
+CREATE FUNCTION @extschema@.energy_block_encode(at timestamp[], value float8[], status text[],
+												superseded boolean[], day date)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'energy_block_encode'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.energy_block_encode(timestamp[], float8[], text[], boolean[], date) IS
+	'Internal, for the upgrade from 1.1: a chunk''s arrays as a block. Each float8 becomes the shortest decimal that gives it back, so every value reads back as the same float8.';
+
+-- The chunks are re-encoded in place, in one rewrite of the table: the
+-- view that reads them is pointed away from the arrays first (the same
+-- view, so its privileges and the views users built on it stay), the value
+-- column becomes the block, computed from all four arrays, and the other
+-- three are dropped in the same statement.
+CREATE OR REPLACE VIEW @extschema@.energy_data AS
+SELECT m.meter_code, m.serial_number, m.plant_code,
+	   NULL::timestamp AS date_time, c.data_type, NULL::float8 AS energy, c.units, NULL::text AS status,
+	   NULL::float8 AS maximum_demand, NULL::timestamp AS time_of_max_demand,
+	   NULL::text AS period, NULL::boolean AS dls_active,
+	   NULL::bigint AS billing_reset_count, NULL::timestamp AS billing_reset_date_time,
+	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
+  FROM @extschema@.energy_reading r
+  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
+ WHERE false;
+
+ALTER TABLE @extschema@.energy_reading DROP CONSTRAINT energy_reading_check;
+ALTER TABLE @extschema@.energy_reading
+	ALTER COLUMN value TYPE bytea
+		USING @extschema@.energy_block_encode(at, value, status, superseded, day),
+	DROP COLUMN at,
+	DROP COLUMN status,
+	DROP COLUMN superseded;
+ALTER TABLE @extschema@.energy_reading RENAME COLUMN value TO block;
+-- A block is compressed already: pglz would only spend time on a long one.
+ALTER TABLE @extschema@.energy_reading ALTER COLUMN block SET STORAGE EXTERNAL;
+COMMENT ON COLUMN @extschema@.energy_reading.block IS
+	'The chunk''s readings, encoded: times, values exactly as the file wrote them, statuses and superseded marks (NULL-free). Read them with energy_block_readings(block, day), or one row per reading through energy_data.';
+COMMENT ON TABLE @extschema@.energy_reading IS
+	'LP readings of one segment and day (up to 288 a row), encoded as one block (about 2 bytes a reading for half-hourly data). Read them one row per reading, with the seed''s columns, through energy_data.';
+
+CREATE OR REPLACE VIEW @extschema@.energy_data AS
+SELECT m.meter_code, m.serial_number, m.plant_code,
+	   u.at AS date_time, c.data_type, u.value AS energy, c.units, u.status,
+	   NULL::float8 AS maximum_demand, NULL::timestamp AS time_of_max_demand,
+	   NULL::text AS period, NULL::boolean AS dls_active,
+	   NULL::bigint AS billing_reset_count, NULL::timestamp AS billing_reset_date_time,
+	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
+  FROM @extschema@.energy_reading r
+  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
+								  AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
+ CROSS JOIN LATERAL @extschema@.energy_block_readings(r.block, r.day) AS u
+ WHERE NOT u.superseded
+UNION ALL
+SELECT m.meter_code, m.serial_number, m.plant_code,
+	   g.at, c.data_type, g.energy, c.units, g.status,
+	   g.maximum_demand, g.time_of_max_demand, g.period, g.dls_active,
+	   g.billing_reset_count, g.billing_reset_date_time, g.rate, 'TOU'::text, s.file_id,
+	   g.at::date
+  FROM @extschema@.energy_register g
+  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id
+								  AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id
+  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) g.meter_id
+  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
+ WHERE g.superseded IS NOT TRUE;
+
 
 -------------------------------------------------------------------------------
 -- Client forms, second round

@@ -343,57 +343,6 @@ energy_sum_add(EnergySum *s, const EpDecimal *value)
 	}
 }
 
-/*
- * A stored float8 as the decimal that float8_numeric() would make of it
- * (its 15 significant digits), so that a sum over stored values equals
- * sum(value::numeric) and is kept as exactly as the loader keeps it.
- */
-void
-energy_decimal_of_double(double v, EpDecimal *d)
-{
-	char		buf[64];
-	char	   *p = buf;
-	int64		digits = 0;
-	int			frac = 0;
-	int			exp10 = 0;
-	bool		neg = false;
-	bool		point = false;
-
-	memset(d, 0, sizeof(*d));
-	d->value = v;
-	if (!isfinite(v))
-		return;
-	snprintf(buf, sizeof(buf), "%.*g", DBL_DIG, v);
-	if (*p == '-')
-	{
-		neg = true;
-		p++;
-	}
-	for (; *p != '\0' && *p != 'e'; p++)
-	{
-		if (*p == '.')
-			point = true;
-		else
-		{
-			digits = digits * 10 + (*p - '0');
-			frac += point;
-		}
-	}
-	if (*p == 'e')
-		exp10 = atoi(p + 1);
-	frac -= exp10;
-	while (frac < 0 && digits < PG_INT64_MAX / 10)
-	{
-		digits *= 10;
-		frac++;
-	}
-	if (frac < 0 || frac > 18)
-		return;					/* not exact: summed as a double */
-	d->exact = true;
-	d->digits = neg ? -digits : digits;
-	d->scale = frac;
-}
-
 /* The exact part as a numeric: the 128-bit integer printed at scale 9. */
 static Datum
 fixed_to_numeric(int128 v)

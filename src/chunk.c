@@ -5,15 +5,16 @@
  *	  channel) and day, holding that day's times and values as arrays.
  *
  * A heap tuple costs 28 bytes of header and line pointer before its data,
- * and every tuple is formed, WAL-logged and placed one by one.  A reading is
- * 16 bytes of data (time and value), so a row per reading spends most of its
- * cost on overhead: about 60 bytes stored and most of the load time.  A day
- * of one channel (96 quarter-hours) in one row stores a reading in about 17
- * bytes and inserts a hundredth of the tuples.  energy_data unnests the
- * chunks, so SQL still sees one row per reading with the seed's columns.
+ * and every tuple is formed, WAL-logged and placed one by one, so a row per
+ * reading would spend most of its cost on overhead.  A day of one channel
+ * in one row inserts a hundredth of the tuples, and from 1.2 on its
+ * readings are one encoded block (block.c, codec.c): a day of half-hourly
+ * readings takes about 2 bytes a reading.  energy_data decodes the blocks,
+ * so SQL still sees one row per reading with the seed's columns.
  *
  * Readings are buffered per (segment, day) and a chunk is written when it
- * is full (CHUNK_MAX readings keeps the row under the TOAST threshold, so
+ * is full (a day of 5-minute readings in a block; 112 readings in a 1.0 or
+ * 1.1 schema's arrays, which keeps their row under the TOAST threshold, so
  * it is never compressed or moved out of line), when the file ends, or when
  * CHUNKS_OPEN_MAX buffers are open and it is the oldest of them.  Exports
  * run through one meter and channel at a time, so the oldest buffer is a
@@ -28,10 +29,10 @@
 
 #include "energy.h"
 
-/* Readings per chunk: 2 arrays of CHUNK_MAX 8-byte values stay < 2 kB. */
-#define CHUNK_MAX		112
+/* Readings per chunk at most: energy_sink_chunk_max() says how many. */
+#define CHUNK_MAX		288
 
-/* Open buffers before the oldest is written out: about 2 MB. */
+/* Open buffers before the oldest is written out: about 9 MB. */
 #define CHUNKS_OPEN_MAX 1024
 
 typedef struct ChunkBuf
@@ -42,7 +43,7 @@ typedef struct ChunkBuf
 	int			n;
 	uint64		line;			/* line of the first reading */
 	Timestamp	at[CHUNK_MAX];
-	double		value[CHUNK_MAX];
+	EcValue		value[CHUNK_MAX];
 	text	  **status;			/* NULL until a reading has a status */
 	struct ChunkBuf *older;		/* open buffers, in the order opened */
 	struct ChunkBuf *newer;
@@ -86,6 +87,7 @@ struct EnergyChunks
 	ChunkBuf   *newest;
 	ChunkBuf   *free_list;
 	int			open;
+	int			max;			/* readings per chunk, <= CHUNK_MAX */
 };
 
 EnergyChunks *
@@ -97,6 +99,8 @@ energy_chunks_create(EnergySink *sink, MemoryContext parent)
 
 	c->cxt = cxt;
 	c->sink = sink;
+	c->max = energy_sink_chunk_max(sink);
+	Assert(c->max <= CHUNK_MAX);
 	c->map = chunkmap_create(cxt, 64, NULL);
 	return c;
 }
@@ -228,12 +232,15 @@ energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
 	}
 
 	/* a full buffer was written and emptied at its last reading */
-	Assert(b->n < CHUNK_MAX);
+	Assert(b->n < c->max);
 	Assert(b->meter_id == r->meter_id);
 	if (b->n == 0)
 		b->line = r->line;
 	b->at[b->n] = r->at;
-	b->value[b->n] = r->value;
+	b->value[b->n].value = r->value->value;
+	b->value[b->n].exact = r->value->exact;
+	b->value[b->n].digits = r->value->exact ? r->value->digits : 0;
+	b->value[b->n].scale = r->value->exact ? (int16) r->value->scale : 0;
 	if (r->status->len > 0)
 	{
 		MemoryContext old = MemoryContextSwitchTo(c->cxt);
@@ -246,6 +253,6 @@ energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
 	else if (b->status)
 		b->status[b->n] = NULL;
 
-	if (++b->n == CHUNK_MAX)
+	if (++b->n == c->max)
 		chunk_write(c, b);
 }

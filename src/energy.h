@@ -78,6 +78,7 @@
 #include "utils/rel.h"
 
 #include "parser.h"
+#include "codec.h"
 #include "pg_compat.h"
 
 /* Settings (energy.c) */
@@ -183,7 +184,6 @@ typedef struct EnergySum
 
 extern void energy_sum_add(EnergySum *s, const EpDecimal *value);
 extern Datum energy_sum_numeric(const EnergySum *s);
-extern void energy_decimal_of_double(double v, EpDecimal *d);
 
 /* Per-day partial aggregates (aggregate.c) */
 typedef struct EnergyDaily EnergyDaily;
@@ -255,7 +255,7 @@ typedef struct EnergyReading
 	int64		meter_id;
 	int64		segment_id;
 	Timestamp	at;
-	double		value;
+	const EpDecimal *value;		/* as parsed: digits and scale, and double */
 	const EpText *status;
 	uint64		line;			/* in the file, for error context */
 } EnergyReading;
@@ -280,7 +280,7 @@ typedef struct EnergyChunk
 	int32		day;
 	int			n;
 	const Timestamp *at;
-	const double *value;
+	EcValue    *value;			/* as the file wrote them (codec.h) */
 	text	  **status;			/* NULL, or n entries that may be NULL */
 	uint64		line;			/* line of its first reading */
 } EnergyChunk;
@@ -310,9 +310,17 @@ extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
 extern bool energy_sink_current(const EnergySink *sink);
+extern int	energy_sink_chunk_max(const EnergySink *sink);
 extern bool energy_sink_distributed(const EnergySink *sink);
 extern void energy_sink_flush(EnergySink *sink);
 extern void energy_sink_close(EnergySink *sink);
+
+/* The stored form of a chunk: an encoded block (block.c) */
+extern bytea *energy_block_make(int n, DateADT day, const Timestamp *at,
+								EcValue *values, text **status,
+								const bool *marks);
+extern int	energy_block_decode(const bytea *block, DateADT day, EcArrays *out);
+extern bytea *energy_block_remark(const bytea *block, const bool *marks);
 
 /* Packing LP readings into chunks (chunk.c) */
 typedef struct EnergyChunks EnergyChunks;

@@ -890,7 +890,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 		r.meter_id = meter_id;
 		r.segment_id = seg;
 		r.at = at;
-		r.value = row->value.value;
+		r.value = &row->value;
 		r.status = &row->status;
 		r.line = row->line;
 		energy_chunks_add(ls->chunks, &r, day);

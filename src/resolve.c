@@ -10,8 +10,9 @@
  * (meter, day, channel) costs five statements whatever its size:
  *	1. the keys' partials, which say which files' copies count (a partial
  *	   with readings) and so must be compared;
- *	2. those files' chunks of the keys, as their arrays;
- *	3. one UPDATE of the superseded masks that changed;
+ *	2. those files' chunks of the keys, as their encoded blocks;
+ *	3. one UPDATE of the blocks whose superseded marks changed (only the
+ *	   marks at the block's tail are rewritten: ec_set_marks());
  *	4. one DELETE and 5. one INSERT of the partials that changed.
  * In between, per key, its copies are sorted by (time, file, line, place)
  * and every copy but the first of a time loses, as energy_resolve() ranks
@@ -21,8 +22,9 @@
  *
  * The partials of the files whose copies changed are computed again from
  * the copies that count, by the rules of the loader and energy_resolve():
- * an exact sum (aggregate.c's EnergySum, each stored float8 taken as the
- * decimal float8_numeric() makes of it), min, max, flagged (a status; for
+ * an exact sum (aggregate.c's EnergySum over each value's digits and scale
+ * as the file wrote them, which the block keeps: the loader's very sum),
+ * min, max, flagged (a status; for
  * MDFF, a quality method other than A) and the key's interval, the most
  * common gap between consecutive readings that count, in whole minutes
  * rounded half up, ties to the smaller.  A file whose copies did not change
@@ -77,17 +79,17 @@ typedef struct RFile
 	bool		changed;
 } RFile;
 
-/* A stored chunk of a compared file, its arrays deconstructed. */
+/* A stored chunk of a compared file, its block decoded (block.c). */
 typedef struct RChunk
 {
 	int			file;			/* in files[] */
 	ItemPointerData rid;
 	int64		line;			/* PG_INT64_MIN for a 1.0 row (no line) */
 	int			n;
-	Datum	   *at;
-	Datum	   *value;
-	Datum	   *status;			/* NULL when the chunk has none */
-	bool	   *status_null;
+	bytea	   *block;			/* as stored: re-marked, not re-encoded */
+	Timestamp  *at;
+	EcValue    *value;			/* digits and scale as the file wrote them */
+	EcText	   *status;			/* into block; ptr NULL for none */
 	bool	   *old;			/* superseded before */
 	bool	   *mask;			/* superseded after */
 } RChunk;
@@ -154,19 +156,6 @@ make_array(Datum *elems, bool *nulls, int n, Oid type)
 											  typlen, typbyval, typalign));
 }
 
-static void
-split_array(Datum a, Oid type, Datum **elems, bool **nulls, int *n)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	/* by-reference elements point into the result, kept for the batch */
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	deconstruct_array(DatumGetArrayTypeP(a), type, typlen, typbyval, typalign,
-					  elems, nulls, n);
-}
-
 /* ---------------------------------------------------------------------
  * The statements, prepared once per backend and schema
  * ---------------------------------------------------------------------
@@ -189,7 +178,7 @@ prepare_plans(const EnergySchema *schema)
 	Oid			keys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
 	Oid			dkeys[4] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			chunkargs[5] = {INT4ARRAYOID, INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-	Oid			marks[2] = {TIDARRAYOID, TEXTARRAYOID};
+	Oid			marks[2] = {TIDARRAYOID, BYTEAARRAYOID};
 	Oid			ins[10] = {INT8ARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 	NUMERICARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
 
@@ -217,7 +206,7 @@ prepare_plans(const EnergySchema *schema)
 								  "f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13']) "
 								  "FROM d LEFT JOIN %1$s.energy_file f ON f.file_id OPERATOR(pg_catalog.=) d.file_id "
 								  "ORDER BY d.i, d.file_id", ns), 4, keys);
-	plan_chunks = keep(psprintf("SELECT u.f, r.ctid, r.line, r.at, r.value, r.status, r.superseded "
+	plan_chunks = keep(psprintf("SELECT u.f, r.ctid, r.line, r.day, r.block "
 								"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 								"pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
 								"AS u(f, meter_id, day, channel_id, file_id) "
@@ -227,8 +216,8 @@ prepare_plans(const EnergySchema *schema)
 								"JOIN %1$s.energy_reading r ON r.meter_id OPERATOR(pg_catalog.=) u.meter_id "
 								"AND r.day OPERATOR(pg_catalog.=) u.day "
 								"AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id", ns), 5, chunkargs);
-	plan_marks = keep(psprintf("UPDATE %1$s.energy_reading t SET superseded = u.mask::pg_catalog.bool[] "
-							   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(rid, mask) "
+	plan_marks = keep(psprintf("UPDATE %1$s.energy_reading t SET block = u.block "
+							   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(rid, block) "
 							   "WHERE t.ctid OPERATOR(pg_catalog.=) u.rid", ns), 2, marks);
 	plan_delete = keep(psprintf("DELETE FROM %1$s.energy_daily d "
 								"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
@@ -376,43 +365,35 @@ read_partials(Resolve *r)
 		r->files[i].compared = r->keys[r->files[i].key].restore || r->files[i].readings > 0;
 }
 
-/* One row of step 2: a chunk of a compared file, its arrays split. */
+/*
+ * One row of step 2: a chunk of a compared file, its block decoded.  The
+ * block is detoasted into the range's memory (it is rewritten from there
+ * when its marks change); statuses point into it.
+ */
 static void
 add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
 {
 	RChunk	   *c = &r->chunks[r->nchunks++];
 	bool		isnull;
-	bool	   *nulls;
 	Datum		d;
-	int			n;
+	EcArrays	a = {0};
 
 	c->file = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 	c->rid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
 	c->line = isnull ? PG_INT64_MIN : DatumGetInt64(d);
-	split_array(SPI_getbinval(tup, desc, 4, &isnull), TIMESTAMPOID, &c->at, &nulls, &c->n);
-	split_array(SPI_getbinval(tup, desc, 5, &isnull), FLOAT8OID, &c->value, &nulls, &n);
-	if (n != c->n)
-		elog(ERROR, "a chunk of energy_reading has %d times and %d values", c->n, n);
-	c->status = NULL;
-	d = SPI_getbinval(tup, desc, 6, &isnull);
-	if (!isnull)
-	{
-		split_array(d, TEXTOID, &c->status, &c->status_null, &n);
-		if (n != c->n)
-			elog(ERROR, "a chunk of energy_reading has %d times and %d statuses", c->n, n);
-	}
-	c->old = palloc0(sizeof(bool) * c->n);
-	c->mask = palloc0(sizeof(bool) * c->n);
-	d = SPI_getbinval(tup, desc, 7, &isnull);
-	if (!isnull)
-	{
-		Datum	   *marks;
-
-		split_array(d, BOOLOID, &marks, &nulls, &n);
-		for (int i = 0; i < Min(n, c->n); i++)
-			c->old[i] = !nulls[i] && DatumGetBool(marks[i]);
-	}
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	c->block = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
+	a.at = (int64 *) 1;
+	a.value = (EcValue *) 1;
+	a.status = (EcText *) 1;
+	a.superseded = (bool *) 1;
+	c->n = energy_block_decode(c->block, DatumGetDateADT(d), &a);
+	c->at = a.at;
+	c->value = a.value;
+	c->status = a.status;
+	c->old = a.superseded;
+	c->mask = palloc0(sizeof(bool) * Max(c->n, 1));
 	r->files[c->file].has_chunk = true;
 }
 
@@ -581,7 +562,7 @@ copy_of(Resolve *r, int c, int i)
 	RChunk	   *ch = &r->chunks[c];
 	RCopy		x;
 
-	x.at = DatumGetTimestamp(ch->at[i]);
+	x.at = ch->at[i];
 	x.file_id = r->files[ch->file].file_id;
 	x.line = ch->line;
 	x.rid = ch->rid;
@@ -659,7 +640,7 @@ compare_merged(Resolve *r, const RKey *k, int first_chunk, int nchunks, Timestam
 
 		for (int i = 0; i < ch->n; i++)
 		{
-			Timestamp	at = DatumGetTimestamp(ch->at[i]);
+			Timestamp	at = ch->at[i];
 
 			if (!eligible(k, ch, i))
 				continue;
@@ -684,8 +665,8 @@ compare_merged(Resolve *r, const RKey *k, int first_chunk, int nchunks, Timestam
 
 			while (head[j] < ch->n && !eligible(k, ch, head[j]))
 				head[j]++;
-			if (head[j] < ch->n && DatumGetTimestamp(ch->at[head[j]]) < at)
-				at = DatumGetTimestamp(ch->at[head[j]]);
+			if (head[j] < ch->n && ch->at[head[j]] < at)
+				at = ch->at[head[j]];
 		}
 		if (at == DT_NOEND)
 			break;
@@ -693,7 +674,7 @@ compare_merged(Resolve *r, const RKey *k, int first_chunk, int nchunks, Timestam
 		{
 			RChunk	   *ch = &r->chunks[rank[j]];
 
-			if (head[j] < ch->n && DatumGetTimestamp(ch->at[head[j]]) == at)
+			if (head[j] < ch->n && ch->at[head[j]] == at)
 				group[n++] = copy_of(r, rank[j], head[j]++);
 		}
 		mark_group(r, group, n);
@@ -770,24 +751,15 @@ compare_keys(Resolve *r)
  * ---------------------------------------------------------------------
  */
 
-/* The masks as energy_reading holds them: NULL when nothing is superseded. */
+/* The chunk's block with its new marks: none when nothing is superseded. */
 static Datum
-mask_text(const RChunk *c, bool *isnull)
+remarked_block(const RChunk *c)
 {
-	StringInfoData buf;
 	bool		any = false;
 
 	for (int i = 0; i < c->n && !any; i++)
 		any = c->mask[i];
-	*isnull = !any;
-	if (!any)
-		return (Datum) 0;
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < c->n; i++)
-		appendStringInfoString(&buf, c->mask[i] ? (i ? ",t" : "t") : (i ? ",f" : "f"));
-	appendStringInfoChar(&buf, '}');
-	return CStringGetTextDatum(buf.data);
+	return PointerGetDatum(energy_block_remark(c->block, any ? c->mask : NULL));
 }
 
 /* Step 3: the masks that changed, in one UPDATE; their files changed. */
@@ -795,8 +767,7 @@ static void
 write_marks(Resolve *r)
 {
 	Datum	   *rids = palloc(sizeof(Datum) * Max(1, r->nchunks));
-	Datum	   *masks = palloc(sizeof(Datum) * Max(1, r->nchunks));
-	bool	   *nulls = palloc(sizeof(bool) * Max(1, r->nchunks));
+	Datum	   *blocks = palloc(sizeof(Datum) * Max(1, r->nchunks));
 	Datum		args[2];
 	int			n = 0;
 
@@ -809,13 +780,13 @@ write_marks(Resolve *r)
 			continue;
 		r->files[ch->file].changed = true;
 		rids[n] = PointerGetDatum(&ch->rid);
-		masks[n] = mask_text(ch, &nulls[n]);
+		blocks[n] = remarked_block(ch);
 		n++;
 	}
 	if (n == 0)
 		return;
 	args[0] = make_array(rids, NULL, n, TIDOID);
-	args[1] = make_array(masks, nulls, n, TEXTOID);
+	args[1] = make_array(blocks, NULL, n, BYTEAOID);
 	run(plan_marks, args, SPI_OK_UPDATE);
 }
 
@@ -841,7 +812,7 @@ file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
 			continue;
 		for (int i = 0; i < ch->n; i++)
 		{
-			double		v = DatumGetFloat8(ch->value[i]);
+			double		v = ch->value[i].value;
 			EpDecimal	d;
 
 			if (ch->mask[i])
@@ -851,16 +822,16 @@ file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
 			if (st->readings == 0 || v > st->max)
 				st->max = v;
 			st->readings++;
-			energy_decimal_of_double(v, &d);
+			/* the value as the file wrote it: the loader's exact sum */
+			d.is_null = false;
+			d.value = v;
+			d.exact = ch->value[i].exact;
+			d.digits = ch->value[i].digits;
+			d.scale = ch->value[i].scale;
 			energy_sum_add(&st->sum, &d);
-			if (ch->status && !ch->status_null[i])
-			{
-				text	   *t = DatumGetTextPP(ch->status[i]);
-				int			len = VARSIZE_ANY_EXHDR(t);
-
-				if (len > 0 && !(r->files[file].mdff && VARDATA_ANY(t)[0] == 'A'))
-					st->flagged++;
-			}
+			if (ch->status[i].ptr != NULL && ch->status[i].len > 0 &&
+				!(r->files[file].mdff && ch->status[i].ptr[0] == 'A'))
+				st->flagged++;
 		}
 	}
 }

@@ -71,6 +71,8 @@
  */
 #define READING_NATTS	8
 #define READING_NATTS_10 6
+/* A chunk's times, values, statuses and marks in one block, from 1.2 on. */
+#define READING_BLOCK_COLUMN "block"
 #define REGISTER_NATTS	14
 #define REGISTER_NATTS_10 12
 #define DAILY_NATTS		11
@@ -93,6 +95,8 @@ typedef struct SinkTable
 	int			nslots;
 	int			nused;
 	int			natts;			/* the table's, in the 1.0 or 1.1 layout */
+	AttrNumber	att_block;		/* energy_reading's block (1.2), or 0 */
+	AttrNumber	att_line;		/* energy_reading's line (1.1), or 0 */
 	bool		check_constraints;	/* CHECK constraints a user added */
 	int			nbrin;			/* BRIN indexes handled here, not by rri */
 	Relation   *brin_rels;
@@ -357,18 +361,36 @@ sink_brin_insert(SinkTable *t, EState *estate, Relation irel, IndexInfo *info)
 	}
 }
 
-/* A table's number of columns, before it is opened. */
-static int
-rel_natts(Oid relid)
+/*
+ * A table's columns, before it is opened, as the permission check's set:
+ * every column but the dropped ones (1.2 dropped energy_reading's arrays,
+ * which a privilege cannot name any more).
+ */
+static Bitmapset *
+rel_columns(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Bitmapset  *cols = NULL;
 	int			natts;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	natts = ((Form_pg_class) GETSTRUCT(tup))->relnatts;
 	ReleaseSysCache(tup);
-	return natts;
+	for (int a = 1; a <= natts; a++)
+	{
+		HeapTuple	att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid),
+										  Int16GetDatum(a));
+		bool		dropped;
+
+		if (!HeapTupleIsValid(att))
+			elog(ERROR, "cache lookup failed for attribute %d of relation %u", a, relid);
+		dropped = ((Form_pg_attribute) GETSTRUCT(att))->attisdropped;
+		ReleaseSysCache(att);
+		if (!dropped)
+			cols = bms_add_member(cols, a - FirstLowInvalidHeapAttributeNumber);
+	}
+	return cols;
 }
 
 /*
@@ -380,7 +402,6 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
 	Oid			relids[4];
-	int			natts[4] = {READING_NATTS, REGISTER_NATTS, DAILY_NATTS, CHANGE_NATTS};
 	int			ntables;
 	List	   *rtable = NIL;
 	List	   *perminfos = NIL;
@@ -394,8 +415,6 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	/* Until ALTER EXTENSION UPDATE, a 1.0 schema loads without a change log. */
 	relids[3] = get_relname_relid("energy_change", schema->nspid);
 	ntables = OidIsValid(relids[3]) ? 4 : 3;
-	for (int i = 0; i < 3; i++)
-		natts[i] = rel_natts(relids[i]);
 
 	/*
 	 * Every column is written, so INSERT is needed on every column, as for an
@@ -407,16 +426,14 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	for (int i = 0; i < ntables; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
-		Bitmapset  *cols = NULL;
 
 		rte->rtekind = RTE_RELATION;
 		rte->relid = relids[i];
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
 		LockRelationOid(relids[i], RowExclusiveLock);
-		for (int a = 1; a <= natts[i]; a++)
-			cols = bms_add_member(cols, a - FirstLowInvalidHeapAttributeNumber);
-		energy_rte_add_permission(&rtable, &perminfos, rte, ACL_INSERT, cols);
+		energy_rte_add_permission(&rtable, &perminfos, rte, ACL_INSERT,
+								  rel_columns(relids[i]));
 	}
 	ExecCheckPermissionsCompat(rtable, perminfos, true);
 
@@ -427,6 +444,12 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 
 	sink_table_open(sink, &sink->reading, schema, relids[0], 1, READING_NATTS, READING_NATTS_10,
 					CHUNK_BATCH);
+	sink->reading.att_block = get_attnum(relids[0], READING_BLOCK_COLUMN);
+	if (sink->reading.att_block == InvalidAttrNumber)
+		sink->reading.att_block = 0;
+	sink->reading.att_line = get_attnum(relids[0], "line");
+	if (sink->reading.att_line == InvalidAttrNumber)
+		sink->reading.att_line = 0;
 	sink_table_open(sink, &sink->reg, schema, relids[1], 2, REGISTER_NATTS, REGISTER_NATTS_10,
 					energy_batch_rows);
 	sink_table_open(sink, &sink->daily, schema, relids[2], 3, DAILY_NATTS, DAILY_NATTS_10,
@@ -541,29 +564,19 @@ fixed_array(const void *data, int n, Oid elemtype)
 	return PointerGetDatum(a);
 }
 
-void
-energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
+/*
+ * A chunk as a 1.0 or 1.1 schema stores it, until ALTER EXTENSION UPDATE:
+ * times, values (as float8) and statuses as arrays.
+ */
+static void
+chunk_arrays(const EnergyChunk *ch, Datum *v, bool *n)
 {
-	SinkTable  *t = &sink->reading;
-	TupleTableSlot *slot = t->slots[t->nused];
-	Datum	   *v = slot->tts_values;
-	bool	   *n = slot->tts_isnull;
-	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
+	double	   *values = palloc(sizeof(double) * ch->n);
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * t->natts);
-	if (t->natts == READING_NATTS)
-	{
-		v[6] = Int64GetDatum((int64) ch->line);
-		n[7] = true;			/* superseded: nothing is, yet */
-	}
-	v[0] = Int64GetDatum(ch->meter_id);
-	v[1] = Int64GetDatum(ch->segment_id);
-	v[2] = DateADTGetDatum(ch->day);
+	for (int i = 0; i < ch->n; i++)
+		values[i] = ch->value[i].value;
 	v[3] = fixed_array(ch->at, ch->n, TIMESTAMPOID);
-	v[4] = fixed_array(ch->value, ch->n, FLOAT8OID);
+	v[4] = fixed_array(values, ch->n, FLOAT8OID);
 	if (ch->status == NULL)
 		n[5] = true;
 	else
@@ -580,6 +593,43 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 		}
 		v[5] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
 												  TEXTOID, -1, false, TYPALIGN_INT));
+		n[5] = false;
+	}
+}
+
+void
+energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
+{
+	SinkTable  *t = &sink->reading;
+	TupleTableSlot *slot = t->slots[t->nused];
+	Datum	   *v = slot->tts_values;
+	bool	   *n = slot->tts_isnull;
+	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
+
+	/* a full batch is flushed as it fills, so a slot is always free */
+	Assert(t->nused < t->nslots);
+	ExecClearTuple(slot);
+	/* dropped columns and superseded (nothing is, yet) stay null */
+	memset(n, true, sizeof(bool) * t->natts);
+	v[0] = Int64GetDatum(ch->meter_id);
+	v[1] = Int64GetDatum(ch->segment_id);
+	v[2] = DateADTGetDatum(ch->day);
+	n[0] = n[1] = n[2] = false;
+	if (t->att_line)
+	{
+		v[t->att_line - 1] = Int64GetDatum((int64) ch->line);
+		n[t->att_line - 1] = false;
+	}
+	if (t->att_block)
+	{
+		v[t->att_block - 1] = PointerGetDatum(energy_block_make(ch->n, ch->day, ch->at,
+																ch->value, ch->status, NULL));
+		n[t->att_block - 1] = false;
+	}
+	else
+	{
+		n[3] = n[4] = false;
+		chunk_arrays(ch, v, n);
 	}
 	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(slot);
@@ -587,6 +637,13 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 	t->lines[t->nused] = ch->line;
 	if (++t->nused == t->nslots)
 		sink_table_flush(sink, t);
+}
+
+/* Readings a chunk may hold: a day of 5-minute reads in a block. */
+int
+energy_sink_chunk_max(const EnergySink *sink)
+{
+	return sink->reading.att_block ? 288 : 112;
 }
 
 void

@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION energy;
 
-SELECT plan(72);
+SELECT plan(76);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -62,6 +62,11 @@ SELECT is((SELECT count(*) FROM pg_trigger
                               'energy_daily'::regclass, 'energy_segment'::regclass)),
           0::bigint, 'no triggers on readings, registers, partials or segments');
 SELECT col_type_is('energy_reading', 'meter_id', 'bigint');
+-- 1.2 stores a chunk's readings as one encoded block, not four arrays
+SELECT col_type_is('energy_reading', 'block', 'bytea');
+SELECT hasnt_column('energy_reading', 'at');
+SELECT hasnt_column('energy_reading', 'superseded');
+SELECT has_function('energy_block_readings', ARRAY['bytea', 'date']);
 
 -- Function signatures and results.
 SELECT has_function('energy_load', ARRAY['text', 'text']);

@@ -11,7 +11,7 @@
 CREATE EXTENSION energy;
 CREATE TEMP VIEW table_counts AS
 SELECT (SELECT count(*) FROM energy_file) AS files,
-       (SELECT coalesce(sum(cardinality(at)), 0) FROM energy_reading) AS readings,
+       (SELECT count(*) FROM energy_reading r, energy_block_readings(r.block, r.day)) AS readings,
        (SELECT count(*) FROM energy_register) AS registers,
        (SELECT count(*) FROM energy_daily) AS partials,
        (SELECT count(*) FROM energy_segment) AS segments,
@@ -100,7 +100,7 @@ SELECT m.meter_code, m.plant_code, u.at AS date_time, c.data_type, u.value AS en
   JOIN energy_file f USING (file_id)
   JOIN energy_meter m ON m.meter_id = r.meter_id
   JOIN energy_channel c ON c.channel_id = s.channel_id
- CROSS JOIN LATERAL unnest(r.at, r.value, r.status, r.superseded) AS u(at, value, status, lost)
+ CROSS JOIN LATERAL energy_block_readings(r.block, r.day) AS u(at, value, status, lost)
  WHERE f.file_name IN ('quoted_commas.csv', 'spaces.csv', 'negative_values.csv')
  ORDER BY f.file_name, u.at, c.data_type, u.value;
 ROLLBACK;

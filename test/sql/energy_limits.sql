@@ -36,7 +36,7 @@ SELECT f.file_name, count(*), sum(u.value::numeric), min(u.at), max(u.at),
        sum(extract(epoch FROM u.at) * u.value::numeric) AS weighted,
        count(*) FILTER (WHERE u.lost) AS superseded
   FROM energy_reading r JOIN energy_segment s USING (segment_id) JOIN energy_file f USING (file_id)
- CROSS JOIN LATERAL unnest(r.at, r.value, r.superseded) AS u(at, value, lost)
+ CROSS JOIN LATERAL energy_block_readings(r.block, r.day) AS u(at, value, status, lost)
  WHERE f.file_name IN ('small_batches.csv', 'LP_210095893_20150901T011608049.csv')
  GROUP BY 1 ORDER BY 1;
 RESET energy.batch_rows;

@@ -45,7 +45,7 @@ SELECT f.file_name, u.at, u.value, u.lost IS NOT TRUE AS counts
   FROM energy_reading r
   JOIN energy_segment s USING (segment_id)
   JOIN energy_file f USING (file_id)
- CROSS JOIN LATERAL unnest(r.at, r.value, r.superseded) AS u(at, value, lost);
+ CROSS JOIN LATERAL energy_block_readings(r.block, r.day) AS u(at, value, status, lost);
 
 -- 1. Re-delivery under a new name: the seed's export, then the same bytes
 -- as the next day's file.  384 readings, not 768; 12 on 01/09/2015.
@@ -141,9 +141,11 @@ SELECT readings FROM energy_get('214667141', '214667141', '01/09/2015');
 SELECT pg_temp.differences() AS differences;
 
 -- 8. A load that shares no reading marks nothing and writes no placeholder.
-SELECT count(*) AS superseded_chunks FROM energy_reading WHERE superseded IS NOT NULL;
+SELECT count(*) AS superseded_chunks FROM energy_reading r
+ WHERE EXISTS (SELECT FROM energy_block_readings(r.block, r.day) u WHERE u.superseded);
 SELECT file_name, rows_loaded FROM energy_load(:'data' || '/erm/LP_214612534_20150907T084333712.csv');
-SELECT count(*) AS superseded_chunks FROM energy_reading WHERE superseded IS NOT NULL;
+SELECT count(*) AS superseded_chunks FROM energy_reading r
+ WHERE EXISTS (SELECT FROM energy_block_readings(r.block, r.day) u WHERE u.superseded);
 SELECT count(*) AS placeholders FROM energy_daily WHERE readings = 0;
 
 -- 9. Every meter-day these operations touched reaches the views.

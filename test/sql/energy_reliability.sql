@@ -68,7 +68,7 @@ SELECT * FROM energy_load_data('colpriv.csv', convert_to(:'lp1', 'UTF8')); -- ER
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 RESET ROLE;
 -- INSERT granted on every column is the same as on the table.
-GRANT INSERT (meter_id, segment_id, day, at, value, status, line, superseded) ON energy_reading TO regress_energy_colloader;
+GRANT INSERT (meter_id, segment_id, day, block, line) ON energy_reading TO regress_energy_colloader;
 GRANT INSERT ON energy_change TO regress_energy_colloader;
 SET ROLE regress_energy_colloader;
 SELECT * FROM energy_load_data('colpriv.csv', convert_to(:'lp1', 'UTF8'));

@@ -18,11 +18,34 @@ $$;
 -- What a database holds, table by table, as rows of text: taken before the
 -- update (into pg_temp.before) and compared after.  The tables come with
 -- the extension, below: the bodies are checked when they run.
+-- LP readings one row each, with their chunk, place, time, value (its
+-- float8 printed exactly), status and superseded mark: from 1.1's arrays
+-- before the update, from 1.2's encoded blocks after it.
+CREATE FUNCTION pg_temp.readings() RETURNS TABLE (row_text text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL extra_float_digits = 3;
+    IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'energy_reading'::regclass
+                                         AND attname = 'block' AND NOT attisdropped) THEN
+        RETURN QUERY EXECUTE $q$
+            SELECT (r.meter_id, r.segment_id, r.day, r.line, u.ord, u.at, u.value, u.status, u.lost)::text
+              FROM energy_reading r
+             CROSS JOIN LATERAL energy_block_readings(r.block, r.day)
+                   WITH ORDINALITY AS u(at, value, status, lost, ord)$q$;
+    ELSE
+        RETURN QUERY EXECUTE $q$
+            SELECT (r.meter_id, r.segment_id, r.day, r.line, u.ord, u.at, u.value, u.status,
+                    coalesce(u.lost, false))::text
+              FROM energy_reading r
+             CROSS JOIN LATERAL unnest(r.at, r.value, r.status, r.superseded)
+                   WITH ORDINALITY AS u(at, value, status, lost, ord)$q$;
+    END IF;
+END $$;
+
 SET check_function_bodies = off;
 CREATE FUNCTION pg_temp.contents() RETURNS TABLE (what text, row_text text)
 LANGUAGE sql AS $$
-    SELECT 'reading', (r.meter_id, r.segment_id, r.day, r.at, r.value, r.status, r.line, r.superseded)::text
-      FROM energy_reading r
+    SELECT 'reading', r.row_text FROM pg_temp.readings() r
     UNION ALL SELECT 'register', g::text FROM energy_register g
     UNION ALL SELECT 'daily', (d.meter_id, d.day, d.channel_id, d.file_id, d.part, d.readings, d.sum_value,
                                d.min_value, d.max_value, d.flagged, d.interval_minutes)::text FROM energy_daily d
@@ -101,6 +124,16 @@ SELECT file_name, rows_loaded FROM energy_load_data('c.csv', pg_temp.lp(ARRAY[
     '5,5,P5,01/01/2024 00:45:00,Import Wh Total,300,Wh,',
     '5,5,P5,01/01/2024 01:00:00,Import Wh Total,400,Wh,',
     '5,5,P5,01/01/2024 01:15:00,Import Wh Total,500,Wh,']));
+-- Every form a value takes: each must read back as the same float8.
+SELECT file_name, rows_loaded FROM energy_load_data('forms.csv', pg_temp.lp(ARRAY[
+    '8,8,P8,01/01/2024 00:15:00,Import Wh Total,-0.0,Wh,',
+    '8,8,P8,01/01/2024 00:30:00,Import Wh Total,123456789012345,Wh,A',
+    '8,8,P8,01/01/2024 00:45:00,Import Wh Total,1.23456789012345,Wh,A',
+    '8,8,P8,01/01/2024 01:00:00,Import Wh Total,-21.880,Wh,',
+    '8,8,P8,01/01/2024 01:15:00,Import Wh Total,1e-5,Wh,E',
+    '8,8,P8,01/01/2024 01:30:00,Import Wh Total,0.000,Wh,',
+    '8,8,P8,01/01/2024 02:30:00,Import Wh Total,4.9e-300,Wh,',
+    '8,8,P8,01/01/2024 02:45:00,Import Wh Total,0.1,Wh,']));
 SELECT file_name, rows_loaded FROM energy_load_data('gone.csv', pg_temp.lp(ARRAY[
     '6,6,P6,01/01/2024 00:15:00,Import Wh Total,7,Wh,']));
 SELECT energy_unload('gone.csv');
