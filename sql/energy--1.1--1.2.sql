@@ -99,9 +99,17 @@ COMMENT ON FUNCTION @extschema@.energy_load_data(text, bytea, text) IS
 -- replace removes them: with the segment in the index, each is found by
 -- the index alone, never by reading every file's chunks of that meter-day
 -- (a day delivered 20 times had 20 to read).  The same entries, 8 bytes
--- wider.
+-- wider.  The day leads: every lookup gives all three columns, and a daily
+-- file's entries then go into one end of the index, which stays in
+-- memory, instead of one leaf per meter all over it (with meter_id first,
+-- a year of a fleet's daily loads slowed by half as the index outgrew
+-- shared_buffers).  energy_daily's primary key is ordered the same way,
+-- for the same reason.
 DROP INDEX @extschema@.energy_reading_meter_day_idx;
-CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (meter_id, day, segment_id);
+CREATE INDEX energy_reading_meter_day_idx ON @extschema@.energy_reading (day, meter_id, segment_id);
+ALTER TABLE @extschema@.energy_daily
+	DROP CONSTRAINT energy_daily_pkey,
+	ADD CONSTRAINT energy_daily_pkey PRIMARY KEY (day, meter_id, channel_id, file_id, part);
 
 
 -- The rewrite of the meter-days whose readings several files (or several

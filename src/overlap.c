@@ -356,6 +356,25 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 }
 
 /*
+ * Where meter_id, day and channel_id (energy_daily's columns 1 to 3) are in
+ * its primary key: (meter_id, day, ...) until 1.1, (day, meter_id, ...)
+ * from 1.2 on, whose daily loads write one end of the index.
+ */
+static void
+daily_key_columns(Relation index, AttrNumber *col)
+{
+	for (int k = 0; k < 3; k++)
+	{
+		col[k] = InvalidAttrNumber;
+		for (int c = 0; c < index->rd_index->indnkeyatts; c++)
+			if (index->rd_index->indkey.values[c] == k + 1)
+				col[k] = c + 1;
+		if (col[k] == InvalidAttrNumber || col[k] > 3)
+			elog(ERROR, "energy_daily_pkey does not begin with meter_id, day and channel_id");
+	}
+}
+
+/*
  * On one server, in READ COMMITTED: the same question as overlap_probe()'s
  * statement, asked of energy_daily's primary key directly, one index probe
  * per candidate (a first load pays only this).
@@ -372,6 +391,7 @@ overlap_probe_index(EnergyOverlap *o)
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
 	ScanKeyData keys[3];
+	AttrNumber	col[3];
 
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy probe",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -381,6 +401,7 @@ overlap_probe_index(EnergyOverlap *o)
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	rel = table_open(o->daily_relid, AccessShareLock);
 	index = index_open(o->daily_pkey, AccessShareLock);
+	daily_key_columns(index, col);
 	scan = index_beginscanCompat(rel, index, snapshot, 3, 0);
 	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < c->n; i++)
@@ -391,12 +412,20 @@ overlap_probe_index(EnergyOverlap *o)
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+		ScanKeyEntryInitialize(&keys[0], 0, col[0], BTEqualStrategyNumber, InvalidOid,
 							   InvalidOid, F_INT8EQ, c->meters[i]);
-		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+		ScanKeyEntryInitialize(&keys[1], 0, col[1], BTEqualStrategyNumber, InvalidOid,
 							   InvalidOid, F_DATE_EQ, c->days[i]);
-		ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+		ScanKeyEntryInitialize(&keys[2], 0, col[2], BTEqualStrategyNumber, InvalidOid,
 							   InvalidOid, F_INT8EQ, c->channels[i]);
+		/* scan keys go in the index's column order */
+		if (col[0] > col[1])
+		{
+			ScanKeyData t = keys[0];
+
+			keys[0] = keys[1];
+			keys[1] = t;
+		}
 		index_rescan(scan, keys, 3, NULL, 0);
 		while (!found && index_getnext_slot(scan, ForwardScanDirection, slot))
 		{

@@ -56,7 +56,7 @@ SELECT col_type_is('energy_daily', 'sum_value', 'numeric');
 SELECT is((SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
             WHERE c.relnamespace = 'public'::regnamespace AND a.attidentity <> ''
               AND a.atttypid <> 'int8'::regtype), 0::bigint, 'every identity column is bigint');
-SELECT col_is_pk('energy_daily', ARRAY['meter_id', 'day', 'channel_id', 'file_id', 'part']);
+SELECT col_is_pk('energy_daily', ARRAY['day', 'meter_id', 'channel_id', 'file_id', 'part']);
 SELECT is((SELECT count(*) FROM pg_trigger
             WHERE tgrelid IN ('energy_reading'::regclass, 'energy_register'::regclass,
                               'energy_daily'::regclass, 'energy_segment'::regclass)),
