@@ -17,7 +17,9 @@
  *	   stay for the next populate;
  *	3. per batch of changed (meter_code, serial_number, day) keys, compute
  *	   what each view's own defining query (pg_get_viewdef, so it is never
- *	   written twice) gives for them, leave the rows that come out the same,
+ *	   written twice) gives for them, leave the rows that come out the same
+ *	   (byte for byte: record_image_eq(), the *= that REFRESH ... CONCURRENTLY
+ *	   compares with: -0 is not 0, 8.30 is not 8.3),
  *	   delete the old ones and insert the new ones.  energy_data_view has
  *	   at most one row per key; energy_channel_view one per data type and
  *	   unit of it, matched old to new by a full join on those two;
@@ -389,7 +391,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 	}
 
 	if (match_more == NULL)
-		rp->plan = keep_plan(psprintf("SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
+		rp->plan = keep_plan(psprintf("SELECT o.ctid, pg_catalog.record_image_eq(ROW(%s), ROW(%s)), %s "
 									  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 									  "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
 									  "LEFT JOIN LATERAL (SELECT v.ctid, v.* FROM %s.%s v "
@@ -403,7 +405,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 		rp->plan = keep_plan(psprintf("SELECT x.* "
 									  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 									  "pg_catalog.unnest($3)) AS k(meter_code, serial_number, day) "
-									  "CROSS JOIN LATERAL (SELECT o.ctid, ROW(%s) IS NOT DISTINCT FROM ROW(%s), %s "
+									  "CROSS JOIN LATERAL (SELECT o.ctid, pg_catalog.record_image_eq(ROW(%s), ROW(%s)), %s "
 									  "FROM (SELECT v.ctid, v.* FROM %s.%s v WHERE %s OFFSET 0) o "
 									  "FULL JOIN (SELECT * FROM (%s) v WHERE %s OFFSET 0) n ON %s) x",
 									  oldcols.data, newcols.data, newcols.data,

@@ -91,6 +91,19 @@ SELECT energy_block_marks(energy_block_encode(ARRAY['2024-01-01']::timestamp[], 
                           '2024-01-01'), ARRAY[true, false]); -- ERROR
 SELECT energy_block_encode(ARRAY['2024-01-01']::timestamp[], ARRAY[1, 2]::float8[], NULL, NULL, '2024-01-01'); -- ERROR
 
+-- populate compares a meter-day's old and new row as REFRESH ...
+-- CONCURRENTLY does, byte for byte (*=): a day whose one value goes from 0
+-- to -0 is rewritten, though = and IS NOT DISTINCT FROM call them equal.
+SELECT energy_populate_view() > 0 AS populated;
+SELECT file_name, action FROM energy_load_data('zero.csv', pg_temp.lp(ARRAY[
+    '11,11,P11,01/01/2024 00:15:00,Import Wh Total,0,kwh,']));
+SELECT energy_populate_view() > 0 AS populated;
+SELECT min_energy::text, max_energy::text FROM energy_data_view WHERE meter_code = '11';
+SELECT file_name, action FROM energy_load_data('zero.csv', pg_temp.lp(ARRAY[
+    '11,11,P11,01/01/2024 00:15:00,Import Wh Total,-0.0,kwh,']));
+SELECT energy_populate_view() > 0 AS populated;
+SELECT min_energy::text, max_energy::text FROM energy_data_view WHERE meter_code = '11';
+
 -- Damaged blocks: every one an error, never a crash or a wrong answer.
 CREATE TEMP TABLE good AS
 SELECT r.block, r.day FROM energy_reading r JOIN energy_segment s USING (segment_id, meter_id)
