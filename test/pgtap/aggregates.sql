@@ -4,14 +4,7 @@
 -- The test files were copied to a per-run folder named by ENERGY_TEST_DATA
 -- (scripts/test-data: erm/, samples/, hostile/, scratch/).
 \getenv data ENERGY_TEST_DATA
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION energy;
+\ir ../include/pgtap.psql
 SET client_min_messages = warning;
 
 SELECT plan(14);

@@ -5,14 +5,7 @@
 -- data type and canonical unit.  The unit table is written out below, not
 -- read from energy_unit.  Runs in a transaction that rolls back.
 \getenv data ENERGY_TEST_DATA
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION energy;
+\ir ../include/pgtap.psql
 SET client_min_messages = warning;
 
 SELECT plan(9);

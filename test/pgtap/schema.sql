@@ -1,14 +1,7 @@
 -- energy's SQL surface: the objects, their shapes, keys, privileges and
 -- comments that the README documents.  Runs in a transaction that rolls
 -- back.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-BEGIN;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION energy;
+\ir ../include/pgtap.psql
 
 SELECT plan(76);
 

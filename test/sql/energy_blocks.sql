@@ -8,12 +8,9 @@
 CREATE EXTENSION energy;
 \set VERBOSITY terse
 
-CREATE FUNCTION pg_temp.lp(lines text[]) RETURNS bytea
-LANGUAGE sql AS $$
-    SELECT convert_to('MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
-                      || E'\n' || coalesce(string_agg(l, E'\n'), '') || E'\n', 'UTF8')
-      FROM unnest(lines) AS l
-$$;
+\getenv data ENERGY_TEST_DATA
+\set lp :data/include/lp.psql
+\i :lp
 
 -- The values as written, one per quarter-hour of 01/01/2024.
 CREATE TEMP TABLE written (i int, v text, status text);

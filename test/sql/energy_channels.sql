@@ -4,12 +4,8 @@
 --
 CREATE EXTENSION energy;
 \getenv data ENERGY_TEST_DATA
-CREATE FUNCTION pg_temp.lp(lines text[]) RETURNS bytea
-LANGUAGE sql AS $$
-    SELECT convert_to('MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
-                      || E'\n' || coalesce(string_agg(l, E'\n'), '') || E'\n', 'UTF8')
-      FROM unnest(lines) AS l
-$$;
+\set lp :data/include/lp.psql
+\i :lp
 
 -- Before the first populate: a NOTICE, no rows.
 SELECT * FROM energy_get_channels('210095893', '210095893', '2015-09-01'::date);

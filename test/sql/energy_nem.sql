@@ -9,7 +9,7 @@ CREATE EXTENSION energy;
 \getenv data ENERGY_TEST_DATA
 \set nem :data/nem
 
-\set nem_check :data/nem_check.psql
+\set nem_check :data/include/nem_check.psql
 \i :nem_check
 
 SELECT name, c.*

@@ -37,12 +37,9 @@ LANGUAGE sql AS $$
 $$;
 
 -- An LP file: header, then one line per (meter, day, time, value).
-CREATE FUNCTION pg_temp.lp(lines text[]) RETURNS bytea
-LANGUAGE sql AS $$
-    SELECT convert_to('MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
-                      || E'\n' || coalesce(string_agg(l, E'\n'), '') || E'\n', 'UTF8')
-      FROM unnest(lines) AS l
-$$;
+\getenv data ENERGY_TEST_DATA
+\set lp :data/include/lp.psql
+\i :lp
 
 -- The first populate is a full refresh, and so is the populate after it
 -- when nothing changed: both give the defining query's rows.

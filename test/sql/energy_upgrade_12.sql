@@ -8,12 +8,8 @@
 --
 \getenv data ENERGY_TEST_DATA
 
-CREATE FUNCTION pg_temp.lp(lines text[]) RETURNS bytea
-LANGUAGE sql AS $$
-    SELECT convert_to('MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
-                      || E'\n' || coalesce(string_agg(l, E'\n'), '') || E'\n', 'UTF8')
-      FROM unnest(lines) AS l
-$$;
+\set lp :data/include/lp.psql
+\i :lp
 
 -- What a database holds, table by table, as rows of text: taken before the
 -- update (into pg_temp.before) and compared after.  The tables come with
