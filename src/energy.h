@@ -18,6 +18,8 @@
  *	energy_meter_id(),     give each row its dictionary ids
  *	energy_channel_id()    (dictionary.c)
  *	energy_chunks_add()    packs an LP reading into its day's chunk (chunk.c)
+ *	energy_block_make()    encodes a chunk's readings as one block (block.c,
+ *	                       codec.c)
  *	energy_sink_*()        form tuples and bulk-insert them (sink.c)
  *	energy_daily_add()     adds the value to its per-day partial; written
  *	                       through the sink per file, with the meter-days
@@ -47,11 +49,16 @@
  *					and rejects, and the check that a row fits the tables
  *	dictionary.c	meter and channel ids
  *	chunk.c			LP readings packed per meter, channel and day
+ *	block.c			a chunk's stored form: its encoded block, and the SQL
+ *					functions that read and re-mark blocks
+ *	codec.c			the block encoding (codec.h), server-free
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share
  *	resolve.c		their copies compared, marked and summed in one pass, in C
  *	lock.c			the writers' lock protocol: one global order of meter-day locks
  *	sink.c			the bulk-insert sink
+ *	citus.c			where the tables live (one server or Citus), and the
+ *					statements run on each shard
  *	view.c			the views: populated or not; energy_populate_view(),
  *					full or incremental
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
