@@ -16,6 +16,24 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION energy UPDATE TO '1.2'" to load this file. \quit
 
+-- Not on a Citus cluster.  1.2 rewrites energy_reading (its readings
+-- encoded) and re-keys energy_daily; on distributed tables that DDL would
+-- run on the workers' shards before the workers' own copy of the extension
+-- has the function that encodes them, and Citus sends DDL from an
+-- extension script to the workers as the whole script.  So the update
+-- stops, before it changes anything, with what to do instead; the 1.2
+-- library keeps serving the 1.1 schema as 1.1 did meanwhile.
+DO $$
+BEGIN
+	IF @extschema@.energy_distributed() THEN
+		RAISE EXCEPTION 'energy cannot be updated to 1.2 in place on a Citus cluster'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'energy_distribute() has distributed the tables of this database; the update to 1.2 re-encodes every reading, which it does on one server only.',
+				  HINT = 'Keep using this database at 1.1 (the 1.2 library serves it as 1.1 did), or create the extension at 1.2 in a new database, run energy_distribute() there and load the files again.';
+	END IF;
+END
+$$;
+
 -------------------------------------------------------------------------------
 -- Writers that never lose, double or deadlock
 -------------------------------------------------------------------------------
