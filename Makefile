@@ -9,6 +9,10 @@ OBJS = \
 	src/loader.o \
 	src/file.o \
 	src/parser.o \
+	src/parse_csv.o \
+	src/parse_value.o \
+	src/parse_lptou.o \
+	src/parse_nem.o \
 	src/glue.o \
 	src/dictionary.o \
 	src/chunk.o \
@@ -47,16 +51,20 @@ include $(PGXS)
 # the plain compiler, no cluster needed.
 UNIT_CFLAGS = -std=c11 -O1 -g -DEP_ASSERTS -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
 
-test/unit/test_parser: test/unit/test_parser.c test/unit/unit.h src/parser.c src/parser.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c src/parser.c -lm
+# The parser's files, in data-flow order (see src/parser_int.h).
+PARSER_SRCS = src/parse_csv.c src/parse_value.c src/parse_lptou.c src/parse_nem.c src/parser.c
+PARSER_DEPS = $(PARSER_SRCS) src/parser.h src/parser_int.h
+
+test/unit/test_parser: test/unit/test_parser.c test/unit/unit.h $(PARSER_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parser.c $(PARSER_SRCS) -lm
 
 # NEM12/NEM13 files against a reference reader's output (test/data/nem).
-test/unit/test_nem: test/unit/test_nem.c test/unit/unit.h src/parser.c src/parser.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_nem.c src/parser.c -lm
+test/unit/test_nem: test/unit/test_nem.c test/unit/unit.h $(PARSER_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_nem.c $(PARSER_SRCS) -lm
 
 # The readings codec, server-free too; the parser supplies its values.
-test/unit/test_codec: test/unit/test_codec.c test/unit/unit.h src/codec.c src/codec.h src/parser.c src/parser.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_codec.c src/codec.c src/parser.c -lm
+test/unit/test_codec: test/unit/test_codec.c test/unit/unit.h src/codec.c src/codec.h $(PARSER_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_codec.c src/codec.c $(PARSER_SRCS) -lm
 
 .PHONY: unittest fuzz fuzz-codec
 unittest: test/unit/test_parser test/unit/test_nem test/unit/test_codec
@@ -66,8 +74,8 @@ unittest: test/unit/test_parser test/unit/test_nem test/unit/test_codec
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-test/fuzz/fuzz_parser: test/fuzz/fuzz_parser.c src/parser.c src/parser.h
-	$(FUZZ_CC) -g -O1 -DEP_ASSERTS -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c src/parser.c
+test/fuzz/fuzz_parser: test/fuzz/fuzz_parser.c $(PARSER_DEPS)
+	$(FUZZ_CC) -g -O1 -DEP_ASSERTS -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_parser.c $(PARSER_SRCS)
 
 test/fuzz/fuzz_codec: test/fuzz/fuzz_codec.c src/codec.c src/codec.h
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ test/fuzz/fuzz_codec.c src/codec.c -lm
@@ -81,8 +89,8 @@ fuzz-codec: test/fuzz/fuzz_codec
 	test/fuzz/run codec $(FUZZ_SECONDS)
 
 # Bytes per reading and speed of the codec (not a test: see bench/README.md).
-bench/codec_size: bench/codec_size.c src/codec.c src/codec.h src/parser.c src/parser.h
-	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Isrc -o $@ bench/codec_size.c src/codec.c src/parser.c -lm
+bench/codec_size: bench/codec_size.c src/codec.c src/codec.h $(PARSER_DEPS)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Isrc -o $@ bench/codec_size.c src/codec.c $(PARSER_SRCS) -lm
 
 # The version this tree builds, for scripts and the README.
 .PHONY: print-version

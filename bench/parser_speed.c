@@ -8,7 +8,8 @@
  * loop the backend runs, and reports ns per row and MB/s.  It is built by
  * hand, not by the Makefile:
  *
- *	  gcc -O2 -Isrc bench/parser_speed.c src/parser.c -lm -o /tmp/parser_speed
+ *	  gcc -O2 -Isrc bench/parser_speed.c src/parse_csv.c src/parse_value.c \
+ *		  src/parse_lptou.c src/parse_nem.c src/parser.c -lm -o /tmp/parser_speed
  *	  /tmp/parser_speed /tmp/lp_2m.csv [repeats]
  *
  *-------------------------------------------------------------------------
