@@ -12,7 +12,8 @@
  *	energy_source_read()   fills the driver's read buffer from the file
  *	                       stage (file.c)
  *	ep_push(), ep_next()   split the bytes into records and fields and
- *	                       decode them (parser.c: pure C, no server)
+ *	                       decode them (parser.c and parse_*.c: pure C,
+ *	                       no server)
  *	energy_row_check()     refuses a row the tables cannot hold, before any
  *	                       of it is written (glue.c)
  *	energy_meter_id(),     give each row its dictionary ids
@@ -43,7 +44,12 @@
  *	loader.c		the driver: energy_load(), energy_load_data(); per file:
  *					look up and lock its name, compare, parse, write, report
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
- *	parser.c		the parser (parser.h), server-free
+ *	parser.c		the parser's driver (parser.h, server-free): format
+ *					detection, then each format's routine (parser_int.h)
+ *	parse_csv.c		  the byte scanner: records, fields, quoting, line ends
+ *	parse_value.c	  texts into values: decimals, dates, times
+ *	parse_lptou.c	  LP and TOU: header names, the column table
+ *	parse_nem.c		  NEM12 and NEM13: the 100-900 records
  *	glue.c			the parser's seam with the server: its allocator, its
  *					values as Datums, its errors as ereport()s, error context
  *					and rejects, and the check that a row fits the tables

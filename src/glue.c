@@ -4,11 +4,11 @@
  *	  The parser's seam with the server: its memory, its values as Datums,
  *	  its errors as ereport()s and reject rows.
  *
- * The parser (parser.c) is pure C so that it can be tested and fuzzed
- * without a server; everything it hands out (EpText, EpTimestamp, EpError)
- * becomes a PostgreSQL value here, and only here.  Every stage below the
- * driver (dictionary.c, chunk.c, sink.c) converts through these functions,
- * so none of them needs to call back into loader.c.
+ * The parser (parser.c, parse_*.c) is pure C so that it can be tested and
+ * fuzzed without a server; everything it hands out (EpText, EpTimestamp,
+ * EpError) becomes a PostgreSQL value here, and only here.  Every stage
+ * below the driver (dictionary.c, chunk.c, sink.c) converts through these
+ * functions, so none of them needs to call back into loader.c.
  *
  * Errors follow COPY's split: the message is short ("invalid number"), and
  * the file, line, column and value come from an error context callback,
