@@ -24,6 +24,7 @@ OBJS = \
 	src/lock.o \
 	src/sink.o \
 	src/citus.o \
+	src/spi.o \
 	src/view.o \
 	src/lookup.o
 

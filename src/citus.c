@@ -50,15 +50,12 @@ energy_citus_table(Oid relid)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	bool		found;
-	int			rc;
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	if (!energy_citus_installed())
 		return false;
-	rc = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition "
-							   "WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
-							   1, argtypes, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading pg_dist_partition failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec("SELECT FROM pg_catalog.pg_dist_partition "
+					"WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
+					1, argtypes, args, NULL, true, SPI_OK_SELECT, "reading pg_dist_partition");
 	found = (SPI_processed > 0);
 	SPI_freetuptable(SPI_tuptable);
 	return found;
@@ -76,25 +73,6 @@ energy_distributed(const EnergySchema *schema)
 		return false;
 	energy_citus_sequential();
 	return true;
-}
-
-/*
- * Prepare a statement of the extension: where Citus is installed, planned
- * anew with each call's values (see above); otherwise as SPI_prepare does.
- */
-SPIPlanPtr
-energy_prepare(const char *sql, int nargs, Oid *argtypes)
-{
-	bool		citus = OidIsValid(get_relname_relid("pg_dist_partition",
-													 PG_CATALOG_NAMESPACE));
-	SPIPlanPtr	plan;
-
-	plan = SPI_prepare_cursor(sql, nargs, argtypes,
-							  citus ? CURSOR_OPT_CUSTOM_PLAN : 0);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	return plan;
 }
 
 /*

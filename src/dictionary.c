@@ -327,11 +327,7 @@ dict_result_id(int64 *id)
 static bool
 dict_select(DictTable *t, Datum *values, const char *nulls, int64 *id)
 {
-	int			rc = SPI_execute_plan(t->select_plan, values, nulls, false, 1);
-
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading the %s dictionary failed: %s",
-			 t->what, SPI_result_code_string(rc));
+	energy_spi_run(t->select_plan, values, nulls, SPI_OK_SELECT, t->what);
 	return dict_result_id(id);
 }
 
@@ -346,17 +342,13 @@ static int64
 dict_resolve_sql(EnergyDictionary *dict, DictTable *t, Datum *values,
 				 const char *nulls)
 {
-	int			rc;
 	int64		id;
 
 	if (dict_select(t, values, nulls, &id))
 		return id;
 
 	dict_lock_inserts(dict);
-	rc = SPI_execute_plan(t->insert_plan, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "inserting into the %s dictionary failed: %s",
-			 t->what, SPI_result_code_string(rc));
+	energy_spi_run(t->insert_plan, values, nulls, SPI_OK_INSERT_RETURNING, t->what);
 	if (dict_result_id(&id))
 		return id;
 

@@ -65,6 +65,8 @@
  *	sink.c			the bulk-insert sink
  *	citus.c			where the tables live (one server or Citus), and the
  *					statements run on each shard
+ *	spi.c			SQL from C: statements prepared, run and checked, and
+ *					the arrays their parameters are
  *	view.c			the views: populated or not; energy_populate_view(),
  *					full or incremental
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
@@ -148,7 +150,15 @@ extern Oid	energy_relation(const EnergySchema *schema, const char *relname);
 extern bool energy_citus_table(Oid relid);
 extern bool energy_distributed(const EnergySchema *schema);
 extern void energy_citus_sequential(void);
+/* SQL from C (spi.c) */
+extern bool energy_citus_installed(void);
 extern struct _SPI_plan *energy_prepare(const char *sql, int nargs, Oid *argtypes);
+extern void energy_spi_run(struct _SPI_plan *plan, Datum *args, const char *nulls,
+						   int expected, const char *what);
+extern void energy_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *args,
+							const char *nulls, bool read_only, int expected,
+							const char *what);
+extern Datum energy_array(Datum *elems, bool *nulls, int n, Oid elemtype);
 
 /*
  * Hash of up to three small integer ids (meter, channel, segment, day).  They

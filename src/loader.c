@@ -270,7 +270,6 @@ typedef struct FileLoad
 static int
 run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expected)
 {
-	int			rc;
 
 	Assert(id >= 0 && id < NUM_PLANS);
 	if (ls->plans[id] == NULL)
@@ -280,11 +279,8 @@ run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expecte
 		ls->plans[id] = energy_prepare(psprintf(def->sql, ls->schema.nspname),
 									   def->nargs, (Oid *) def->argtypes);
 	}
-	rc = SPI_execute_plan(ls->plans[id], values, nulls, false, 0);
-	if (rc != expected)
-		elog(ERROR, "statement \"%s\" failed: %s", plan_defs[id].sql,
-			 SPI_result_code_string(rc));
-	return rc;
+	energy_spi_run(ls->plans[id], values, nulls, expected, plan_defs[id].sql);
+	return expected;
 }
 
 /* ---------------------------------------------------------------------
@@ -485,13 +481,11 @@ delete_daily_distributed(LoadState *ls, Datum *values)
 	Datum	   *days;
 	Datum		args[2];
 	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
-	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id, d.readings",
-										psprintf(def->sql, ls->schema.nspname)),
-							   def->nargs, (Oid *) def->argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "deleting a file's partials failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id, d.readings",
+							 psprintf(def->sql, ls->schema.nspname)),
+					def->nargs, (Oid *) def->argtypes, values, NULL, false,
+					SPI_OK_DELETE_RETURNING, "deleting a file's partials");
 	n = SPI_processed;
 	if (n == 0)
 		return;
@@ -511,16 +505,14 @@ delete_daily_distributed(LoadState *ls, Datum *values)
 							   DatumGetDateADT(days[i]),
 							   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
 	}
-	args[0] = PointerGetDatum(construct_array(meters, (int) n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(days, (int) n, DATEOID, 4, true, TYPALIGN_INT));
+	args[0] = energy_array(meters, NULL, (int) n, INT8OID);
+	args[1] = energy_array(days, NULL, (int) n, DATEOID);
 	SPI_freetuptable(SPI_tuptable);
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_change (meter_id, day) "
-										"SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
-										"pg_catalog.unnest($2)) AS k(meter_id, day)",
-										ls->schema.nspname),
-							   2, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "logging a file's meter-days failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("INSERT INTO %s.energy_change (meter_id, day) "
+							 "SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
+							 "pg_catalog.unnest($2)) AS k(meter_id, day)",
+							 ls->schema.nspname),
+					2, argtypes, args, NULL, false, SPI_OK_INSERT, "logging a file's meter-days");
 }
 
 /*
@@ -643,8 +635,7 @@ call_keys(LoadState *ls, EnergyLockKey **keys)
 
 		for (int i = 0; i < ls->n_removed; i++)
 			elems[i] = Int64GetDatum(ls->removed[i]);
-		files[0] = PointerGetDatum(construct_array(elems, ls->n_removed, INT8OID, 8,
-												   true, TYPALIGN_DOUBLE));
+		files[0] = energy_array(elems, NULL, ls->n_removed, INT8OID);
 		run_plan(ls, PLAN_REMOVED_KEYS, files, NULL, SPI_OK_SELECT);
 		more = SPI_processed;
 	}
@@ -796,9 +787,9 @@ write_segments(LoadState *ls, FileLoad *fl)
 		}
 		if (i > 0 && (i == SEGMENT_BATCH || e == NULL))
 		{
-			values[0] = PointerGetDatum(construct_array(seg, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
-			values[2] = PointerGetDatum(construct_array(meter, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
-			values[3] = PointerGetDatum(construct_array(channel, i, INT8OID, 8, true, TYPALIGN_DOUBLE));
+			values[0] = energy_array(seg, NULL, i, INT8OID);
+			values[2] = energy_array(meter, NULL, i, INT8OID);
+			values[3] = energy_array(channel, NULL, i, INT8OID);
 			run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
 			MemoryContextReset(cxt);
 			i = 0;
@@ -1092,7 +1083,6 @@ static void
 read_units(LoadState *ls)
 {
 	HASHCTL		hctl;
-	int			rc;
 
 	hctl.keysize = UNIT_KEY_MAX;
 	hctl.entrysize = sizeof(UnitFactor);
@@ -1103,10 +1093,9 @@ read_units(LoadState *ls)
 	/* a 1.0 schema has no unit table: every factor is 1 */
 	if (!OidIsValid(get_relname_relid("energy_unit", ls->schema.nspid)))
 		return;
-	rc = SPI_execute(psprintf("SELECT pg_catalog.lower(unit), factor FROM %s.energy_unit",
-							  ls->schema.nspname), true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_unit failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("SELECT pg_catalog.lower(unit), factor FROM %s.energy_unit",
+							 ls->schema.nspname),
+					0, NULL, NULL, NULL, true, SPI_OK_SELECT, "reading energy_unit");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *unit = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);

@@ -432,15 +432,13 @@ change_pending_sql(const EnergySchema *schema, Datum meter, const Datum *serial,
 	char		nulls[3] = {' ', serial ? ' ' : 'n', ' '};
 	bool		isnull;
 	bool		found;
-	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.array_agg(meter_id) FROM %s.energy_meter "
-										"WHERE meter_code OPERATOR(pg_catalog.=) $1 "
-										"AND ($2 IS NULL OR serial_number OPERATOR(pg_catalog.=) $2)",
-										schema->nspname),
-							   2, argtypes, args, nulls, true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "reading energy_meter failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("SELECT pg_catalog.array_agg(meter_id) FROM %s.energy_meter "
+							 "WHERE meter_code OPERATOR(pg_catalog.=) $1 "
+							 "AND ($2 IS NULL OR serial_number OPERATOR(pg_catalog.=) $2)",
+							 schema->nspname),
+					2, argtypes, args, nulls, true, SPI_OK_SELECT, "reading energy_meter");
+	Assert(SPI_processed == 1);	/* an aggregate without GROUP BY */
 	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		return false;
@@ -449,14 +447,12 @@ change_pending_sql(const EnergySchema *schema, Datum meter, const Datum *serial,
 	argtypes[2] = DATEOID;
 	args[1] = DateADTGetDatum(from);
 	args[2] = DateADTGetDatum(to);
-	rc = SPI_execute_with_args(psprintf("SELECT FROM %s.energy_change "
-										"WHERE meter_id OPERATOR(pg_catalog.=) ANY ($1) "
-										"AND day OPERATOR(pg_catalog.>=) $2 "
-										"AND day OPERATOR(pg_catalog.<=) $3 LIMIT 1",
-										schema->nspname),
-							   3, argtypes, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_change failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("SELECT FROM %s.energy_change "
+							 "WHERE meter_id OPERATOR(pg_catalog.=) ANY ($1) "
+							 "AND day OPERATOR(pg_catalog.>=) $2 "
+							 "AND day OPERATOR(pg_catalog.<=) $3 LIMIT 1",
+							 schema->nspname),
+					3, argtypes, args, NULL, true, SPI_OK_SELECT, "reading energy_change");
 	found = (SPI_processed > 0);
 	return found;
 }
@@ -472,7 +468,7 @@ change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
 	EnergySchema schema = {0};
 	bool		found;
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	if (!energy_citus_installed())
 		return change_pending(meter, serial, from, to);
 	energy_schema_lookup(&schema, fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -523,19 +519,17 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 	Oid			argtypes[4] = {TEXTOID, TEXTOID, DATEOID, DATEOID};
 	Datum		args[4] = {meter, serial, DateADTGetDatum(from), DateADTGetDatum(to)};
 	bool		isnull;
-	int			rc;
 
 	if (schema->nspname == NULL)
 		energy_schema_lookup(schema, fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute(psprintf("SELECT EXISTS (SELECT 1 FROM %1$s.energy_file f "
-							  "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
-							  "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
-							  "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
-							  "FROM %1$s.energy_view_state v", schema->nspname), true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_view_state failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("SELECT EXISTS (SELECT 1 FROM %1$s.energy_file f "
+							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
+							 "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
+							 "AND NOT pg_catalog.pg_visible_in_snapshot(f.load_xid, v.snapshot)) "
+							 "FROM %1$s.energy_view_state v", schema->nspname),
+					0, NULL, NULL, NULL, true, SPI_OK_SELECT, "reading energy_view_state");
 	if (SPI_processed == 0 || !energy_view_populated(schema, "energy_data_view"))
 	{
 		ereport(NOTICE,
@@ -548,17 +542,15 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 		ereport(NOTICE,
 				(errmsg("energy_data_view is stale: files were loaded after the last energy_populate_view()"),
 				 errhint("Call energy_populate_view() to include them.")));
-	rc = SPI_execute_with_args(psprintf("SELECT meter_code, serial_number, plant_code, day, "
-										"min_energy, max_energy, avg_energy, readings "
-										"FROM %s.energy_data_view "
-										"WHERE meter_code OPERATOR(pg_catalog.=) $1 "
-										"AND serial_number OPERATOR(pg_catalog.=) $2 "
-										"AND day OPERATOR(pg_catalog.>=) $3 "
-										"AND day OPERATOR(pg_catalog.<=) $4 ORDER BY day",
-										schema->nspname),
-							   4, argtypes, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading energy_data_view failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("SELECT meter_code, serial_number, plant_code, day, "
+							 "min_energy, max_energy, avg_energy, readings "
+							 "FROM %s.energy_data_view "
+							 "WHERE meter_code OPERATOR(pg_catalog.=) $1 "
+							 "AND serial_number OPERATOR(pg_catalog.=) $2 "
+							 "AND day OPERATOR(pg_catalog.>=) $3 "
+							 "AND day OPERATOR(pg_catalog.<=) $4 ORDER BY day",
+							 schema->nspname),
+					4, argtypes, args, NULL, true, SPI_OK_SELECT, "reading energy_data_view");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Datum		values[GET_NATTS];

@@ -224,30 +224,6 @@ energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys)
 	return o->candidates.n;
 }
 
-static Datum
-int8_array(Datum *elems, int n)
-{
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-}
-
-static Datum
-date_array(Datum *elems, int n)
-{
-	return PointerGetDatum(construct_array(elems, n, DATEOID, 4, true, TYPALIGN_INT));
-}
-
-static Datum
-int4_array(Datum *elems, int n)
-{
-	return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
-}
-
-static Datum
-bool_array(Datum *elems, int n)
-{
-	return PointerGetDatum(construct_array(elems, n, BOOLOID, 1, true, TYPALIGN_CHAR));
-}
-
 /*
  * Under REPEATABLE READ or SERIALIZABLE: whether a batch's probe finds the
  * same partials in the transaction's snapshot as in the latest committed
@@ -324,19 +300,16 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 	{
 		int			k = Min(CANDIDATE_BATCH, c->n - from);
 		Datum		args[5];
-		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
-		args[0] = int8_array(c->meters + from, k);
-		args[1] = date_array(c->days + from, k);
-		args[2] = int8_array(c->channels + from, k);
-		args[3] = int4_array(c->extra + from, k);
-		args[4] = int8_array(c->files + from, k);
+		args[0] = energy_array(c->meters + from, NULL, k, INT8OID);
+		args[1] = energy_array(c->days + from, NULL, k, DATEOID);
+		args[2] = energy_array(c->channels + from, NULL, k, INT8OID);
+		args[3] = energy_array(c->extra + from, NULL, k, INT4OID);
+		args[4] = energy_array(c->files + from, NULL, k, INT8OID);
 		if (fingerprint)
 			overlap_crosscheck(o, fingerprint, args);
-		rc = SPI_execute_plan(o->probe, args, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "checking keys for overlaps failed: %s", SPI_result_code_string(rc));
+		energy_spi_run(o->probe, args, NULL, SPI_OK_SELECT, "checking keys for overlaps");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -462,7 +435,7 @@ new_files_array(EnergyOverlap *o)
 	hash_seq_init(&seq, o->replacing);
 	while ((e = hash_seq_search(&seq)) != NULL)
 		files[n++] = Int64GetDatum(e->file_id);
-	return int8_array(files, n);
+	return energy_array(files, NULL, n, INT8OID);
 }
 
 /*
@@ -474,7 +447,6 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 			Datum *restore, int k)
 {
 	Datum		args[5];
-	int			rc;
 
 	if (o->resolve == NULL)
 	{
@@ -490,14 +462,12 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 			energy_prepare(psprintf("SELECT file_id, replacing FROM %s.energy_resolve($1, $2, $3, $4, $5)",
 									o->nspname), 5, argtypes);
 	}
-	args[0] = int8_array(meters, k);
-	args[1] = date_array(days, k);
-	args[2] = int8_array(channels, k);
-	args[3] = bool_array(restore, k);
+	args[0] = energy_array(meters, NULL, k, INT8OID);
+	args[1] = energy_array(days, NULL, k, DATEOID);
+	args[2] = energy_array(channels, NULL, k, INT8OID);
+	args[3] = energy_array(restore, NULL, k, BOOLOID);
 	args[4] = new_files_array(o);
-	rc = SPI_execute_plan(o->resolve, args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "energy_resolve failed: %s", SPI_result_code_string(rc));
+	energy_spi_run(o->resolve, args, NULL, SPI_OK_SELECT, "energy_resolve");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];

@@ -448,9 +448,10 @@ nem_convert(const EpParser *p, const NemColumn *c, EpText t, void *base,
 			rc = ep_parse_decimal(t.ptr, t.len, dst, detail);
 			break;
 		case NEM_LAST_INTERVAL:
-			lo = ((const Nem400 *) base)->first;
-			/* FALLTHROUGH */
 		case NEM_FIRST_INTERVAL:
+			/* the last interval may not come before the first */
+			if (c->kind == NEM_LAST_INTERVAL)
+				lo = ((const Nem400 *) base)->first;
 			rc = ep_parse_int64(t.ptr, t.len, v);
 			if (rc != EP_ERR_NONE)
 				snprintf(detail, EP_DETAIL_MAX, "%s must be a whole number.", name);

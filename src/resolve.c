@@ -145,20 +145,6 @@ static Oid	plans_nspid = InvalidOid;
  * ---------------------------------------------------------------------
  */
 
-static Datum
-make_array(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
-											  typlen, typbyval, typalign));
-}
-
 /* ---------------------------------------------------------------------
  * The statements, prepared once per backend and schema
  * ---------------------------------------------------------------------
@@ -257,11 +243,9 @@ static void
 run(SPIPlanPtr plan, Datum *args, int expected)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
 
+	energy_spi_run(plan, args, NULL, expected, "resolving overlaps");
 	MemoryContextSwitchTo(cxt);
-	if (rc != expected)
-		elog(ERROR, "resolving overlaps failed: %s", SPI_result_code_string(rc));
 }
 
 /* ---------------------------------------------------------------------
@@ -325,10 +309,10 @@ key_arrays(Resolve *r, Datum *args)
 		cols[2][i] = Int64GetDatum(r->keys[i].channel_id);
 		cols[3][i] = BoolGetDatum(r->keys[i].restore);
 	}
-	args[0] = make_array(cols[0], NULL, r->nkeys, INT8OID);
-	args[1] = make_array(cols[1], NULL, r->nkeys, DATEOID);
-	args[2] = make_array(cols[2], NULL, r->nkeys, INT8OID);
-	args[3] = make_array(cols[3], NULL, r->nkeys, BOOLOID);
+	args[0] = energy_array(cols[0], NULL, r->nkeys, INT8OID);
+	args[1] = energy_array(cols[1], NULL, r->nkeys, DATEOID);
+	args[2] = energy_array(cols[2], NULL, r->nkeys, INT8OID);
+	args[3] = energy_array(cols[3], NULL, r->nkeys, BOOLOID);
 }
 
 /*
@@ -435,11 +419,11 @@ read_chunks(Resolve *r)
 		cols[4][n] = Int64GetDatum(f->file_id);
 		n++;
 	}
-	args[0] = make_array(cols[0], NULL, n, INT4OID);
-	args[1] = make_array(cols[1], NULL, n, INT8OID);
-	args[2] = make_array(cols[2], NULL, n, DATEOID);
-	args[3] = make_array(cols[3], NULL, n, INT8OID);
-	args[4] = make_array(cols[4], NULL, n, INT8OID);
+	args[0] = energy_array(cols[0], NULL, n, INT4OID);
+	args[1] = energy_array(cols[1], NULL, n, INT8OID);
+	args[2] = energy_array(cols[2], NULL, n, DATEOID);
+	args[3] = energy_array(cols[3], NULL, n, INT8OID);
+	args[4] = energy_array(cols[4], NULL, n, INT8OID);
 	run(plan_chunks, args, SPI_OK_SELECT);
 	r->chunks = palloc0(sizeof(RChunk) * Max(1, SPI_processed));
 	r->nchunks = 0;
@@ -796,8 +780,8 @@ write_marks(Resolve *r)
 	}
 	if (n == 0)
 		return;
-	args[0] = make_array(rids, NULL, n, TIDOID);
-	args[1] = make_array(blocks, NULL, n, BYTEAOID);
+	args[0] = energy_array(rids, NULL, n, TIDOID);
+	args[1] = energy_array(blocks, NULL, n, BYTEAOID);
 	run(plan_marks, args, SPI_OK_UPDATE);
 }
 
@@ -917,7 +901,7 @@ write_partials(Resolve *r)
 	if (rows.n == 0)
 		return;
 	for (int c = 0; c < 10; c++)
-		args[c] = make_array(rows.col[c], rows.null[c], rows.n, types[c]);
+		args[c] = energy_array(rows.col[c], rows.null[c], rows.n, types[c]);
 	run(plan_delete, args, SPI_OK_DELETE);
 	run(plan_insert, args, SPI_OK_INSERT);
 }

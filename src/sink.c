@@ -230,7 +230,6 @@ sink_table_flush_routed(EnergySink *sink, SinkTable *t)
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 	Datum	   *rows = palloc(sizeof(Datum) * t->nused);
 	Datum		arg;
-	int			rc;
 
 	for (int i = 0; i < t->nused; i++)
 		rows[i] = ExecFetchSlotHeapTupleDatum(t->slots[i]);
@@ -238,10 +237,7 @@ sink_table_flush_routed(EnergySink *sink, SinkTable *t)
 										  -1, false, TYPALIGN_DOUBLE));
 	MemoryContextSwitchTo(old);
 	sink_position(sink, 0);
-	rc = SPI_execute_plan(t->routed, &arg, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "routed insert into \"%s\" failed: %s",
-			 RelationGetRelationName(t->rel), SPI_result_code_string(rc));
+	energy_spi_run(t->routed, &arg, NULL, SPI_OK_INSERT, "a routed insert");
 }
 
 /*

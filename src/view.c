@@ -157,10 +157,7 @@ energy_view_populated(const EnergySchema *schema, const char *name)
 static uint64
 populate_sql(const char *sql, int expected)
 {
-	int			rc = SPI_execute(sql, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "statement \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+	energy_spi_exec(sql, 0, NULL, NULL, NULL, false, expected, sql);
 	return SPI_processed;
 }
 
@@ -331,13 +328,11 @@ stage_fill(const EnergySchema *schema, const Stage *stage, Datum *keys)
 	argtypes[0] = INT8ARRAYOID;
 	argtypes[1] = DATEARRAYOID;
 	populate_sql(psprintf("TRUNCATE %s", stage->name), SPI_OK_UTILITY);
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s SELECT d.* FROM %s.energy_daily d "
-										"WHERE d.meter_id OPERATOR(pg_catalog.=) ANY ($1) "
-										"AND d.day OPERATOR(pg_catalog.=) ANY ($2)",
-										stage->name, schema->nspname),
-							   2, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "staging the partials of a batch failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("INSERT INTO %s SELECT d.* FROM %s.energy_daily d "
+							 "WHERE d.meter_id OPERATOR(pg_catalog.=) ANY ($1) "
+							 "AND d.day OPERATOR(pg_catalog.=) ANY ($2)",
+							 stage->name, schema->nspname),
+					2, argtypes, args, NULL, false, SPI_OK_INSERT, "staging the partials of a batch");
 }
 
 /*
@@ -644,21 +639,18 @@ write_state(const EnergySchema *schema, int64 rows)
 {
 	Datum		args[1] = {Int64GetDatum(rows)};
 	Oid			argtypes[1] = {INT8OID};
-	int			rc;
 
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %1$s.energy_view_state AS s "
-										"(populated_at, populated_by, snapshot, view_rows, units) "
-										"VALUES (pg_catalog.now(), SESSION_USER, "
-										"pg_catalog.pg_current_snapshot(), $1, %1$s.energy_unit_digest()) "
-										"ON CONFLICT (singleton) DO UPDATE SET "
-										"populated_at = excluded.populated_at, "
-										"populated_by = excluded.populated_by, "
-										"snapshot = excluded.snapshot, view_rows = excluded.view_rows, "
-										"units = excluded.units",
-										schema->nspname),
-							   1, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "recording the populate failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("INSERT INTO %1$s.energy_view_state AS s "
+							 "(populated_at, populated_by, snapshot, view_rows, units) "
+							 "VALUES (pg_catalog.now(), SESSION_USER, "
+							 "pg_catalog.pg_current_snapshot(), $1, %1$s.energy_unit_digest()) "
+							 "ON CONFLICT (singleton) DO UPDATE SET "
+							 "populated_at = excluded.populated_at, "
+							 "populated_by = excluded.populated_by, "
+							 "snapshot = excluded.snapshot, view_rows = excluded.view_rows, "
+							 "units = excluded.units",
+							 schema->nspname),
+					1, argtypes, args, NULL, false, SPI_OK_INSERT, "recording the populate");
 }
 
 /*
@@ -676,7 +668,6 @@ populate_1_0(EnergySchema *schema)
 	Oid			argtypes[2] = {InvalidOid, INT8OID};
 	bool		isnull;
 	int64		rows;
-	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -691,17 +682,15 @@ populate_1_0(EnergySchema *schema)
 						  schema->nspname), SPI_OK_SELECT);
 	rows = first_int8();
 	args[1] = Int64GetDatum(rows);
-	rc = SPI_execute_with_args(psprintf("INSERT INTO %s.energy_view_state AS s "
-										"(populated_at, populated_by, snapshot, view_rows) "
-										"VALUES (pg_catalog.now(), SESSION_USER, $1, $2) "
-										"ON CONFLICT (singleton) DO UPDATE SET "
-										"populated_at = excluded.populated_at, "
-										"populated_by = excluded.populated_by, "
-										"snapshot = excluded.snapshot, view_rows = excluded.view_rows",
-										schema->nspname),
-							   2, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "recording the refresh failed: %s", SPI_result_code_string(rc));
+	energy_spi_exec(psprintf("INSERT INTO %s.energy_view_state AS s "
+							 "(populated_at, populated_by, snapshot, view_rows) "
+							 "VALUES (pg_catalog.now(), SESSION_USER, $1, $2) "
+							 "ON CONFLICT (singleton) DO UPDATE SET "
+							 "populated_at = excluded.populated_at, "
+							 "populated_by = excluded.populated_by, "
+							 "snapshot = excluded.snapshot, view_rows = excluded.view_rows",
+							 schema->nspname),
+					2, argtypes, args, NULL, false, SPI_OK_INSERT, "recording the refresh");
 	SPI_finish();
 	return rows;
 }
