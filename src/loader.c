@@ -594,10 +594,10 @@ release_file(LoadState *ls, int64 file_id)
 
 /*
  * Remove every trace of the released files.  Readings are found through the
- * (meter_id, day, segment_id) btree, at the meter-days the file's partials name, so
- * this costs the file's size, not the table's, whether or not the table was
- * vacuumed or analyzed (BRIN on segment_id would read every range not yet
- * summarized).
+ * (day, meter_id, segment_id) btree, at the meter-days the file's partials
+ * name, so this costs the file's size, not the table's, whether or not the
+ * table was vacuumed or analyzed (BRIN on segment_id would read every range
+ * not yet summarized).
  */
 static void
 remove_files(LoadState *ls)

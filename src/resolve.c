@@ -429,7 +429,7 @@ read_chunks(Resolve *r)
 	r->nchunks = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 		add_chunk(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-	/* the chunks' arrays point into the result: it goes with the batch */
+	/* the chunks' blocks point into the result: it goes with the batch */
 	r->chunk_result = SPI_tuptable;
 	for (int i = r->ffrom; i < r->fto; i++)
 		if (r->files[i].compared && !r->files[i].has_chunk)
@@ -757,7 +757,7 @@ remarked_block(const RChunk *c)
 	return PointerGetDatum(energy_block_remark(c->block, any ? c->mask : NULL));
 }
 
-/* Step 3: the masks that changed, in one UPDATE; their files changed. */
+/* Step 3: the blocks whose marks changed, in one UPDATE; their files changed. */
 static void
 write_marks(Resolve *r)
 {
