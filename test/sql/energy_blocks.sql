@@ -88,6 +88,32 @@ SELECT energy_block_marks(energy_block_encode(ARRAY['2024-01-01']::timestamp[], 
                           '2024-01-01'), ARRAY[true, false]); -- ERROR
 SELECT energy_block_encode(ARRAY['2024-01-01']::timestamp[], ARRAY[1, 2]::float8[], NULL, NULL, '2024-01-01'); -- ERROR
 
+-- A day of 288 five-minute readings, each with its own long status: one
+-- block of over 20 kB, which goes out of line (TOAST, uncompressed).  A
+-- second file with the same readings supersedes every one of them, and
+-- unloading it brings them back: the overlap stage reads and re-marks the
+-- out-of-line blocks as it does the small ones.
+CREATE TEMP TABLE long_day AS
+SELECT format('12,12,P12,%s,Import Wh Total,%s,kwh,%s',
+              to_char('2024-01-02'::timestamp + i * interval '5 minutes', 'DD/MM/YYYY HH24:MI:SS'),
+              i * 0.25, 'S' || repeat(md5(i::text), 3)) AS line, i
+  FROM generate_series(0, 287) AS i;
+SELECT file_name, rows_loaded FROM energy_load_data('long1.csv', pg_temp.lp(
+    (SELECT array_agg(line ORDER BY i) FROM long_day)));
+SELECT count(*) AS chunks, min(length(r.block)) > 20000 AS long_blocks,
+       bool_and(pg_column_size(r.block) >= length(r.block)) AS not_compressed
+  FROM energy_reading r JOIN energy_meter m USING (meter_id) WHERE m.meter_code = '12';
+SELECT file_name, rows_loaded, rows_replacing FROM energy_load_data('long2.csv', pg_temp.lp(
+    (SELECT array_agg(line ORDER BY i) FROM long_day)));
+SELECT f.file_name, count(*) FILTER (WHERE u.superseded) AS superseded, count(*) AS readings
+  FROM energy_reading r JOIN energy_segment s USING (segment_id, meter_id) JOIN energy_file f USING (file_id)
+ CROSS JOIN LATERAL energy_block_readings(r.block, r.day) u
+ WHERE f.file_name LIKE 'long%' GROUP BY 1 ORDER BY 1;
+SELECT energy_unload('long2.csv');
+SELECT count(*) AS readings, sum(energy) = (SELECT sum(i * 0.25) FROM long_day) AS same_sum,
+       bool_and(status = 'S' || repeat(md5(((extract(epoch FROM date_time - '2024-01-02') / 300)::int)::text), 3)) AS same_statuses
+  FROM energy_data WHERE meter_code = '12';
+
 -- populate compares a meter-day's old and new row as REFRESH ...
 -- CONCURRENTLY does, byte for byte (*=): a day whose one value goes from 0
 -- to -0 is rewritten, though = and IS NOT DISTINCT FROM call them equal.
