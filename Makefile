@@ -41,6 +41,11 @@ ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
+
+# Built into the server, the codec takes its checksum from PostgreSQL's
+# CRC-32C (block.c), which uses the CPU's instruction; standalone (unit
+# tests, fuzzer, benchmarks) it keeps its own.
+src/codec.o src/codec.bc: CPPFLAGS += -DEC_SERVER_CRC
 EXTRA_CLEAN = test/unit/test_parser test/unit/test_nem test/unit/test_codec test/fuzz/fuzz_parser \
 	test/fuzz/fuzz_codec bench/codec_size results output_iso
 

@@ -33,6 +33,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "port/pg_crc32c.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -45,6 +46,23 @@
 PG_FUNCTION_INFO_V1(energy_block_readings);
 PG_FUNCTION_INFO_V1(energy_block_marks);
 PG_FUNCTION_INFO_V1(energy_block_encode);
+
+/*
+ * The blocks' checksum, as codec.c's reference computes it (CRC-32C, all
+ * ones in and out), through PostgreSQL's implementation: the CPU's CRC
+ * instruction where it has one (the Makefile builds codec.o with
+ * EC_SERVER_CRC, so this one is linked in).
+ */
+uint32_t
+ec_crc32c(const uint8_t *data, size_t len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return (uint32_t) crc;
+}
 
 /* The timestamp the times of a day's block are stored against. */
 static inline int64

@@ -125,6 +125,7 @@ static const int64_t ipow10_tab[19] = {
 
 /* ---------- checksum ---------- */
 
+#ifndef EC_SERVER_CRC
 /* CRC-32C (Castagnoli), reflected, the polynomial of iSCSI and ext4. */
 static const uint32_t crc32c_tab[256] = {
 	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,
@@ -192,12 +193,20 @@ static const uint32_t crc32c_tab[256] = {
 	0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e,
 	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
+#endif
 
 /*
  * A block's checksum: so that a corrupt page is refused, not decoded into
  * other readings (a flipped bit in packed values leaves a block that
  * parses).
  */
+/*
+ * Built into the server (EC_SERVER_CRC), the backend supplies ec_crc32c()
+ * with PostgreSQL's own CRC-32C, which uses the CPU's instruction where
+ * there is one (block.c); the same function a byte at a time, below, serves
+ * the unit tests, the fuzzer and the benchmarks, and is the reference.
+ */
+#ifndef EC_SERVER_CRC
 uint32_t
 ec_crc32c(const uint8_t *data, size_t len)
 {
@@ -207,6 +216,7 @@ ec_crc32c(const uint8_t *data, size_t len)
 		crc = crc32c_tab[(crc ^ data[k]) & 0xFF] ^ (crc >> 8);
 	return crc ^ 0xFFFFFFFF;
 }
+#endif
 
 /* ---------- integers ---------- */
 

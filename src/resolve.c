@@ -87,8 +87,10 @@ typedef struct RChunk
 	int64		line;			/* PG_INT64_MIN for a 1.0 row (no line) */
 	int			n;
 	bytea	   *block;			/* as stored: re-marked, not re-encoded */
+	DateADT		day;
 	Timestamp  *at;
-	EcValue    *value;			/* digits and scale as the file wrote them */
+	EcValue    *value;			/* digits and scale as the file wrote them;
+								 * NULL until a partial needs them */
 	EcText	   *status;			/* into block; ptr NULL for none */
 	bool	   *old;			/* superseded before */
 	bool	   *mask;			/* superseded after */
@@ -361,9 +363,13 @@ read_partials(Resolve *r)
 }
 
 /*
- * One row of step 2: a chunk of a compared file, its block decoded.  The
- * block is detoasted into the range's memory (it is rewritten from there
- * when its marks change); statuses point into it.
+ * One row of step 2: a chunk of a compared file, its times and marks
+ * decoded (what the comparison needs).  Its values and statuses are
+ * decoded only if a partial is computed from them (chunk_values): in a
+ * full re-delivery, the old copies all lose and the new ones all win, so
+ * neither file's partial is summed again.  The block is detoasted into the
+ * range's memory (it is rewritten from there when its marks change);
+ * statuses point into it.
  */
 static void
 add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
@@ -379,14 +385,13 @@ add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
 	c->line = isnull ? PG_INT64_MIN : DatumGetInt64(d);
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	c->block = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
+	c->day = DatumGetDateADT(d);
 	a.at = (int64 *) 1;
-	a.value = (EcValue *) 1;
-	a.status = (EcText *) 1;
 	a.superseded = (bool *) 1;
-	c->n = energy_block_decode(c->block, DatumGetDateADT(d), &a);
+	c->n = energy_block_decode(c->block, c->day, &a);
 	c->at = a.at;
-	c->value = a.value;
-	c->status = a.status;
+	c->value = NULL;
+	c->status = NULL;
 	c->old = a.superseded;
 	c->mask = palloc0(sizeof(bool) * Max(c->n, 1));
 	r->files[c->file].has_chunk = true;
@@ -795,6 +800,21 @@ typedef struct RStats
 	int64		flagged;
 } RStats;
 
+/* The chunk's values and statuses, decoded the first time they are needed. */
+static void
+chunk_values(RChunk *c)
+{
+	EcArrays	a = {0};
+
+	if (c->value != NULL)
+		return;
+	a.value = (EcValue *) 1;
+	a.status = (EcText *) 1;
+	(void) energy_block_decode(c->block, c->day, &a);
+	c->value = a.value;
+	c->status = a.status;
+}
+
 static void
 file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
 {
@@ -802,9 +822,15 @@ file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
 	for (int c = first_chunk; c < first_chunk + nchunks; c++)
 	{
 		RChunk	   *ch = &r->chunks[c];
+		bool		counts = false;
 
 		if (ch->file != file)
 			continue;
+		for (int i = 0; i < ch->n && !counts; i++)
+			counts = !ch->mask[i];
+		if (!counts)
+			continue;			/* every copy lost: nothing to add */
+		chunk_values(ch);
 		for (int i = 0; i < ch->n; i++)
 		{
 			double		v = ch->value[i].value;
