@@ -15,11 +15,12 @@
  * Readings are buffered per (segment, day) and a chunk is written when it
  * is full (a day of 5-minute readings in a block; 112 readings in a 1.0 or
  * 1.1 schema's arrays, which keeps their row under the TOAST threshold, so
- * it is never compressed or moved out of line), when the file ends, or when
- * CHUNKS_OPEN_MAX buffers are open and it is the oldest of them.  Exports
- * run through one meter and channel at a time, so the oldest buffer is a
- * finished day; a file that interleaves more series than that only gets
- * smaller chunks, never unbounded memory.
+ * it is never compressed or moved out of line), when its channel goes on to
+ * another day, when the file ends, or when CHUNKS_OPEN_MAX buffers are open
+ * and it is the oldest of them.  Exports run through one meter and channel
+ * at a time, day after day, so a day is written as soon as it is complete;
+ * a file that interleaves more series than that only gets smaller chunks,
+ * never unbounded memory.
  *
  *-------------------------------------------------------------------------
  */
@@ -154,11 +155,10 @@ energy_chunks_flush(EnergyChunks *c)
 	c->open = 0;
 }
 
-/* Write the oldest open buffer and close it. */
+/* Write an open buffer, and close it: out of the map and the list. */
 static void
-chunk_evict_oldest(EnergyChunks *c)
+chunk_close(EnergyChunks *c, ChunkBuf *b)
 {
-	ChunkBuf   *b = c->oldest;
 	ChunkKey	k;
 
 	Assert(b != NULL && c->open > 0);
@@ -166,11 +166,14 @@ chunk_evict_oldest(EnergyChunks *c)
 	k.segment_id = b->segment_id;
 	k.day = b->day;
 	chunkmap_delete(c->map, k);
-	c->oldest = b->newer;
-	if (c->oldest)
-		c->oldest->older = NULL;
+	if (b->older)
+		b->older->newer = b->newer;
 	else
-		c->newest = NULL;
+		c->oldest = b->newer;
+	if (b->newer)
+		b->newer->older = b->older;
+	else
+		c->newest = b->older;
 	if (c->last == b)
 		c->last = NULL;
 	b->next_free = c->free_list;
@@ -225,9 +228,19 @@ energy_chunks_add(EnergyChunks *c, const EnergyReading *r, int32 day)
 
 	if (b == NULL || b->segment_id != r->segment_id || b->day != day)
 	{
+		/*
+		 * The same channel on to its next day: exports run through a
+		 * channel's days in order, so the day before is complete.  It is
+		 * written now, while its readings are still in the CPU's cache (left
+		 * for the eviction below, 1,024 buffers later, encoding it read them
+		 * back from memory).  A file that comes back to that day only gets
+		 * one more chunk for it.
+		 */
+		if (b != NULL && b->segment_id == r->segment_id)
+			chunk_close(c, b);
 		b = chunk_open(c, r->meter_id, r->segment_id, day);
 		if (c->open > CHUNKS_OPEN_MAX)
-			chunk_evict_oldest(c);
+			chunk_close(c, c->oldest);
 		c->last = b;
 	}
 
