@@ -246,6 +246,13 @@ typedef struct EnergyLockKey
 extern int	energy_overlap_keys(EnergyOverlap *o, EnergyLockKey **keys);
 extern void energy_overlap_resolve_new(EnergyOverlap *o, bool waited);
 extern void energy_overlap_resolve_removed(EnergyOverlap *o);
+extern void energy_overlap_remove_partials(EnergyOverlap *o, int64 file_id);
+
+/* Removes the partials of file $1; %1$s is the schema. */
+#define ENERGY_DELETE_PARTIALS_SQL \
+	"DELETE FROM %1$s.energy_daily d USING %1$s.energy_segment s " \
+	"WHERE s.file_id OPERATOR(pg_catalog.=) $1 AND d.meter_id OPERATOR(pg_catalog.=) s.meter_id " \
+	"AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id AND d.file_id OPERATOR(pg_catalog.=) $1"
 extern int64 energy_overlap_replacing(EnergyOverlap *o, int64 file_id);
 
 /*

@@ -139,11 +139,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"DELETE FROM %1$s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
 		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
 	1, {INT8OID}},
-	[PLAN_DELETE_DAILY] = {
-		"DELETE FROM %1$s.energy_daily d USING %1$s.energy_segment s "
-		"WHERE s.file_id OPERATOR(pg_catalog.=) $1 AND d.meter_id OPERATOR(pg_catalog.=) s.meter_id "
-		"AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id AND d.file_id OPERATOR(pg_catalog.=) $1",
-	1, {INT8OID}},
+	[PLAN_DELETE_DAILY] = {ENERGY_DELETE_PARTIALS_SQL, 1, {INT8OID}},
 	[PLAN_DELETE_SEGMENTS] = {
 		"DELETE FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1",
 	1, {INT8OID}},
@@ -199,7 +195,6 @@ typedef struct LoadState
 	EnergyChunks *chunks;
 	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
 	MemoryContext call_cxt;		/* lives as long as the call */
-	bool		distributed;	/* the tables are Citus's (citus.c) */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
 	Oid			reading_relid;
@@ -467,108 +462,19 @@ delete_rejects(LoadState *ls, const char *name)
 }
 
 /*
- * delete_daily() on a Citus cluster, which plans no correlated subquery
- * beside a data-modifying CTE: the partials go by one statement that
- * returns their keys, the meter-days go to the change log by a second, and
- * the keys where the file's copies counted are resolved again (restore).
- */
-static void
-delete_daily_distributed(LoadState *ls, Datum *values)
-{
-	const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
-	uint64		n;
-	Datum	   *meters;
-	Datum	   *days;
-	Datum		args[2];
-	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
-
-	energy_spi_exec(psprintf("%s RETURNING d.meter_id, d.day, d.channel_id, d.readings",
-							 psprintf(def->sql, ls->schema.nspname)),
-					def->nargs, (Oid *) def->argtypes, values, NULL, false,
-					SPI_OK_DELETE_RETURNING, "deleting a file's partials");
-	n = SPI_processed;
-	if (n == 0)
-		return;
-	meters = palloc(sizeof(Datum) * n);
-	days = palloc(sizeof(Datum) * n);
-	for (uint64 i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		meters[i] = SPI_getbinval(tup, desc, 1, &isnull);
-		days[i] = SPI_getbinval(tup, desc, 2, &isnull);
-		/* copies that counted here: others may count again */
-		if (DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) > 0)
-			energy_overlap_add(ls->overlap, DatumGetInt64(meters[i]),
-							   DatumGetDateADT(days[i]),
-							   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
-	}
-	args[0] = energy_array(meters, NULL, (int) n, INT8OID);
-	args[1] = energy_array(days, NULL, (int) n, DATEOID);
-	SPI_freetuptable(SPI_tuptable);
-	energy_spi_exec(psprintf("INSERT INTO %s.energy_change (meter_id, day) "
-							 "SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
-							 "pg_catalog.unnest($2)) AS k(meter_id, day)",
-							 ls->schema.nspname),
-					2, argtypes, args, NULL, false, SPI_OK_INSERT, "logging a file's meter-days");
-}
-
-/*
- * A file's partials go, and the meter-days they covered go to the change
- * log, in one statement: populate must rewrite those days of the views.
- * The statement also returns the keys (meter, day, channel) where the
- * file's copies counted (readings > 0) and other files have copies too:
- * the copies the file had superseded there count again once the overlap
- * stage restores those keys.  A 1.0 schema (before ALTER EXTENSION
- * UPDATE) has no change log and no overlaps; its next populate is a full
- * refresh anyway.
+ * A removed file's partials go.  The overlap stage removes them, logs their
+ * meter-days and restores the keys where the file's copies counted, on
+ * one server or on Citus (energy_overlap_remove_partials); a 1.0 schema
+ * (before ALTER EXTENSION UPDATE) has no change log and no overlaps, and
+ * its next populate is a full refresh anyway.
  */
 static void
 delete_daily(LoadState *ls, Datum *values)
 {
 	if (ls->overlap == NULL)
-	{
 		run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
-		return;
-	}
-	if (ls->distributed)
-	{
-		delete_daily_distributed(ls, values);
-		return;
-	}
-	if (ls->plans[PLAN_DELETE_DAILY] == NULL)
-	{
-		const PlanDef *def = &plan_defs[PLAN_DELETE_DAILY];
-		char	   *sql = psprintf("WITH gone AS (%1$s RETURNING d.meter_id, d.day, d.channel_id, d.readings), "
-								   "logged AS (INSERT INTO %2$s.energy_change (meter_id, day) "
-								   "SELECT DISTINCT meter_id, day FROM gone) "
-								   "SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
-								   "WHERE g.readings OPERATOR(pg_catalog.>) 0 "
-								   "AND EXISTS (SELECT FROM %2$s.energy_daily o "
-								   "WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
-								   "AND o.day OPERATOR(pg_catalog.=) g.day "
-								   "AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
-								   "AND o.file_id OPERATOR(pg_catalog.<>) $1)",
-								   psprintf(def->sql, ls->schema.nspname),
-								   ls->schema.nspname);
-
-		ls->plans[PLAN_DELETE_DAILY] = energy_prepare(sql, def->nargs, (Oid *) def->argtypes);
-	}
-	run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		energy_overlap_add(ls->overlap,
-						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
-						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	else
+		energy_overlap_remove_partials(ls->overlap, DatumGetInt64(values[0]));
 }
 
 /*
@@ -1334,9 +1240,9 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	read_units(ls);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
-	ls->distributed = energy_sink_distributed(ls->sink);
 	if (energy_sink_current(ls->sink))
-		ls->overlap = energy_overlap_create(&ls->schema, cxt, ls->distributed);
+		ls->overlap = energy_overlap_create(&ls->schema, cxt,
+											energy_sink_distributed(ls->sink));
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
 	ls->readbuf_size = (size_t) energy_read_buffer_kb * 1024;
 	ls->readbuf = palloc(ls->readbuf_size);
@@ -1565,8 +1471,8 @@ energy_unload(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ls.call_cxt = CurrentMemoryContext;
-	ls.distributed = energy_distributed(&ls.schema);
-	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext, ls.distributed);
+	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext,
+									   energy_distributed(&ls.schema));
 	lookup_existing(&ls, &fl);
 	if (!fl.existed)
 		ereport(ERROR,

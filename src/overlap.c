@@ -104,6 +104,7 @@ struct EnergyOverlap
 
 	SPIPlanPtr	resolve;
 	SPIPlanPtr	probe;
+	SPIPlanPtr	remove;			/* energy_overlap_remove_partials() */
 };
 
 /* Append a key; extra and file as the list's kind needs. */
@@ -554,6 +555,106 @@ energy_overlap_resolve_new(EnergyOverlap *o, bool waited)
 	else
 		overlap_probe(o, xact_snapshot);
 	overlap_resolve_keys(o);
+}
+
+/*
+ * energy_overlap_remove_partials() on a Citus cluster, which plans no
+ * correlated subquery beside a data-modifying CTE: the partials go by one
+ * statement that returns their keys, the meter-days go to the change log by
+ * a second, and the keys where the file's copies counted are restored.
+ */
+static void
+remove_partials_distributed(EnergyOverlap *o, Datum *values)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
+	Oid			file_type[1] = {INT8OID};
+	Datum		args[2];
+	Datum	   *meters;
+	Datum	   *days;
+	uint64		n;
+
+	energy_spi_exec(psprintf(ENERGY_DELETE_PARTIALS_SQL " RETURNING d.meter_id, d.day, d.channel_id, d.readings",
+							 o->nspname),
+					1, file_type, values, NULL, false,
+					SPI_OK_DELETE_RETURNING, "deleting a file's partials");
+	n = SPI_processed;
+	if (n == 0)
+		return;
+	meters = palloc(sizeof(Datum) * n);
+	days = palloc(sizeof(Datum) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		meters[i] = SPI_getbinval(tup, desc, 1, &isnull);
+		days[i] = SPI_getbinval(tup, desc, 2, &isnull);
+		/* copies that counted here: others may count again */
+		if (DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) > 0)
+			energy_overlap_add(o, DatumGetInt64(meters[i]), DatumGetDateADT(days[i]),
+							   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
+	}
+	args[0] = energy_array(meters, NULL, (int) n, INT8OID);
+	args[1] = energy_array(days, NULL, (int) n, DATEOID);
+	SPI_freetuptable(SPI_tuptable);
+	energy_spi_exec(psprintf("INSERT INTO %s.energy_change (meter_id, day) "
+							 "SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
+							 "pg_catalog.unnest($2)) AS k(meter_id, day)",
+							 o->nspname),
+					2, argtypes, args, NULL, false, SPI_OK_INSERT, "logging a file's meter-days");
+}
+
+/*
+ * A removed file's partials go (a replace or an unload), and the meter-days
+ * they covered go to the change log, in one statement: populate must
+ * rewrite those days of the views.  The statement also returns the keys
+ * (meter, day, channel) where the file's copies counted (readings > 0) and
+ * other files have copies too: the copies the file had superseded there
+ * count again once step 3 restores those keys.  Where the tables live is
+ * the overlap stage's business: the loader calls this alone.
+ */
+void
+energy_overlap_remove_partials(EnergyOverlap *o, int64 file_id)
+{
+	Datum		values[1] = {Int64GetDatum(file_id)};
+
+	if (o->distributed)
+	{
+		remove_partials_distributed(o, values);
+		return;
+	}
+	if (o->remove == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		o->remove = energy_prepare(psprintf("WITH gone AS (" ENERGY_DELETE_PARTIALS_SQL
+											" RETURNING d.meter_id, d.day, d.channel_id, d.readings), "
+											"logged AS (INSERT INTO %1$s.energy_change (meter_id, day) "
+											"SELECT DISTINCT meter_id, day FROM gone) "
+											"SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
+											"WHERE g.readings OPERATOR(pg_catalog.>) 0 "
+											"AND EXISTS (SELECT FROM %1$s.energy_daily o "
+											"WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
+											"AND o.day OPERATOR(pg_catalog.=) g.day "
+											"AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
+											"AND o.file_id OPERATOR(pg_catalog.<>) $1)",
+											o->nspname),
+								   1, argtypes);
+	}
+	energy_spi_run(o->remove, values, NULL, SPI_OK_SELECT, "removing a file's partials");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		energy_overlap_add(o,
+						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
+						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /* Step 3: the keys that removed files handed over (energy_overlap_add). */
