@@ -226,9 +226,12 @@ DECLARE
 		WINDOW q AS (PARTITION BY c.eligible, c.meter_id, c.day, c.channel_id, c.at, c.period, c.rate),
 			   p AS (q ORDER BY c.file_id DESC, c.line DESC NULLS LAST, c.rid DESC, c.ord DESC)
 	)$q$;
+	-- The three statements below are formatted with the same arguments:
+	-- %1$s the shard filter, %2$s the keys and their files (k, kf), %3$s
+	-- the copies, %4$s their ranking (w); each takes the pieces it needs.
 	-- What the new files ($5) replaced, read before anything is marked.
 	count_replacing constant text := $q$
-	WITH %1$s, %2$s, %3$s
+	WITH %2$s, %3$s, %4$s
 	SELECT w.replacing_file, pg_catalog.count(*)
 	  FROM w
 	 WHERE w.replacing_file OPERATOR(pg_catalog.=) ANY ($5)
@@ -292,7 +295,7 @@ $q$;
 							WHERE d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
 							  AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
 							  AND d.file_id OPERATOR(pg_catalog.=) s.file_id AND (d.meter_id %1$s))
-	), %2$s, v AS (
+	), %3$s, v AS (
 		SELECT * FROM copies
 	), wg AS (
 		-- the gaps between consecutive LP readings that count, in minutes
@@ -351,6 +354,8 @@ $q$;
 	distributed constant boolean := @extschema@.energy_distributed();
 	shards refcursor;
 	r record;
+	kf_sql text;
+	copies_sql text;
 BEGIN
 	IF distributed THEN
 		-- Citus's function exists only where Citus does: EXECUTE
@@ -367,19 +372,18 @@ BEGIN
 			EXIT WHEN NOT FOUND;
 			shard_filter := pg_catalog.format('OPERATOR(pg_catalog.=) ANY(%L::bigint[])', meters);
 		END IF;
-		FOR r IN EXECUTE pg_catalog.format(count_replacing,
-										   pg_catalog.format(keys_and_files, shard_filter),
-										   pg_catalog.format(copies, shard_filter), ranked)
+		kf_sql := pg_catalog.format(keys_and_files, shard_filter);
+		copies_sql := pg_catalog.format(copies, shard_filter);
+		FOR r IN EXECUTE pg_catalog.format(count_replacing, shard_filter, kf_sql, copies_sql, ranked)
 			USING m, d, c, rs, new_files
 		LOOP
 			file_id := r.replacing_file;
 			replacing := r.count;
 			RETURN NEXT;
 		END LOOP;
-		EXECUTE pg_catalog.format(mark, shard_filter, pg_catalog.format(keys_and_files, shard_filter),
-								  pg_catalog.format(copies, shard_filter), ranked)
+		EXECUTE pg_catalog.format(mark, shard_filter, kf_sql, copies_sql, ranked)
 			USING m, d, c, rs;
-		EXECUTE pg_catalog.format(recompute, shard_filter, pg_catalog.format(copies, shard_filter))
+		EXECUTE pg_catalog.format(recompute, shard_filter, kf_sql, copies_sql, ranked)
 			USING m, d, c;
 		EXIT WHEN NOT distributed;
 	END LOOP;
