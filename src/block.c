@@ -315,6 +315,17 @@ block_arg_array(FunctionCallInfo fcinfo, int arg, Oid type, Datum **elems,
 	return n;
 }
 
+/* Times and values have no NULL: a chunk's arrays never held one. */
+static void
+block_no_nulls(const bool *nulls, int n, const char *what)
+{
+	for (int i = 0; i < n; i++)
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a chunk's %s is null", what)));
+}
+
 /*
  * energy_block_encode(at timestamp[], value float8[], status text[],
  *					   superseded boolean[], day date) RETURNS bytea
@@ -342,25 +353,15 @@ energy_block_encode(PG_FUNCTION_ARGS)
 	n = block_arg_array(fcinfo, 0, TIMESTAMPOID, &at_d, &nulls, -1);
 	if (n > EC_MAX_READINGS)
 		block_error(EC_ERR_INPUT, false);
+	block_no_nulls(nulls, n, "time");
 	at = palloc(sizeof(Timestamp) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("a chunk's time is null")));
 		at[i] = DatumGetTimestamp(at_d[i]);
-	}
 	block_arg_array(fcinfo, 1, FLOAT8OID, &val_d, &nulls, n);
+	block_no_nulls(nulls, n, "value");
 	dv = palloc(sizeof(double) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("a chunk's value is null")));
 		dv[i] = DatumGetFloat8(val_d[i]);
-	}
 	v = palloc(sizeof(EcValue) * Max(n, 1));
 	ec_values_from_doubles(dv, (uint32_t) n, v);
 	if (!PG_ARGISNULL(2))

@@ -25,14 +25,8 @@ SELECT day, readings FROM energy_get('210095893', '210095893', '2015-09-01T00:00
 RESET DateStyle;
 
 -- Anything else is refused: 22007, or 22008 for a date not in the calendar.
-CREATE FUNCTION pg_temp.day_error(day text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM energy_get('210095893', '210095893', day);
-    RETURN 'accepted';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\set day_error :data/include/day_error.psql
+\i :day_error
 SELECT f AS day_as_sent, pg_temp.day_error(f) AS sqlstate
   FROM unnest(ARRAY['2015-09-01T', '2015-09-01 25', '2015-09-01x', '01/09/2015T00:00',
                     '01/09/2015 00:00:00', '2015-09-01 00:00:00 +10:00:00', '2015-09-01T1',

@@ -13,14 +13,8 @@ SELECT count(*) AS files FROM energy_load(:'data' || '/erm');
 SELECT energy_populate_view();
 \set lp_header 'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status'
 
-CREATE FUNCTION pg_temp.day_error(day text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM energy_get('210095893', '210095893', day);
-    RETURN 'accepted';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\set day_error :data/include/day_error.psql
+\i :day_error
 
 -------------------------------------------------------------------------------
 -- 1. A time with a zone: the date only at midnight.
