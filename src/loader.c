@@ -658,10 +658,23 @@ segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
 	return e->segment_id;
 }
 
+/* qsort order of segments: by id, the order they were met in */
+static int
+segment_entry_cmp(const void *a, const void *b)
+{
+	int64		x = (*(SegmentEntry *const *) a)->segment_id;
+	int64		y = (*(SegmentEntry *const *) b)->segment_id;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 /*
  * The file's segments as arrays, one statement per SEGMENT_BATCH of them:
  * not one per segment, and not arrays of a million segments at once for a
- * file of a million new meters.
+ * file of a million new meters.  They go in by id, which is the order the
+ * file met them in: both of energy_segment's indexes then grow at one end,
+ * where pages split full, instead of at random places (hash order), where
+ * they split half full.
  */
 #define SEGMENT_BATCH 8192
 
@@ -673,35 +686,40 @@ write_segments(LoadState *ls, FileLoad *fl)
 				channel[SEGMENT_BATCH];
 	Datum		values[4];
 	HASH_SEQ_STATUS status;
+	long		n = hash_get_num_entries(fl->segments);
+	SegmentEntry **all;
 	SegmentEntry *e;
+	long		j = 0;
 	int			i = 0;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy segments batch",
 											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	all = palloc_extended(sizeof(SegmentEntry *) * Max(n, 1), MCXT_ALLOC_HUGE);
+	hash_seq_init(&status, fl->segments);
+	while ((e = hash_seq_search(&status)) != NULL)
+		all[j++] = e;
+	qsort(all, n, sizeof(SegmentEntry *), segment_entry_cmp);
 
 	values[1] = Int64GetDatum(fl->file_id);
-	hash_seq_init(&status, fl->segments);
-	do
+	for (j = 0; j < n; j++)
 	{
-		e = hash_seq_search(&status);
-		if (e != NULL)
+		seg[i] = Int64GetDatum(all[j]->segment_id);
+		meter[i] = Int64GetDatum(all[j]->key.meter_id);
+		channel[i] = Int64GetDatum(all[j]->key.channel_id);
+		if (++i == SEGMENT_BATCH || j == n - 1)
 		{
-			seg[i] = Int64GetDatum(e->segment_id);
-			meter[i] = Int64GetDatum(e->key.meter_id);
-			channel[i] = Int64GetDatum(e->key.channel_id);
-			i++;
-		}
-		if (i > 0 && (i == SEGMENT_BATCH || e == NULL))
-		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
 			values[0] = energy_array(seg, NULL, i, INT8OID);
 			values[2] = energy_array(meter, NULL, i, INT8OID);
 			values[3] = energy_array(channel, NULL, i, INT8OID);
 			run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
+			MemoryContextSwitchTo(old);
 			MemoryContextReset(cxt);
 			i = 0;
 		}
-	} while (e != NULL);
-	MemoryContextSwitchTo(old);
+	}
+	pfree(all);
 	MemoryContextDelete(cxt);
 }
 
