@@ -164,4 +164,23 @@ UPDATE energy_reading r SET block = set_byte(r.block, 3, get_byte(r.block, 3) # 
   FROM energy_segment s JOIN energy_file f USING (file_id)
  WHERE s.segment_id = r.segment_id AND f.file_name = 'forms.csv';
 SELECT count(*) FROM energy_data WHERE meter_code = '9'; -- ERROR
+
+-- A file's partials go into energy_daily in its primary key's order (day,
+-- meter, channel) and its segments in id order, the order the file met
+-- them: in hash order their entries landed all over the indexes, whose
+-- pages then split half full.  Into emptied tables, the heap's order
+-- (ctid) is the order of the writes.  The file runs meter by meter, each
+-- meter's two channels over three days, so neither the file's order nor a
+-- hash's is the key's.
+TRUNCATE energy_file, energy_segment, energy_reading, energy_daily, energy_change;
+SELECT file_name, rows_loaded, rows_rejected FROM energy_load_data('ordered.csv', pg_temp.lp(
+    (SELECT array_agg(format('%s,%s,P,%s,%s,%s,kwh,', 900000 + m, 900000 + m,
+                             to_char(t, 'DD/MM/YYYY HH24:MI:SS'), ch, m) ORDER BY m, ch, t)
+       FROM generate_series(1, 300) m, unnest(ARRAY['Export Wh Total', 'Import Wh Total']) ch,
+            generate_series(timestamp '2020-03-01', '2020-03-03 18:00', '6 hours') t)));
+SELECT count(*) AS partials, count(*) FILTER (WHERE ctid < before) AS out_of_key_order
+  FROM (SELECT ctid, lag(ctid) OVER (ORDER BY day, meter_id, channel_id) AS before FROM energy_daily) d;
+SELECT count(*) AS segments, count(*) FILTER (WHERE ctid < before) AS out_of_id_order,
+       count(DISTINCT (meter_id, channel_id)) AS meter_channels
+  FROM (SELECT ctid, meter_id, channel_id, lag(ctid) OVER (ORDER BY segment_id) AS before FROM energy_segment) s;
 DROP EXTENSION energy;
