@@ -62,7 +62,8 @@
  *	overlap.c		one reading, one value: partials other files share
  *	resolve.c		their copies compared, marked and summed in one pass, in C
  *	lock.c			the writers' lock protocol: one global order of meter-day locks
- *	sink.c			the bulk-insert sink
+ *	sink.c			the sink: each table's path, the direct bulk insert or
+ *					the routed INSERT of a Citus table, chosen per call
  *	citus.c			where the tables live (one server or Citus), and the
  *					statements run on each shard
  *	spi.c			SQL from C: statements prepared, run and checked, and

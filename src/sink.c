@@ -32,6 +32,10 @@
  * worker.  A batch is a few thousand rows, so the per-statement cost of a
  * distributed INSERT (planning, a round trip per worker) is spread thin.
  *
+ * The two paths are two SinkPathRoutines (open, flush, close a table), as
+ * copyfrom.c's formats are CopyFromRoutines: energy_sink_open() picks one
+ * from where the tables live, and the rest of the sink calls through it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -103,22 +107,64 @@ typedef struct SinkTable
 	IndexInfo **brin_infos;
 	uint64	   *lines;			/* each pending row's line in the file */
 	MemoryContext batch_cxt;
-	SPIPlanPtr	routed;			/* INSERT ... SELECT for a Citus table, or
-								 * NULL */
+	SPIPlanPtr	routed;			/* routed_path's INSERT ... SELECT */
 } SinkTable;
+
+/*
+ * How a table's rows reach it: the direct bulk insert, or the routed
+ * INSERT of a Citus table.  One per sink, chosen when it opens, so that
+ * forming rows and batching them never ask where the tables live.
+ */
+typedef struct SinkPathRoutine
+{
+	/*
+	 * Make the table (t->rel, opened and locked) ready for rows: refuse what
+	 * the path cannot write, set up its writer and the batch's slots.
+	 * nslots is the caller's batch size, which a path may replace by its own.
+	 */
+	void		(*open) (EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+						 Index rti, int natts, int natts_10, int nslots);
+
+	/* Write the pending batch (t->nused rows, at least one). */
+	void		(*flush) (EnergySink *sink, SinkTable *t);
+
+	/* Release what open made, before the table is closed. */
+	void		(*close) (SinkTable *t);
+} SinkPathRoutine;
+
+static void sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+							 Index rti, int natts, int natts_10, int nslots);
+static void sink_routed_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+							 Index rti, int natts, int natts_10, int nslots);
+static void sink_direct_flush(EnergySink *sink, SinkTable *t);
+static void sink_routed_flush(EnergySink *sink, SinkTable *t);
+static void sink_direct_close(SinkTable *t);
+static void sink_routed_close(SinkTable *t);
+
+/* A plain table on this server: bulk insertion into its heap and indexes. */
+static const SinkPathRoutine direct_path = {
+	.open = sink_direct_open,
+	.flush = sink_direct_flush,
+	.close = sink_direct_close,
+};
+
+/* A Citus table: batches of rows through an INSERT that Citus routes. */
+static const SinkPathRoutine routed_path = {
+	.open = sink_routed_open,
+	.flush = sink_routed_flush,
+	.close = sink_routed_close,
+};
 
 static void sink_split_brin(SinkTable *t);
 static void sink_refuse_triggers(Relation rel);
 static inline void sink_position(EnergySink *sink, uint64 line);
-static void sink_table_open_routed(EnergySink *sink, SinkTable *t,
-								   const EnergySchema *schema, int nslots);
 
 struct EnergySink
 {
 	EState	   *estate;
 	CommandId	cid;
 	EnergyErrorPosition *pos;	/* the load's error context, or NULL */
-	bool		distributed;	/* the tables are Citus's: the routed path */
+	const SinkPathRoutine *path;	/* direct_path, or routed_path on Citus */
 	SinkTable	reading;
 	SinkTable	reg;
 	SinkTable	daily;
@@ -141,22 +187,27 @@ sink_table_slots(EnergySink *sink, SinkTable *t, int nslots)
 }
 
 /*
- * Open a table for bulk insertion, or for the routed path when the tables
- * are Citus's.  Otherwise only plain tables take this path: a partitioned
- * or foreign table is refused.
+ * Open a table and make it ready for rows, through the sink's path.
  */
 static void
 sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
 				Oid relid, Index rti, int natts, int natts_10, int nslots)
 {
+	t->rel = table_open(relid, RowExclusiveLock);
+	sink->path->open(sink, t, schema, rti, natts, natts_10, nslots);
+}
+
+/*
+ * The direct path: bulk insertion.  Only plain tables take it: a
+ * partitioned or foreign table is refused.
+ */
+static void
+sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+				 Index rti, int natts, int natts_10, int nslots)
+{
+	Oid			relid = RelationGetRelid(t->rel);
 	TupleConstr *constr;
 
-	t->rel = table_open(relid, RowExclusiveLock);
-	if (sink->distributed)
-	{
-		sink_table_open_routed(sink, t, schema, ROUTED_BATCH);
-		return;
-	}
 	if (t->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -197,14 +248,15 @@ sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
 }
 
 /*
- * The routed path of a Citus table: slots to form the rows in, and the
- * statement that sends a batch of them as one array.  Constraints,
- * indexes, triggers and row-level security are the shards' business, as
- * for any INSERT that Citus routes.  Called with SPI connected.
+ * The routed path of a Citus table: slots to form the rows in, ROUTED_BATCH
+ * of them, and the statement that sends a batch of them as one array.
+ * Constraints, indexes, triggers and row-level security are the shards'
+ * business, as for any INSERT that Citus routes.  Called with SPI
+ * connected.
  */
 static void
-sink_table_open_routed(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-					   int nslots)
+sink_routed_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
+				 Index rti, int natts, int natts_10, int nslots)
 {
 	Oid			argtypes[1];
 
@@ -217,27 +269,7 @@ sink_table_open_routed(EnergySink *sink, SinkTable *t, const EnergySchema *schem
 										schema->nspname,
 										quote_identifier(RelationGetRelationName(t->rel))),
 							   1, argtypes);
-	sink_table_slots(sink, t, nslots);
-}
-
-/*
- * Send a routed batch: the slots' rows as one array of the row type.  An
- * error is the batch's, not one row's: the error context names no line.
- */
-static void
-sink_table_flush_routed(EnergySink *sink, SinkTable *t)
-{
-	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
-	Datum	   *rows = palloc(sizeof(Datum) * t->nused);
-	Datum		arg;
-
-	for (int i = 0; i < t->nused; i++)
-		rows[i] = ExecFetchSlotHeapTupleDatum(t->slots[i]);
-	arg = PointerGetDatum(construct_array(rows, t->nused, t->rel->rd_rel->reltype,
-										  -1, false, TYPALIGN_DOUBLE));
-	MemoryContextSwitchTo(old);
-	sink_position(sink, 0);
-	energy_spi_run(t->routed, &arg, NULL, SPI_OK_INSERT, "a routed insert");
+	sink_table_slots(sink, t, ROUTED_BATCH);
 }
 
 /*
@@ -403,7 +435,7 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	List	   *perminfos = NIL;
 
 	sink->pos = pos;
-	sink->distributed = energy_distributed(schema);
+	sink->path = energy_distributed(schema) ? &routed_path : &direct_path;
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
@@ -470,14 +502,12 @@ sink_position(EnergySink *sink, uint64 line)
 }
 
 /*
- * Write the pending batch: heap first (one WAL record per page, not per
- * row), then index entries, then forget the batch's memory.
+ * Write the pending batch through the sink's path, then forget the batch's
+ * memory.
  */
 static void
 sink_table_flush(EnergySink *sink, SinkTable *t)
 {
-	EState	   *estate = sink->estate;
-	MemoryContext old;
 	EnergyErrorPosition saved;
 
 	if (t->nused == 0)
@@ -488,11 +518,28 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 	if (sink->pos)
 		saved = *sink->pos;
 
-	if (t->routed)
-	{
-		sink_table_flush_routed(sink, t);
-		goto done;
-	}
+	sink->path->flush(sink, t);
+
+	/* back to the row being loaded, whose add may have caused this flush */
+	if (sink->pos)
+		*sink->pos = saved;
+	for (int i = 0; i < t->nused; i++)
+		ExecClearTuple(t->slots[i]);
+	ResetPerTupleExprContext(sink->estate);
+	MemoryContextReset(t->batch_cxt);
+	t->nused = 0;
+}
+
+/*
+ * The direct path's batch: heap first (one WAL record per page, not per
+ * row), then index entries.
+ */
+static void
+sink_direct_flush(EnergySink *sink, SinkTable *t)
+{
+	EState	   *estate = sink->estate;
+	MemoryContext old;
+
 	if (t->check_constraints)
 		for (int i = 0; i < t->nused; i++)
 		{
@@ -520,16 +567,26 @@ sink_table_flush(EnergySink *sink, SinkTable *t)
 			list_free(recheck);
 		}
 	}
+}
 
-done:
-	/* back to the row being loaded, whose add may have caused this flush */
-	if (sink->pos)
-		*sink->pos = saved;
+/*
+ * The routed path's batch: the slots' rows as one array of the row type.
+ * An error is the batch's, not one row's: the error context names no line.
+ */
+static void
+sink_routed_flush(EnergySink *sink, SinkTable *t)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
+	Datum	   *rows = palloc(sizeof(Datum) * t->nused);
+	Datum		arg;
+
 	for (int i = 0; i < t->nused; i++)
-		ExecClearTuple(t->slots[i]);
-	ResetPerTupleExprContext(estate);
-	MemoryContextReset(t->batch_cxt);
-	t->nused = 0;
+		rows[i] = ExecFetchSlotHeapTupleDatum(t->slots[i]);
+	arg = PointerGetDatum(construct_array(rows, t->nused, t->rel->rd_rel->reltype,
+										  -1, false, TYPALIGN_DOUBLE));
+	MemoryContextSwitchTo(old);
+	sink_position(sink, 0);
+	energy_spi_run(t->routed, &arg, NULL, SPI_OK_INSERT, "a routed insert");
 }
 
 /* Empty text becomes NULL, as an empty CSV field does for COPY. */
@@ -759,7 +816,7 @@ energy_sink_current(const EnergySink *sink)
 bool
 energy_sink_distributed(const EnergySink *sink)
 {
-	return sink->distributed;
+	return sink->path == &routed_path;
 }
 
 void
@@ -769,6 +826,27 @@ energy_sink_flush(EnergySink *sink)
 	sink_table_flush(sink, &sink->reg);
 	sink_table_flush(sink, &sink->daily);
 	sink_table_flush(sink, &sink->change);
+}
+
+/* The direct path's writer: its bulk-insert state and index handles. */
+static void
+sink_direct_close(SinkTable *t)
+{
+	FreeBulkInsertState(t->bistate);
+	table_finish_bulk_insert(t->rel, 0);
+	ExecCloseIndices(t->rri);
+	for (int b = 0; b < t->nbrin; b++)
+	{
+		index_insert_cleanupCompat(t->brin_rels[b], t->brin_infos[b]);
+		index_close(t->brin_rels[b], RowExclusiveLock);
+	}
+}
+
+/* The routed path's writer: its statement. */
+static void
+sink_routed_close(SinkTable *t)
+{
+	SPI_freeplan(t->routed);
 }
 
 /*
@@ -787,22 +865,7 @@ energy_sink_close(EnergySink *sink)
 
 		if (t->rel == NULL)
 			continue;
-		if (t->routed)
-		{
-			SPI_freeplan(t->routed);
-			table_close(t->rel, NoLock);
-			MemoryContextDelete(t->batch_cxt);
-			continue;
-		}
-
-		FreeBulkInsertState(t->bistate);
-		table_finish_bulk_insert(t->rel, 0);
-		ExecCloseIndices(t->rri);
-		for (int b = 0; b < t->nbrin; b++)
-		{
-			index_insert_cleanupCompat(t->brin_rels[b], t->brin_infos[b]);
-			index_close(t->brin_rels[b], RowExclusiveLock);
-		}
+		sink->path->close(t);
 		table_close(t->rel, NoLock);
 		MemoryContextDelete(t->batch_cxt);
 	}
