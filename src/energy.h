@@ -59,7 +59,8 @@
  *					functions that read and re-mark blocks
  *	codec.c			the block encoding (codec.h), server-free
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
- *	overlap.c		one reading, one value: partials other files share
+ *	overlap.c		one reading, one value: partials other files share; on
+ *					one server or Citus, as its placement chosen per call
  *	resolve.c		their copies compared, marked and summed in one pass, in C
  *	lock.c			the writers' lock protocol: one global order of meter-day locks
  *	sink.c			the sink: each table's path, the direct bulk insert or

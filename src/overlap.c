@@ -41,7 +41,9 @@
  *
  * On a Citus cluster (energy_distribute()), loads and unloads also take
  * turns on a self-conflicting lock of the coordinator's energy_daily, and
- * run in READ COMMITTED.
+ * run in READ COMMITTED.  Each step that depends on where the tables live
+ * has its one-server and its Citus way side by side, in two
+ * OverlapPlacements that a call chooses between once.
  *
  *-------------------------------------------------------------------------
  */
@@ -85,13 +87,40 @@ typedef struct KeyList
 } KeyList;
 
 
+/*
+ * Where the partials live decides how the stage reads and writes them: on
+ * this server through energy_daily's heap and primary key and resolve.c,
+ * on a Citus cluster only through SQL that Citus routes to the shards.  A
+ * call's stage picks its placement once, when it is created (as copyfrom.c
+ * picks a format's CopyFromRoutine), and calls through it.
+ */
+typedef struct OverlapPlacement
+{
+	/* Begin the call: on Citus, loads and unloads take turns here. */
+	void		(*begin) (EnergyOverlap *o);
+
+	/*
+	 * Step 1: turn the candidates that other copies count against into keys
+	 * to resolve; xact_snapshot when the transaction's snapshot is read.
+	 */
+	void		(*probe) (EnergyOverlap *o, bool xact_snapshot);
+
+	/* Step 2 or 3 for a batch of k keys (arrays the callback may reorder). */
+	void		(*resolve) (EnergyOverlap *o, Datum *meters, Datum *days,
+							Datum *channels, Datum *restore, int k);
+
+	/* energy_overlap_remove_partials(): file values[0]'s partials go. */
+	void		(*remove_partials) (EnergyOverlap *o, Datum *values);
+} OverlapPlacement;
+
 struct EnergyOverlap
 {
 	MemoryContext cxt;
 	const char *nspname;
 	Oid			daily_relid;
 	Oid			daily_pkey;		/* its primary key, for the probe */
-	bool		distributed;
+	const OverlapPlacement *placement;	/* direct_placement, or
+										 * citus_placement */
 	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
 	const EnergySchema *schema;
 	int64		file_id;		/* the file whose partials come next */
@@ -105,6 +134,34 @@ struct EnergyOverlap
 	SPIPlanPtr	resolve;
 	SPIPlanPtr	probe;
 	SPIPlanPtr	remove;			/* energy_overlap_remove_partials() */
+	bool	   *to_sql;			/* resolve.c's keys left to energy_resolve() */
+};
+
+static void begin_direct(EnergyOverlap *o);
+static void begin_citus(EnergyOverlap *o);
+static void probe_direct(EnergyOverlap *o, bool xact_snapshot);
+static void overlap_probe(EnergyOverlap *o, bool snapshot_check);
+static void resolve_direct(EnergyOverlap *o, Datum *meters, Datum *days,
+						   Datum *channels, Datum *restore, int k);
+static void resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days,
+						Datum *channels, Datum *restore, int k);
+static void remove_partials_direct(EnergyOverlap *o, Datum *values);
+static void remove_partials_citus(EnergyOverlap *o, Datum *values);
+
+/* One server: energy_daily's own heap and primary key, resolve.c. */
+static const OverlapPlacement direct_placement = {
+	.begin = begin_direct,
+	.probe = probe_direct,
+	.resolve = resolve_direct,
+	.remove_partials = remove_partials_direct,
+};
+
+/* A Citus cluster: statements Citus routes, energy_resolve(). */
+static const OverlapPlacement citus_placement = {
+	.begin = begin_citus,
+	.probe = overlap_probe,
+	.resolve = resolve_sql,
+	.remove_partials = remove_partials_citus,
 };
 
 /* Append a key; extra and file as the list's kind needs. */
@@ -144,7 +201,7 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->cxt = cxt;
 	o->nspname = MemoryContextStrdup(cxt, schema->nspname);
 	o->daily_relid = energy_relation(schema, "energy_daily");
-	o->distributed = distributed;
+	o->placement = distributed ? &citus_placement : &direct_placement;
 	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
 	o->schema = schema;
 	if (!o->schema_1_1)
@@ -154,17 +211,31 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	hctl.hcxt = cxt;
 	o->replacing = hash_create("energy replacing", 64, &hctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	if (distributed)
-	{
-		if (IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("on a Citus cluster, energy loads and unloads run in READ COMMITTED"),
-					 errdetail("A snapshot taken before waiting for a concurrent load could not see its readings."),
-					 errhint("Run it in a READ COMMITTED transaction.")));
-		LockRelationOid(o->daily_relid, ShareUpdateExclusiveLock);
-	}
+	o->placement->begin(o);
 	return o;
+}
+
+/* On one server, writers take turns by the meter-days' locks alone. */
+static void
+begin_direct(EnergyOverlap *o)
+{
+}
+
+/*
+ * On a Citus cluster, loads and unloads also take turns on a
+ * self-conflicting lock of the coordinator's energy_daily, in READ
+ * COMMITTED (see the top of the file).
+ */
+static void
+begin_citus(EnergyOverlap *o)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("on a Citus cluster, energy loads and unloads run in READ COMMITTED"),
+				 errdetail("A snapshot taken before waiting for a concurrent load could not see its readings."),
+				 errhint("Run it in a READ COMMITTED transaction.")));
+	LockRelationOid(o->daily_relid, ShareUpdateExclusiveLock);
 }
 
 /* The partials about to be written are those of file_id, new in this call. */
@@ -424,6 +495,20 @@ overlap_probe_index(EnergyOverlap *o)
 	c->n = 0;
 }
 
+/*
+ * Step 1 on one server: the index probe, unless the statement must read
+ * the transaction's snapshot or a 1.1 schema's primary key.  On Citus
+ * overlap_probe() alone.
+ */
+static void
+probe_direct(EnergyOverlap *o, bool xact_snapshot)
+{
+	if (!o->schema_1_1 && !xact_snapshot)
+		overlap_probe_index(o);
+	else
+		overlap_probe(o, xact_snapshot);
+}
+
 /* The files the call registered, as the bigint[] energy_resolve() takes. */
 static Datum
 new_files_array(EnergyOverlap *o)
@@ -488,49 +573,50 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 }
 
 /*
- * Resolve the remembered keys, a batch at a time, and forget them.  On one
- * server with a 1.2 schema resolve.c compares the copies in C, and leaves
- * to energy_resolve() only the keys with register reads.
+ * A batch of keys on one server: with a 1.2 schema resolve.c compares the
+ * copies in C, and leaves to energy_resolve() only the keys with register
+ * reads.  On Citus resolve_sql() takes every batch.
  */
+static void
+resolve_direct(EnergyOverlap *o, Datum *m, Datum *d, Datum *c, Datum *r, int k)
+{
+	int			left;
+	int			j = 0;
+
+	if (o->schema_1_1)
+	{
+		resolve_sql(o, m, d, c, r, k);
+		return;
+	}
+	if (o->to_sql == NULL)
+		o->to_sql = MemoryContextAlloc(o->cxt, sizeof(bool) * RESOLVE_BATCH);
+	left = energy_resolve_chunks(o->schema, m, d, c, r, k, o->replacing, o->to_sql);
+	if (left == 0)
+		return;
+	/* the keys with register reads, packed at the front */
+	for (int i = 0; i < k; i++)
+	{
+		if (!o->to_sql[i])
+			continue;
+		m[j] = m[i];
+		d[j] = d[i];
+		c[j] = c[i];
+		r[j] = r[i];
+		j++;
+	}
+	resolve_sql(o, m, d, c, r, left);
+}
+
+/* Resolve the remembered keys, a batch at a time, and forget them. */
 static void
 overlap_resolve_keys(EnergyOverlap *o)
 {
-	bool		in_c = !o->distributed && !o->schema_1_1;
-	bool	   *to_sql = in_c ? palloc(sizeof(bool) * RESOLVE_BATCH) : NULL;
-
 	for (int from = 0; from < o->keys.n; from += RESOLVE_BATCH)
 	{
-		int			k = Min(RESOLVE_BATCH, o->keys.n - from);
-		Datum	   *m = o->keys.meters + from;
-		Datum	   *d = o->keys.days + from;
-		Datum	   *c = o->keys.channels + from;
-		Datum	   *r = o->keys.extra + from;
-		int			left;
-
 		CHECK_FOR_INTERRUPTS();
-		if (!in_c)
-		{
-			resolve_sql(o, m, d, c, r, k);
-			continue;
-		}
-		left = energy_resolve_chunks(o->schema, m, d, c, r, k, o->replacing, to_sql);
-		if (left > 0)
-		{
-			/* the keys with register reads, packed at the front */
-			int			j = 0;
-
-			for (int i = 0; i < k; i++)
-			{
-				if (!to_sql[i])
-					continue;
-				m[j] = m[i];
-				d[j] = d[i];
-				c[j] = c[i];
-				r[j] = r[i];
-				j++;
-			}
-			resolve_sql(o, m, d, c, r, left);
-		}
+		o->placement->resolve(o, o->keys.meters + from, o->keys.days + from,
+							  o->keys.channels + from, o->keys.extra + from,
+							  Min(RESOLVE_BATCH, o->keys.n - from));
 	}
 	o->keys.n = 0;
 }
@@ -550,11 +636,49 @@ energy_overlap_resolve_new(EnergyOverlap *o, bool waited)
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent load or unload of the same meters"),
 				 errhint("Retry the load.")));
-	if (!o->distributed && !o->schema_1_1 && !xact_snapshot)
-		overlap_probe_index(o);
-	else
-		overlap_probe(o, xact_snapshot);
+	o->placement->probe(o, xact_snapshot);
 	overlap_resolve_keys(o);
+}
+
+/*
+ * On one server, in one statement: the file's partials go, their meter-days
+ * go to the change log, and the statement returns the keys where the
+ * file's copies counted and other files have copies too.
+ */
+static void
+remove_partials_direct(EnergyOverlap *o, Datum *values)
+{
+	if (o->remove == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		o->remove = energy_prepare(psprintf("WITH gone AS (" ENERGY_DELETE_PARTIALS_SQL
+											" RETURNING d.meter_id, d.day, d.channel_id, d.readings), "
+											"logged AS (INSERT INTO %1$s.energy_change (meter_id, day) "
+											"SELECT DISTINCT meter_id, day FROM gone) "
+											"SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
+											"WHERE g.readings OPERATOR(pg_catalog.>) 0 "
+											"AND EXISTS (SELECT FROM %1$s.energy_daily o "
+											"WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
+											"AND o.day OPERATOR(pg_catalog.=) g.day "
+											"AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
+											"AND o.file_id OPERATOR(pg_catalog.<>) $1)",
+											o->nspname),
+								   1, argtypes);
+	}
+	energy_spi_run(o->remove, values, NULL, SPI_OK_SELECT, "removing a file's partials");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		energy_overlap_add(o,
+						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
+						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
@@ -564,7 +688,7 @@ energy_overlap_resolve_new(EnergyOverlap *o, bool waited)
  * a second, and the keys where the file's copies counted are restored.
  */
 static void
-remove_partials_distributed(EnergyOverlap *o, Datum *values)
+remove_partials_citus(EnergyOverlap *o, Datum *values)
 {
 	Oid			argtypes[2] = {INT8ARRAYOID, DATEARRAYOID};
 	Oid			file_type[1] = {INT8OID};
@@ -607,54 +731,19 @@ remove_partials_distributed(EnergyOverlap *o, Datum *values)
 
 /*
  * A removed file's partials go (a replace or an unload), and the meter-days
- * they covered go to the change log, in one statement: populate must
- * rewrite those days of the views.  The statement also returns the keys
- * (meter, day, channel) where the file's copies counted (readings > 0) and
- * other files have copies too: the copies the file had superseded there
- * count again once step 3 restores those keys.  Where the tables live is
- * the overlap stage's business: the loader calls this alone.
+ * they covered go to the change log: populate must rewrite those days of
+ * the views.  The keys (meter, day, channel) where the file's copies
+ * counted (readings > 0) and other files have copies too are remembered:
+ * the copies the file had superseded there count again once step 3
+ * restores those keys.  Where the tables live is the overlap stage's
+ * business (its placement): the loader calls this alone.
  */
 void
 energy_overlap_remove_partials(EnergyOverlap *o, int64 file_id)
 {
 	Datum		values[1] = {Int64GetDatum(file_id)};
 
-	if (o->distributed)
-	{
-		remove_partials_distributed(o, values);
-		return;
-	}
-	if (o->remove == NULL)
-	{
-		Oid			argtypes[1] = {INT8OID};
-
-		o->remove = energy_prepare(psprintf("WITH gone AS (" ENERGY_DELETE_PARTIALS_SQL
-											" RETURNING d.meter_id, d.day, d.channel_id, d.readings), "
-											"logged AS (INSERT INTO %1$s.energy_change (meter_id, day) "
-											"SELECT DISTINCT meter_id, day FROM gone) "
-											"SELECT DISTINCT g.meter_id, g.day, g.channel_id FROM gone g "
-											"WHERE g.readings OPERATOR(pg_catalog.>) 0 "
-											"AND EXISTS (SELECT FROM %1$s.energy_daily o "
-											"WHERE o.meter_id OPERATOR(pg_catalog.=) g.meter_id "
-											"AND o.day OPERATOR(pg_catalog.=) g.day "
-											"AND o.channel_id OPERATOR(pg_catalog.=) g.channel_id "
-											"AND o.file_id OPERATOR(pg_catalog.<>) $1)",
-											o->nspname),
-								   1, argtypes);
-	}
-	energy_spi_run(o->remove, values, NULL, SPI_OK_SELECT, "removing a file's partials");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		energy_overlap_add(o,
-						   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-						   DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull)),
-						   DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)), true);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	o->placement->remove_partials(o, values);
 }
 
 /* Step 3: the keys that removed files handed over (energy_overlap_add). */
