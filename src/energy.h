@@ -70,7 +70,8 @@
  *	spi.c			SQL from C: statements prepared, run and checked, and
  *					the arrays their parameters are
  *	view.c			the views: populated or not; energy_populate_view(),
- *					full or incremental
+ *					full or incremental, from energy_daily or (on Citus)
+ *					a stage of it
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
  *					the change log
  *

@@ -38,6 +38,8 @@
  * shards of the batch's meters only, and step 3 reads the defining query
  * with energy_daily replaced by the stage.  The cost still follows the
  * change: a batch reads its own meter-days' partials, never the history.
+ * Which of the two a populate reads (energy_daily itself, or the stage) is
+ * a StageRoutine, chosen once per call.
  *
  * The executor refuses to write into a materialized view except inside
  * REFRESH (matview.c keeps that switch to itself), so rows go in and out
@@ -108,16 +110,53 @@ typedef struct PopulatePlans
 
 static PopulatePlans plans;
 
+typedef struct Stage Stage;
+
 /*
- * On Citus: the temporary table each batch's partials are staged in, and
- * energy_daily, which the views' defining queries read, to replace by it.
+ * Where an incremental populate reads each batch's partials from: on one
+ * server energy_daily itself, on Citus a temporary table that each batch's
+ * partials are staged in.  Chosen once per populate, from where the tables
+ * live (as copyfrom.c chooses a format's CopyFromRoutine).
  */
-typedef struct Stage
+typedef struct StageRoutine
 {
-	Oid			relid;			/* InvalidOid on one server */
+	/* Set stage->relid (and name) to the relation the batches read. */
+	void		(*open) (const EnergySchema *schema, Stage *stage);
+
+	/* Make the stage hold the partials of a batch of keys. */
+	void		(*fill) (const EnergySchema *schema, const Stage *stage, Datum *keys);
+} StageRoutine;
+
+/*
+ * The partials the views' defining queries read, and energy_daily, which
+ * they name, to replace by them.
+ */
+struct Stage
+{
+	const StageRoutine *routine;	/* direct_stage, or citus_stage */
+	Oid			relid;			/* energy_daily itself, or the stage */
 	Oid			daily;
-	const char *name;			/* qualified, for SQL */
-} Stage;
+	const char *name;			/* qualified, for SQL; NULL for energy_daily */
+};
+
+static void stage_open_direct(const EnergySchema *schema, Stage *stage);
+static void stage_open_citus(const EnergySchema *schema, Stage *stage);
+static void stage_fill_direct(const EnergySchema *schema, const Stage *stage,
+							  Datum *keys);
+static void stage_fill_citus(const EnergySchema *schema, const Stage *stage,
+							 Datum *keys);
+
+/* One server: the batches read energy_daily where it is. */
+static const StageRoutine direct_stage = {
+	.open = stage_open_direct,
+	.fill = stage_fill_direct,
+};
+
+/* Citus: each batch's partials are first copied into a temporary table. */
+static const StageRoutine citus_stage = {
+	.open = stage_open_citus,
+	.fill = stage_fill_citus,
+};
 
 /* Writes into one materialized view, as the executor would make them. */
 typedef struct ViewWriter
@@ -255,9 +294,8 @@ stage_substitute(Node *node, void *context)
 }
 
 /*
- * The view's defining query as SQL, from its rule, as REFRESH reads it:
- * as it is on one server, and with energy_daily replaced by the stage on
- * Citus.
+ * The view's defining query as SQL, from its rule, as REFRESH reads it,
+ * with energy_daily replaced by the stage (by itself on one server).
  */
 static char *
 view_definition(Relation view, const Stage *stage)
@@ -270,10 +308,26 @@ view_definition(Relation view, const Stage *stage)
 		elog(ERROR, "materialized view \"%s\" has no single query",
 			 RelationGetRelationName(view));
 	query = copyObject(linitial_node(Query, rules->rules[0]->actions));
-	if (OidIsValid(stage->relid))
-		(void) query_tree_walker(query, stage_substitute, (void *) stage,
-								 QTW_EXAMINE_RTES_BEFORE);
+	(void) query_tree_walker(query, stage_substitute, (void *) stage,
+							 QTW_EXAMINE_RTES_BEFORE);
 	return pg_get_querydef(query, false);
+}
+
+/* Open the stage through its routine. */
+static void
+stage_open(const EnergySchema *schema, Stage *stage, const StageRoutine *routine)
+{
+	stage->routine = routine;
+	stage->daily = energy_relation(schema, "energy_daily");
+	routine->open(schema, stage);
+}
+
+/* On one server the batches read energy_daily itself. */
+static void
+stage_open_direct(const EnergySchema *schema, Stage *stage)
+{
+	stage->relid = stage->daily;
+	stage->name = NULL;
 }
 
 /*
@@ -284,18 +338,20 @@ view_definition(Relation view, const Stage *stage)
  * meter-days took 130 s instead of a fraction of one).
  */
 static void
-stage_open(const EnergySchema *schema, Stage *stage, bool distributed)
+stage_open_citus(const EnergySchema *schema, Stage *stage)
 {
-	stage->daily = energy_relation(schema, "energy_daily");
-	stage->relid = InvalidOid;
-	if (!distributed)
-		return;
 	populate_sql(psprintf("CREATE TEMPORARY TABLE IF NOT EXISTS energy_populate_daily "
 						  "(LIKE %s.energy_daily INCLUDING INDEXES) ON COMMIT DROP", schema->nspname),
 				 SPI_OK_UTILITY);
 	stage->relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
 									NoLock, false);
 	stage->name = "pg_temp.energy_populate_daily";
+}
+
+/* On one server energy_daily holds every batch's partials already. */
+static void
+stage_fill_direct(const EnergySchema *schema, const Stage *stage, Datum *keys)
+{
 }
 
 /*
@@ -305,7 +361,7 @@ stage_open(const EnergySchema *schema, Stage *stage, bool distributed)
  * those meters.
  */
 static void
-stage_fill(const EnergySchema *schema, const Stage *stage, Datum *keys)
+stage_fill_citus(const EnergySchema *schema, const Stage *stage, Datum *keys)
 {
 	Oid			argtypes[2] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum		args[2] = {keys[0], keys[1]};
@@ -361,8 +417,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 	char	   *viewdef;
 	size_t		len;
 
-	if (rp->viewid == RelationGetRelid(view) &&
-		rp->daily == (OidIsValid(stage->relid) ? stage->relid : stage->daily))
+	if (rp->viewid == RelationGetRelid(view) && rp->daily == stage->relid)
 		return;
 	if (OidIsValid(rp->viewid))
 	{
@@ -408,7 +463,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 									  match, viewdef, match, match_more),
 							 NKEYS, argtypes);
 	rp->viewid = RelationGetRelid(view);
-	rp->daily = OidIsValid(stage->relid) ? stage->relid : stage->daily;
+	rp->daily = stage->relid;
 }
 
 /*
@@ -572,7 +627,7 @@ batch_keys(Datum *keys)
  */
 static int64
 populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows,
-				 bool distributed, bool *changed)
+				 const StageRoutine *stage_routine, bool *changed)
 {
 	ViewWriter	w,
 				cw;
@@ -582,7 +637,7 @@ populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows,
 
 	memset(&w, 0, sizeof(w));
 	memset(&cw, 0, sizeof(cw));
-	stage_open(schema, &stage, distributed);
+	stage_open(schema, &stage, stage_routine);
 	prepare_changes(schema);
 	cursor = SPI_cursor_open(NULL, plans.changes, NULL, NULL, false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "energy populate batch",
@@ -611,8 +666,7 @@ populate_changes(const EnergySchema *schema, Oid viewid, int64 view_rows,
 						 "o.data_type OPERATOR(pg_catalog.=) n.data_type "
 						 "AND o.units OPERATOR(pg_catalog.=) n.units", &stage);
 		}
-		if (OidIsValid(stage.relid))
-			stage_fill(schema, &stage, keys);
+		stage.routine->fill(schema, &stage, keys);
 		writer_apply(&w, keys);
 		writer_apply(&cw, keys);
 		MemoryContextReset(batch_cxt);
@@ -708,7 +762,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	bool		populated;
 	bool		has_state;
 	bool		changed = true;
-	bool		distributed;
+	const StageRoutine *stage_routine;
 	int64		rows = -1;
 
 	energy_schema_lookup(&schema, fcinfo);
@@ -722,7 +776,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	distributed = energy_distributed(&schema);
+	stage_routine = energy_distributed(&schema) ? &citus_stage : &direct_stage;
 	/* a state of another unit table is no state: the views are refreshed */
 	has_state = populate_sql(psprintf("SELECT view_rows FROM %1$s.energy_view_state "
 									  "WHERE units OPERATOR(pg_catalog.=) %1$s.energy_unit_digest()",
@@ -733,7 +787,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	if (!populated || !has_state)
 		rows = populate_full(&schema);
 	else
-		rows = populate_changes(&schema, viewid, rows, distributed, &changed);
+		rows = populate_changes(&schema, viewid, rows, stage_routine, &changed);
 	/* nothing to record when nothing changed: the call then writes nothing */
 	if (changed)
 		write_state(&schema, rows);
