@@ -9,7 +9,11 @@
  * heap and indexes, so they would see nothing and write rows no query
  * reads.  Each of them asks here once per call whether energy_daily (the
  * anchor of the co-located group) is a Citus table, and if so goes through
- * SQL, which Citus plans and routes.
+ * SQL, which Citus plans and routes.  The sink, the overlap stage and
+ * populate each pick a table of callbacks then (SinkPathRoutine,
+ * OverlapPlacement, StageRoutine), whose Citus twin sits beside the direct
+ * one, as copyfrom.c picks a format's CopyFromRoutine; a lookup, which has
+ * one such step, branches once.
  *
  * Within one transaction, Citus must read a shard placement over the
  * connection that modified it.  Its parallel INSERT ... SELECT copies the

@@ -459,7 +459,10 @@ change_pending_sql(const EnergySchema *schema, Datum meter, const Datum *serial,
 
 /*
  * Whether this meter's days from..to changed since the last populate: by
- * index probes on one server, by SQL on a Citus cluster.
+ * index probes on one server, by SQL on a Citus cluster.  This is a
+ * lookup's only step that depends on where the tables live, so the choice
+ * is made here, once per call, without a table of callbacks as the sink,
+ * the overlap stage and populate have.
  */
 static bool
 change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
