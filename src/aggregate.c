@@ -4,8 +4,8 @@
  *	  Per-day partial aggregates, accumulated while a file is parsed, and the
  *	  meter-days they cover, for the change log that populate reads.
  *
- * The seed computed MIN/MAX/AVG over every raw reading each time its view
- * was populated: cost in proportion to all readings ever loaded.  Here each
+ * A view computed with MIN/MAX/AVG over every raw reading costs, at each
+ * refresh, in proportion to all readings ever loaded.  Here each
  * load leaves one row per (meter, day, channel, file) with count, sum, min
  * and max, so energy_data_view is an aggregate over partials and its refresh
  * costs meter-days, not readings.

@@ -10,7 +10,7 @@
  * in one row inserts a hundredth of the tuples, and from 1.2 on its
  * readings are one encoded block (block.c, codec.c): a day of half-hourly
  * readings takes about 2 bytes a reading.  energy_data decodes the blocks,
- * so SQL still sees one row per reading with the seed's columns.
+ * so SQL still sees one row per reading, with the export's column names.
  *
  * Readings are buffered per (segment, day) and a chunk is written when it
  * is full (a day of 5-minute readings in a block; 112 readings in a 1.0 or

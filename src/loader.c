@@ -1356,10 +1356,10 @@ is_regular_file(const char *path)
 }
 
 /*
- * The seed's /load-data: every *.csv of a folder, in name order, so that a
- * directory of one meter's daily exports loads oldest first; and every
- * other regular file whose content is a meter file (AEMO's NEM12 and NEM13
- * files have any extension).  Other files are skipped: silently in stop
+ * A folder: every *.csv of it, in name order, so that a directory of one
+ * meter's daily exports loads oldest first; and every other regular file
+ * whose content is a meter file (AEMO's NEM12 and NEM13 files have any
+ * extension).  Other files are skipped: silently in stop
  * mode, listed as rejects in skip mode.
  */
 static void

@@ -4,10 +4,10 @@
  *	  energy_get(): one meter's day from energy_data_view, and
  *	  energy_get_channels(): its channels from energy_channel_view.
  *
- * This is the seed's /get-data, called per request by applications, so it
- * is a probe into the view's unique index, read directly.  The day as
- * text is parsed here, not by date_in, because the seed's clients send
- * dd/mm/yyyy and DateStyle must never decide whether 01/09/2015 is the
+ * Applications call it per request, as they called the service energy
+ * replaced, so it is a probe into the view's unique index, read directly.
+ * The day as text is parsed here, not by date_in, because those clients
+ * send dd/mm/yyyy and DateStyle must never decide whether 01/09/2015 is the
  * first of September.
  *
  * A second probe asks the change log whether this meter-day was loaded,
@@ -675,8 +675,8 @@ energy_get_range_text(PG_FUNCTION_ARGS)
 }
 
 /*
- * energy_get(meter, serial, text): the day as the seed's clients write it,
- * or as drivers send a date.
+ * energy_get(meter, serial, text): the day as dd/mm/yyyy, as the meter
+ * exports and their clients write it, or as drivers send a date.
  */
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
