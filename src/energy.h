@@ -5,14 +5,14 @@
  *
  * A load, in data-flow order (compare copyfromparse.c's picture):
  *
- *	file or client bytes --> read buffer --> parser --> EpRow --> row check
+ *	file or client bytes --> the parser's buffer --> parser --> EpRow --> row check
  *	  --> dictionaries (meter, channel ids) --> chunks (LP) or registers (TOU)
  *	  --> sink (bulk insert) ; and, per row, --> partials --> sink
  *
- *	energy_source_read()   fills the driver's read buffer from the file
- *	                       stage (file.c)
- *	ep_push(), ep_next()   split the bytes into records and fields and
- *	                       decode them (parser.c and parse_*.c: pure C,
+ *	energy_source_read()   reads the file straight into the parser's buffer
+ *	                       (ep_reserve(), ep_commit()) (file.c)
+ *	ep_next()              splits the bytes into records and fields and
+ *	                       decodes them (parser.c and parse_*.c: pure C,
  *	                       no server)
  *	energy_row_check()     refuses a row the tables cannot hold, before any
  *	                       of it is written (glue.c)

@@ -938,21 +938,29 @@ parse_end(FileLoad *fl)
 	fl->segments = NULL;
 }
 
-/* The next chunk of bytes into the parser and the hash, or their end. */
+/*
+ * The next chunk of bytes into the parser and the hash, or their end.  It
+ * is read straight into the parser's buffer (a copy of every byte less),
+ * and into ours only once the parser takes no more, for the hash.
+ */
 static void
 feed_parser(LoadState *ls, FileLoad *fl)
 {
+	char	   *dst = ep_reserve(fl->parser, ls->readbuf_size);
 	size_t		n;
 
+	if (dst == NULL)
+		dst = ls->readbuf;
 	energy_error_position_line(&ls->pos, 0);
-	n = energy_source_read(fl->src, ls->readbuf, ls->readbuf_size);
+	n = energy_source_read(fl->src, dst, ls->readbuf_size);
 	if (n == 0)
 	{
 		ep_finish(fl->parser);
 		return;
 	}
-	energy_sha256_update(fl->hash, ls->readbuf, n);
-	ep_push(fl->parser, ls->readbuf, n);
+	energy_sha256_update(fl->hash, dst, n);
+	if (dst != ls->readbuf)
+		ep_commit(fl->parser, n);
 	fl->bytes_read += n;
 	progress_update(fl);
 }

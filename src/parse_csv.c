@@ -109,19 +109,20 @@ first_flagged_byte(uint64_t t)
 }
 
 /*
- * Compaction is done only when the consumed prefix is at least as large as
- * what remains (or when we must grow anyway), so that feeding tiny chunks
- * into a long pending record does not cost a memmove per byte: the bytes
- * moved are paid for by bytes consumed.
+ * Room for len more bytes at the end of the buffer.  Compaction is done
+ * only when the consumed prefix is at least as large as what remains (or
+ * when we must grow anyway), so that feeding tiny chunks into a long
+ * pending record does not cost a memmove per byte: the bytes moved are
+ * paid for by bytes consumed.
  */
-void
-ep_push(EpParser *p, const char *data, size_t len)
+char *
+ep_reserve(EpParser *p, size_t len)
 {
 	size_t		pending;
 
 	/* after a file error the buffer is frozen so that err->raw stays valid */
-	if (p->has_file_err || p->finished || len == 0)
-		return;
+	if (p->has_file_err || p->finished)
+		return NULL;
 
 	pending = p->end - p->start;
 	if (p->start > 0 && (p->start >= pending || p->end + len > p->cap))
@@ -140,9 +141,26 @@ ep_push(EpParser *p, const char *data, size_t len)
 		p->buf = ep_realloc(p, p->buf, ncap);
 		p->cap = ncap;
 	}
-	memcpy(p->buf + p->end, data, len);
-	p->end += len;
+	return p->buf + p->end;
+}
+
+/* The n bytes read into ep_reserve's room are input now. */
+void
+ep_commit(EpParser *p, size_t n)
+{
+	p->end += n;
 	Assert(p->end <= p->cap);
+}
+
+void
+ep_push(EpParser *p, const char *data, size_t len)
+{
+	char	   *dst;
+
+	if (len == 0 || (dst = ep_reserve(p, len)) == NULL)
+		return;
+	memcpy(dst, data, len);
+	ep_commit(p, len);
 }
 
 /*

@@ -12,7 +12,8 @@
  * those into ereport()s with SQLSTATEs.
  *
  * Contract, in short:
- *	- The caller pushes bytes in chunks of any size (ep_push) and pulls
+ *	- The caller pushes bytes in chunks of any size (ep_push, or reads them
+ *	  into the parser's buffer: ep_reserve, ep_commit) and pulls
  *	  records (ep_next).  A record split across chunks parses exactly as if
  *	  it had arrived in one piece.
  *	- The first non-blank record alone decides the format: an LP or TOU
@@ -28,7 +29,7 @@
  *	  no event at all.  Repeated days are handed out as they come: settling
  *	  which reading wins is the caller's business.
  *	- Fields handed out point into parser-owned memory and stay valid until
- *	  the next ep_next() or ep_push() call.
+ *	  the next ep_next(), ep_push() or ep_reserve() call.
  *	- All memory comes from the caller's allocator, so that in the backend
  *	  it lives in a memory context and is released on error.
  *
@@ -357,6 +358,16 @@ extern void ep_destroy(EpParser *p);
 
 /* Append bytes.  Invalidates every EpText handed out so far. */
 extern void ep_push(EpParser *p, const char *data, size_t len);
+
+/*
+ * ep_push without the copy, for a caller that reads the bytes itself:
+ * ep_reserve returns room for len bytes at the end of the parser's buffer
+ * (NULL when it takes no more input: after a file error or ep_finish), the
+ * caller reads at most len bytes into it, and ep_commit(n) appends the n it
+ * read.  ep_reserve invalidates every EpText handed out so far.
+ */
+extern char *ep_reserve(EpParser *p, size_t len);
+extern void ep_commit(EpParser *p, size_t n);
 
 /* No more bytes will come: a last record without a line end is complete. */
 extern void ep_finish(EpParser *p);
