@@ -501,7 +501,6 @@ daily_write_all(EnergyDaily *daily)
 		EnergyPartial p;
 
 		e = sorted[i];
-
 		p.meter_id = e->key.meter_id;
 		p.day = e->key.day;
 		p.channel_id = e->key.channel_id;
@@ -523,8 +522,11 @@ daily_write_all(EnergyDaily *daily)
 	 * in key order, the overlap stage's probes walk the index forward.
 	 */
 	for (uint32 i = 0; daily->overlap && i < n; i++)
-		energy_overlap_check(daily->overlap, sorted[i]->key.meter_id, sorted[i]->key.day,
-							 sorted[i]->key.channel_id, daily->part, sorted[i]->suspect);
+	{
+		e = sorted[i];
+		energy_overlap_check(daily->overlap, e->key.meter_id, e->key.day,
+							 e->key.channel_id, daily->part, e->suspect);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(daily->write_cxt);
 	daily_reset(daily->hash);

@@ -1367,8 +1367,8 @@ is_regular_file(const char *path)
  * A folder: every *.csv of it, in name order, so that a directory of one
  * meter's daily exports loads oldest first; and every other regular file
  * whose content is a meter file (AEMO's NEM12 and NEM13 files have any
- * extension).  Other files are skipped: silently in stop
- * mode, listed as rejects in skip mode.
+ * extension).  Other files are skipped: silently in stop mode, listed as
+ * rejects in skip mode.
  */
 static void
 load_directory(LoadState *ls, const char *dirpath)
