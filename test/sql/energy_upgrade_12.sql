@@ -141,7 +141,7 @@ SELECT count(*) AS superseded_chunks FROM energy_reading WHERE superseded IS NOT
 SELECT sum_value, readings FROM energy_get_channels('5', '5', '2024-01-01');
 
 CREATE TEMP TABLE before AS SELECT * FROM pg_temp.contents();
-ALTER EXTENSION energy UPDATE;
+ALTER EXTENSION energy UPDATE TO '1.2';
 SELECT extversion FROM pg_extension WHERE extname = 'energy';
 SELECT * FROM pg_temp.changed();
 SELECT pg_temp.differences() AS differences;
