@@ -76,6 +76,82 @@ _PG_init(void)
 }
 
 /*
+ * The schema versions this library serves, oldest first: what each lays
+ * out (see EnergyLayout).  1.3 adds tables and functions beside 1.2's and
+ * changes none of the loader's tables, so it writes as 1.2 does.
+ */
+static const EnergyLayout served_versions[] = {
+	{
+		.version = ENERGY_SCHEMA_1_0,
+		.reading_form = READING_ARRAYS,
+		.reading_natts = 6, .reading_line = 0, .reading_block = 0, .register_natts = 12, .daily_natts = 9,
+		.marks = false, .change_log = false, .unit_table = false, .daily_day_first = false,
+		.resolver = RESOLVER_NONE, .load_result_natts = 5, .chunk_max = 112,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_1,
+		.reading_form = READING_ARRAYS_LINE,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 0, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = false,
+		.resolver = RESOLVER_SQL_1_1, .load_result_natts = 5, .chunk_max = 112,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_2,
+		.reading_form = READING_BLOCK,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
+		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_3,
+		.reading_form = READING_BLOCK,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
+		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+	},
+};
+
+static int	installed_version(void);
+
+/*
+ * The row of served_versions for a schema version; a version this library
+ * does not know (a newer schema under an older library) is refused.
+ */
+static const EnergyLayout *
+layout_of(int version)
+{
+	for (int i = 0; i < lengthof(served_versions); i++)
+		if (served_versions[i].version == version)
+			return &served_versions[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("extension \"energy\" is at version %d.%d, which this library does not serve",
+					version / 100, version % 100),
+			 errhint("Install the library of that version or a newer one.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * A call's context, in the schema nspid: its name, the installed version
+ * (one probe of pg_extension: a backend must follow an ALTER EXTENSION
+ * UPDATE run by another session) and that version's layout.  The
+ * placement is asked later, once SPI is connected (energy_schema_place).
+ */
+void
+energy_schema_lookup_nsp(EnergySchema *schema, Oid nspid)
+{
+	char	   *nspname = get_namespace_name(nspid);
+
+	if (nspname == NULL)
+		elog(ERROR, "schema of extension \"energy\" not found");
+	schema->nspid = nspid;
+	schema->nspname = quote_identifier(nspname);
+	schema->version = installed_version();
+	schema->layout = layout_of(schema->version);
+	schema->placement = PLACEMENT_UNKNOWN;
+}
+
+/*
  * The SQL the C code runs must name the extension's own schema, never rely
  * on search_path: a caller's search_path may hold look-alike objects.  The
  * schema is the one the called function lives in, which is the extension's
@@ -84,22 +160,32 @@ _PG_init(void)
 void
 energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo)
 {
-	char	   *nspname;
+	energy_schema_lookup_nsp(schema, get_func_namespace(fcinfo->flinfo->fn_oid));
+}
 
-	schema->nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
-	nspname = get_namespace_name(schema->nspid);
-	if (nspname == NULL)
-		elog(ERROR, "schema of extension \"energy\" not found");
-	schema->nspname = quote_identifier(nspname);
-	schema->version = 0;		/* read when first needed */
+/*
+ * Where the tables live, asked once per call (with SPI connected): on one
+ * server, or in Citus's shards once energy_distribute() has run.  A writer
+ * on Citus goes on over one connection per worker for the rest of its
+ * transaction (energy_citus_sequential); a reader changes nothing.
+ */
+void
+energy_schema_place(EnergySchema *schema, bool writer)
+{
+	if (schema->placement == PLACEMENT_UNKNOWN)
+		schema->placement =
+			energy_citus_table(energy_relation(schema, "energy_daily")) ?
+			PLACEMENT_CITUS : PLACEMENT_ONE_SERVER;
+	if (writer && schema->placement == PLACEMENT_CITUS)
+		energy_citus_sequential();
 }
 
 /*
  * The version of the extension's SQL objects, as "major.minor" in
  * pg_extension, made a number (1.1 is ENERGY_SCHEMA_1_1).  A new library
  * may meet an old schema between "make install" and ALTER EXTENSION
- * UPDATE.  One probe of pg_extension's name index: lookups read it on
- * every call, since pg_extension has no cache to invalidate.
+ * UPDATE.  One probe of pg_extension's name index, once per call, since
+ * pg_extension has no cache to invalidate.
  */
 static int
 installed_version(void)
@@ -134,15 +220,10 @@ installed_version(void)
 	return major * 100 + minor;
 }
 
-/*
- * The installed schema's version, read once per call (the EnergySchema
- * lives as long as the call).
- */
+/* The installed schema's version, as read when the call began. */
 int
 energy_schema_version(EnergySchema *schema)
 {
-	if (schema->version == 0)
-		schema->version = installed_version();
 	return schema->version;
 }
 
@@ -150,7 +231,7 @@ energy_schema_version(EnergySchema *schema)
 bool
 energy_schema_at_least(EnergySchema *schema, int version)
 {
-	return energy_schema_version(schema) >= version;
+	return schema->version >= version;
 }
 
 /*

@@ -105,31 +105,94 @@ extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
 
 /*
- * Where the extension lives.  Resolved once per call, since the extension
- * may be dropped and created again (in another schema) between calls.
+ * How one version of the extension's SQL objects lays its tables out: one
+ * row per schema version this library serves (energy.c's served_versions).
+ * A newer library serves an older schema as that version behaved until
+ * ALTER EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its
+ * old entry points); every stage reads what it needs of the layout here,
+ * and none asks the catalog, counts columns or probes for a relation to
+ * find out.  Dropping a version is deleting its row and the code that
+ * only its row selects.
+ */
+typedef enum EnergyReadingForm
+{
+	READING_ARRAYS,				/* 1.0: at, value and status arrays */
+	READING_ARRAYS_LINE,		/* 1.1: the same, with line and superseded */
+	READING_BLOCK				/* 1.2: one encoded block, marks inside */
+} EnergyReadingForm;
+
+typedef enum EnergyResolver
+{
+	RESOLVER_NONE,				/* 1.0: copies are never compared */
+	RESOLVER_SQL_1_1,			/* 1.1's energy_resolve(): every copy */
+	RESOLVER_COUNTING			/* 1.2: only the copies that count: resolve.c,
+								 * or energy_resolve() for register reads and
+								 * on Citus */
+} EnergyResolver;
+
+typedef struct EnergyLayout
+{
+	int			version;		/* major * 100 + minor */
+	EnergyReadingForm reading_form;
+	int			reading_natts;	/* columns, dropped ones included */
+	AttrNumber	reading_line;	/* energy_reading's line, or 0 */
+	AttrNumber	reading_block;	/* energy_reading's block, or 0 */
+	int			register_natts;
+	int			daily_natts;
+	bool		marks;			/* readings and register reads carry their line
+								 * and superseded mark, partials their flagged
+								 * count and interval */
+	bool		change_log;		/* energy_change: incremental populate,
+								 * staleness per meter-day */
+	bool		unit_table;		/* energy_unit and energy_channel_view */
+	bool		daily_day_first;	/* energy_daily's key is (day, meter,
+									 * channel), not (meter, day, channel) */
+	EnergyResolver resolver;
+	int			load_result_natts;	/* energy_load's result: 6 has
+									 * rows_replacing */
+	int			chunk_max;		/* readings per energy_reading row */
+} EnergyLayout;
+
+/* Where the tables live: asked once per call (energy_schema_place). */
+typedef enum EnergyPlacement
+{
+	PLACEMENT_UNKNOWN = 0,
+	PLACEMENT_ONE_SERVER,
+	PLACEMENT_CITUS
+} EnergyPlacement;
+
+/*
+ * A call's context: where the extension lives, which schema version it
+ * has (read once, energy_schema_lookup) and so its layout, and where its
+ * tables live (asked once, energy_schema_place).  Built at the start of
+ * each call, since the extension may be updated, or dropped and created
+ * again in another schema, between calls.
  */
 typedef struct EnergySchema
 {
 	Oid			nspid;
 	const char *nspname;		/* quoted, ready to paste into SQL */
 	int			version;		/* installed schema, ENERGY_SCHEMA_1_1 for
-								 * 1.1; 0 until read */
+								 * 1.1 */
+	const EnergyLayout *layout; /* that version's row of served_versions */
+	EnergyPlacement placement;	/* PLACEMENT_UNKNOWN until placed */
 } EnergySchema;
 
 /*
- * Versions of the extension's SQL objects, as major * 100 + minor.  A newer
- * library serves an older schema as that version behaved until ALTER
- * EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its old
- * entry points): code that depends on what a version added asks for it by
- * name, through the helpers below, never by a bare number.
+ * Versions of the extension's SQL objects, as major * 100 + minor.  Code
+ * that depends on what a version added reads the layout, or asks for a
+ * version by name through the helpers below, never by a bare number.
  */
 #define ENERGY_SCHEMA_1_0 100
 #define ENERGY_SCHEMA_1_1 101
 #define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
+#define ENERGY_SCHEMA_1_3 103	/* the month-end release */
 /* The schema version this library was built for (energy.control's). */
-#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
+#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_3
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
+extern void energy_schema_lookup_nsp(EnergySchema *schema, Oid nspid);
+extern void energy_schema_place(EnergySchema *schema, bool writer);
 extern int	energy_schema_version(EnergySchema *schema);
 extern int	energy_plan_probes(void);
 extern bool energy_schema_at_least(EnergySchema *schema, int version);
@@ -140,10 +203,8 @@ extern bool energy_schema_at_least(EnergySchema *schema, int version);
  * energy_channel_view with energy_get_channels(); a 1.0 schema refreshes in
  * full and tells staleness from the snapshot of its last refresh.
  */
-#define energy_schema_has_change_log(schema) \
-	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
-#define energy_schema_has_channel_view(schema) \
-	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+#define energy_schema_has_change_log(schema) ((schema)->layout->change_log)
+#define energy_schema_has_channel_view(schema) ((schema)->layout->unit_table)
 
 extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
@@ -344,7 +405,6 @@ extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
-extern bool energy_sink_current(const EnergySink *sink);
 extern int	energy_sink_chunk_max(const EnergySink *sink);
 extern bool energy_sink_distributed(const EnergySink *sink);
 extern void energy_sink_flush(EnergySink *sink);

@@ -382,7 +382,7 @@ emit_results(LoadState *ls)
 		values[4] = CStringGetTextDatum(r->action);
 		values[5] = Int64GetDatum(r->file_id != 0 && ls->overlap ?
 								  energy_overlap_replacing(ls->overlap, r->file_id) : 0);
-		Assert(desc->natts == 5 || desc->natts == 6);
+		Assert(desc->natts == ls->schema.layout->load_result_natts);
 		tuplestore_putvalues(ls->rsinfo->setResult, desc, values, nulls);
 	}
 }
@@ -1023,8 +1023,8 @@ read_units(LoadState *ls)
 	ls->factors = hash_create("energy unit factors", 64, &hctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	ls->last_units_len = SIZE_MAX;
-	/* a 1.0 schema has no unit table: every factor is 1 */
-	if (!OidIsValid(get_relname_relid("energy_unit", ls->schema.nspid)))
+	/* a 1.0 schema has no unit table: every unit is unknown */
+	if (!ls->schema.layout->unit_table)
 		return;
 	energy_spi_exec(psprintf("SELECT pg_catalog.lower(unit), factor FROM %s.energy_unit",
 							 ls->schema.nspname),
@@ -1258,6 +1258,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 												1, false);
 
 	ls->spi_level = energy_spi_connect();
+	energy_schema_place(&ls->schema, true);
 
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
@@ -1268,7 +1269,8 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	read_units(ls);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
-	if (energy_sink_current(ls->sink))
+	/* a 1.0 schema has no superseded marks: its loads compare no copies */
+	if (ls->schema.layout->resolver != RESOLVER_NONE)
 		ls->overlap = energy_overlap_create(&ls->schema, cxt,
 											energy_sink_distributed(ls->sink));
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
@@ -1497,6 +1499,7 @@ energy_unload(PG_FUNCTION_ARGS)
 	energy_source_from_data(&src, name, NULL, 0);
 	fl.src = &src;
 	ls.spi_level = energy_spi_connect();
+	energy_schema_place(&ls.schema, true);
 	ls.call_cxt = CurrentMemoryContext;
 	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext,
 									   energy_distributed(&ls.schema));

@@ -202,7 +202,7 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->nspname = MemoryContextStrdup(cxt, schema->nspname);
 	o->daily_relid = energy_relation(schema, "energy_daily");
 	o->placement = distributed ? &citus_placement : &direct_placement;
-	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
+	o->schema_1_1 = (schema->layout->resolver == RESOLVER_SQL_1_1);
 	o->schema = schema;
 	if (!o->schema_1_1)
 		o->daily_pkey = energy_relation(schema, "energy_daily_pkey");

@@ -893,6 +893,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 		energy_view_populated(&schema, "energy_channel_view");
 
 	spi_level = energy_spi_connect();
+	energy_schema_place(&schema, true);
 	stage_routine = energy_distributed(&schema) ? &citus_stage : &direct_stage;
 	/* a state of another unit table is no state: the views are refreshed */
 	has_state = populate_sql(psprintf("SELECT view_rows FROM %1$s.energy_view_state "
