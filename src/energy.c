@@ -34,9 +34,38 @@ PG_MODULE_MAGIC;
 int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
+bool		energy_resolve_in_sql = false;
 
 void		_PG_init(void);
 static int	installed_version(void);
+
+/*
+ * A setting set by its 1.2 name still works, with a WARNING naming the
+ * new one; the built-in default and a reset say nothing.
+ */
+static void
+warn_deprecated(GucSource source, const char *old, const char *new)
+{
+	if (source > PGC_S_DEFAULT)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING_DEPRECATED_FEATURE),
+				 errmsg("setting \"%s\" is deprecated", old),
+				 errhint("Use \"%s\", which it sets: the old name goes in a later release.", new)));
+}
+
+static bool
+check_deprecated_max_record(int *newval, void **extra, GucSource source)
+{
+	warn_deprecated(source, "energy.max_record_bytes", "energy.max_record_size");
+	return true;
+}
+
+static bool
+check_deprecated_read_buffer(int *newval, void **extra, GucSource source)
+{
+	warn_deprecated(source, "energy.read_buffer_kb", "energy.read_buffer_size");
+	return true;
+}
 
 /*
  * Settings only change how a load is carried out in the caller's own
@@ -56,7 +85,7 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("energy.max_record_bytes",
+	DefineCustomIntVariable("energy.max_record_size",
 							"Longest record a meter file may have.",
 							"A longer record (or a run of bytes with no line end) is an error, so a file without newlines cannot exhaust memory.",
 							&energy_max_record_bytes,
@@ -64,13 +93,41 @@ _PG_init(void)
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("energy.read_buffer_kb",
+	DefineCustomIntVariable("energy.read_buffer_size",
 							"Size of each read from a meter file.",
 							NULL,
 							&energy_read_buffer_kb,
 							256, 8, 64 * 1024,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	/*
+	 * 1.2's names, kept for one release: each sets the same value as its new
+	 * name (the same variable) and says, when set, which name to use.
+	 */
+	DefineCustomIntVariable("energy.max_record_bytes",
+							"Deprecated name of energy.max_record_size.",
+							NULL,
+							&energy_max_record_bytes,
+							1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE | GUC_NOT_IN_SAMPLE,
+							check_deprecated_max_record, NULL, NULL);
+
+	DefineCustomIntVariable("energy.read_buffer_kb",
+							"Deprecated name of energy.read_buffer_size.",
+							NULL,
+							&energy_read_buffer_kb,
+							256, 8, 64 * 1024,
+							PGC_USERSET, GUC_UNIT_KB | GUC_NOT_IN_SAMPLE,
+							check_deprecated_read_buffer, NULL, NULL);
+
+	DefineCustomBoolVariable("energy.resolve_in_sql",
+							 "Resolves overlapping copies with the SQL twin energy_resolve() on one server too.",
+							 "A developer setting, as debug_parallel_query is: the overlap, reload, unload and writers' tests run once with it on, so that resolve.c and energy_resolve() give the same answers on every version.",
+							 &energy_resolve_in_sql,
+							 false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("energy");
 }

@@ -103,6 +103,7 @@
 extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
+extern bool energy_resolve_in_sql;
 
 /*
  * How one version of the extension's SQL objects lays its tables out: one
