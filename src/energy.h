@@ -228,7 +228,8 @@ extern void energy_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *ar
 extern Datum energy_array(Datum *elems, bool *nulls, int n, Oid elemtype);
 
 /*
- * Hash of up to three small integer ids (meter, channel, segment, day).  They
+ * Hash of up to three small integer ids (three of meter, channel, segment
+ * and day, or fewer with zeros for the rest).  They
  * are consecutive numbers and simplehash indexes by the low bits, so every
  * key bit must reach them: multiply each by an odd constant, then finish
  * with murmur's 64-bit mixer.
