@@ -663,20 +663,45 @@ chunk_arrays(const EnergyChunk *ch, Datum *v, bool *n)
 	}
 }
 
+/*
+ * What every row writer below does first: the batch's next slot (a full
+ * batch is written as it fills, so one is always free), cleared, with
+ * every column null or every column not.
+ */
+static TupleTableSlot *
+row_begin(SinkTable *t, bool all_null)
+{
+	TupleTableSlot *slot = t->slots[t->nused];
+
+	Assert(t->nused < t->nslots);
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, all_null, sizeof(bool) * t->natts);
+	return slot;
+}
+
+/*
+ * And last: the row formed in the slot joins the batch, with the file's
+ * line it came from (0 for none), and a full batch is written.
+ */
+static void
+row_end(EnergySink *sink, SinkTable *t, TupleTableSlot *slot, uint64 line)
+{
+	ExecStoreVirtualTuple(slot);
+	t->lines[t->nused] = line;
+	if (++t->nused == t->nslots)
+		sink_table_flush(sink, t);
+}
+
 void
 energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 {
 	SinkTable  *t = &sink->reading;
-	TupleTableSlot *slot = t->slots[t->nused];
+	/* dropped columns and superseded (nothing is, yet) stay null */
+	TupleTableSlot *slot = row_begin(t, true);
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	/* dropped columns and superseded (nothing is, yet) stay null */
-	memset(n, true, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(ch->meter_id);
 	v[1] = Int64GetDatum(ch->segment_id);
 	v[2] = DateADTGetDatum(ch->day);
@@ -698,11 +723,7 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 		chunk_arrays(ch, v, n);
 	}
 	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-
-	t->lines[t->nused] = ch->line;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, ch->line);
 }
 
 /* Readings a chunk may hold: a day of 5-minute reads in a block. */
@@ -716,16 +737,12 @@ void
 energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 {
 	SinkTable  *t = &sink->reg;
-	TupleTableSlot *slot = t->slots[t->nused];
+	TupleTableSlot *slot = row_begin(t, false);
 	const EpRow *row = r->row;
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(r->meter_id);
 	v[1] = Int64GetDatum(r->segment_id);
 	v[2] = TimestampGetDatum(r->at);
@@ -749,10 +766,7 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 		n[13] = true;			/* superseded: nothing is, yet */
 	}
 	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-	t->lines[t->nused] = r->row->line;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, r->row->line);
 }
 
 /*
@@ -763,14 +777,10 @@ void
 energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 {
 	SinkTable  *t = &sink->daily;
-	TupleTableSlot *slot = t->slots[t->nused];
+	TupleTableSlot *slot = row_begin(t, false);
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(p->meter_id);
 	v[1] = DateADTGetDatum(p->day);
 	v[2] = Int64GetDatum(p->channel_id);
@@ -786,11 +796,7 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 		n[10] = (p->interval_minutes <= 0);
 		v[10] = Int32GetDatum(p->interval_minutes);
 	}
-	ExecStoreVirtualTuple(slot);
-
-	t->lines[t->nused] = 0;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, 0);
 }
 
 /* One meter-day for the change log that populate reads. */
@@ -802,16 +808,10 @@ energy_sink_change(EnergySink *sink, int64 meter_id, int32 day)
 
 	if (t->rel == NULL)
 		return;
-	slot = t->slots[t->nused];
-	ExecClearTuple(slot);
+	slot = row_begin(t, false);
 	slot->tts_values[0] = Int64GetDatum(meter_id);
 	slot->tts_values[1] = DateADTGetDatum(day);
-	slot->tts_isnull[0] = false;
-	slot->tts_isnull[1] = false;
-	ExecStoreVirtualTuple(slot);
-
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, 0);
 }
 
 
