@@ -56,7 +56,7 @@ static bool
 decode_all(const uint8_t *block, size_t len)
 {
 	uint32_t	n;
-	EcArrays	a;
+	EcArrays	a = {0};
 	EcIter		it;
 	bool		ok = false;
 	uint8_t    *out;
@@ -219,7 +219,7 @@ round_trip(const uint8_t *data, size_t size)
 	memcpy(block, buf, len);
 	free(buf);
 	{
-		EcArrays	a;
+		EcArrays	a = {0};
 
 		a.at = malloc(sizeof(int64_t) * (n + 1));
 		a.value = malloc(sizeof(EcValue) * (n + 1));
