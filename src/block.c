@@ -257,8 +257,8 @@ energy_block_make(int n, DateADT day, const Timestamp *at, EcValue *values,
  * Decode a block into arrays the caller gets back in *out, each *n long
  * (palloc'd in the current context); a NULL pointer in want is a part not
  * wanted.  Statuses point into the block, which must outlive them, and are
- * checked to be text (block_text_ok) when wanted; times are checked to be
- * timestamps.  A block that does not decode is its code, not an error: the
+ * checked to be text (block_text_ok) whether wanted or not, once per
+ * stored string; times are checked to be timestamps.  A block that does not decode is its code, not an error: the
  * caller reports it (energy_block_report) or goes on without it.
  */
 EcErrorCode
@@ -281,10 +281,9 @@ energy_block_try_decode(const bytea *block, DateADT day, EcArrays *out, int *n)
 	if (want.value_double)
 		out->value_double = palloc(sizeof(double) * Max(count, 1));
 	if (want.status)
-	{
 		out->status = palloc(sizeof(EcText) * Max(count, 1));
-		out->check = block_text_ok;
-	}
+	/* wanted or not: a block is refused whole, whoever reads it */
+	out->check = block_text_ok;
 	if (want.superseded)
 		out->superseded = palloc(sizeof(bool) * Max(count, 1));
 	if ((rc = ec_decode(data, len, base, out)) != EC_OK)
@@ -350,8 +349,8 @@ energy_block_remark(const bytea *block, const bool *marks, bool stored)
  * is the decoded arrays (about 40 bytes a reading) and one row.
  */
 static void
-block_rows(FunctionCallInfo fcinfo, bytea *block, DateADT day, const char *where_args,
-		   Oid nspid, int64 meter_id, int64 file_id)
+block_rows(FunctionCallInfo fcinfo, bytea *block, DateADT day, bool stored,
+		   int64 meter_id, int64 file_id)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EcArrays	a = {0};
@@ -364,8 +363,9 @@ block_rows(FunctionCallInfo fcinfo, bytea *block, DateADT day, const char *where
 	a.status = (EcText *) 1;
 	a.superseded = (bool *) 1;
 	if ((rc = energy_block_try_decode(block, day, &a, &n)) != EC_OK)
-		energy_block_report(ERROR, rc, where_args != NULL,
-							where_args ? energy_block_where(nspid, meter_id, file_id, day) : NULL);
+		energy_block_report(ERROR, rc, stored,
+							stored ? energy_block_where(get_func_namespace(fcinfo->flinfo->fn_oid),
+														meter_id, file_id, day) : NULL);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		v[4];
@@ -402,8 +402,7 @@ block_rows(FunctionCallInfo fcinfo, bytea *block, DateADT day, const char *where
 Datum
 energy_block_readings(PG_FUNCTION_ARGS)
 {
-	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), NULL,
-			   InvalidOid, 0, 0);
+	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), false, 0, 0);
 	return (Datum) 0;
 }
 
@@ -419,8 +418,7 @@ energy_block_readings(PG_FUNCTION_ARGS)
 Datum
 energy_block_readings_of(PG_FUNCTION_ARGS)
 {
-	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), "stored",
-			   get_func_namespace(fcinfo->flinfo->fn_oid),
+	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), true,
 			   PG_GETARG_INT64(2), PG_GETARG_INT64(3));
 	return (Datum) 0;
 }

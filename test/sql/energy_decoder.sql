@@ -235,6 +235,22 @@ SELECT f.file_name, d.readings, d.sum_value
 SELECT count(*) FROM energy_data WHERE meter_code = '30'; -- ERROR
 SELECT energy_unload('old.csv');
 SELECT count(*) FROM energy_data WHERE meter_code = '30';
+-- A stored block whose checksum holds but whose status is no UTF-8 (put
+-- there by hand) is damaged storage too: XX001 when read, and a later
+-- file of its day loads, with the WARNING.
+SELECT file_name, rows_loaded FROM energy_load_data('status1.csv', pg_temp.lp(ARRAY[
+    '31,31,P31,02/01/2024 00:15:00,Import Wh Total,1.5,kwh,A']));
+UPDATE energy_reading r SET block = regress_decoder.block(1, '\x41ff42', 15 * 60000000)
+  FROM energy_segment s JOIN energy_file f USING (file_id)
+ WHERE s.segment_id = r.segment_id AND s.meter_id = r.meter_id AND f.file_name = 'status1.csv';
+\set VERBOSITY default
+SELECT count(*) FROM energy_data WHERE meter_code = '31'; -- ERROR
+SELECT file_name, rows_loaded, rows_replacing FROM energy_load_data('status2.csv', pg_temp.lp(ARRAY[
+    '31,31,P31,02/01/2024 00:15:00,Import Wh Total,2.5,kwh,']));
+\set VERBOSITY terse
+SELECT f.file_name, d.readings, d.sum_value
+  FROM energy_daily d JOIN energy_file f USING (file_id) JOIN energy_meter m USING (meter_id)
+ WHERE m.meter_code = '31' ORDER BY 1;
 DROP EXTENSION energy;
 
 --
