@@ -258,8 +258,9 @@ energy_block_make(int n, DateADT day, const Timestamp *at, EcValue *values,
  * (palloc'd in the current context); a NULL pointer in want is a part not
  * wanted.  Statuses point into the block, which must outlive them, and are
  * checked to be text (block_text_ok) whether wanted or not, once per
- * stored string; times are checked to be timestamps.  A block that does not decode is its code, not an error: the
- * caller reports it (energy_block_report) or goes on without it.
+ * stored string; times are checked to be timestamps.  A block that does
+ * not decode is its code, not an error: the caller reports it
+ * (energy_block_report) or goes on without it.
  */
 EcErrorCode
 energy_block_try_decode(const bytea *block, DateADT day, EcArrays *out, int *n)

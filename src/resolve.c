@@ -94,7 +94,6 @@ typedef struct RChunk
 	EcText	   *status;			/* into block; ptr NULL for none */
 	bool	   *old;			/* superseded before */
 	bool	   *mask;			/* superseded after */
-	bool		damaged;		/* did not decode: n is 0 (add_chunk) */
 } RChunk;
 
 /* One copy of a reading, for the sort. */
@@ -418,15 +417,13 @@ add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
 				 errdetail("%s Its readings are left out of the comparison and no longer count in the file's partial of the day.",
 						   ec_error_detail(rc)),
 				 errhint("Unload the file and load it again from its source to bring its readings back.")));
-		c->n = 0;
-		c->damaged = true;
+		c->n = 0;				/* no copies: left out of everything */
 		c->at = palloc0(sizeof(Timestamp));	/* cmp_chunk_rank reads one */
 		c->mask = palloc0(sizeof(bool));
 		c->old = c->mask;
 		f->changed = true;		/* its partial goes on without the block */
 		return;
 	}
-	c->damaged = false;
 	c->at = a.at;
 	c->old = a.superseded;
 	c->mask = palloc0(sizeof(bool) * Max(c->n, 1));
