@@ -416,8 +416,15 @@ extern void energy_sink_close(EnergySink *sink);
 extern bytea *energy_block_make(int n, DateADT day, const Timestamp *at,
 								EcValue *values, text **status,
 								const bool *marks);
+extern EcErrorCode energy_block_try_decode(const bytea *block, DateADT day,
+										   EcArrays *out, int *n);
 extern int	energy_block_decode(const bytea *block, DateADT day, EcArrays *out);
-extern bytea *energy_block_remark(const bytea *block, const bool *marks);
+extern bytea *energy_block_remark(const bytea *block, const bool *marks,
+								  bool stored);
+extern void energy_block_report(int elevel, EcErrorCode rc, bool stored,
+								const char *where);
+extern char *energy_block_where(Oid nspid, int64 meter_id, int64 file_id,
+								DateADT day);
 
 /* Packing LP readings into chunks (chunk.c) */
 typedef struct EnergyChunks EnergyChunks;
