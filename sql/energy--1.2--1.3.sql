@@ -106,14 +106,16 @@ DECLARE
 			-- the file's reads of the key and nothing else, through the
 			-- (segment_id, at) index on both columns: kept apart by
 			-- OFFSET 0, so that the planner cannot probe by segment alone
-			-- (every day of a file's segment) or by meter (every copy of
-			-- the meter's day)
+			-- (every day of a file's segment); and no condition on the
+			-- meter but the shard's (the segment is of one meter), which
+			-- the (meter_id, at) index would take (every copy of the
+			-- meter's day)
 			SELECT g.ctid, g.line, g.at, g.period, g.rate, g.energy, g.status, g.superseded
 			  FROM @extschema@.energy_register g
 			 WHERE g.segment_id OPERATOR(pg_catalog.=) s.segment_id
 			   AND g.at OPERATOR(pg_catalog.>=) kf.day::timestamp
 			   AND g.at OPERATOR(pg_catalog.<) (kf.day OPERATOR(pg_catalog.+) 1)::timestamp
-			   AND g.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND (g.meter_id %1$s)
+			   AND (g.meter_id %1$s)
 			OFFSET 0) g
 	)$q$;
 	-- The compared copies ranked: every one but the first of a reading
