@@ -49,7 +49,9 @@ COMMENT ON INDEX @extschema@.energy_register_segment_at_idx IS
 -- marks, the partials and the counts returned are those of 1.2: the files
 -- written again are the same (every file with reads of a key has a
 -- partial of it, so the files without one after the marking statement are
--- exactly those it removed).
+-- exactly those it removed).  An unload (no new file) skips the count of
+-- replaced readings, which is empty then: the copies of the keys it
+-- restores (every copy of each) are read twice, not three times.
 -- The rewrite of the meter-days whose readings several files deliver; the
 -- 1.2 version's comment (energy--1.1--1.2.sql) says how it ranks copies,
 -- and why a Citus cluster gets one statement per shard (%1$s).
@@ -268,13 +270,17 @@ BEGIN
 		END IF;
 		kf_sql := pg_catalog.format(keys_and_files, shard_filter);
 		copies_sql := pg_catalog.format(copies, shard_filter);
-		FOR r IN EXECUTE pg_catalog.format(count_replacing, shard_filter, kf_sql, copies_sql, ranked)
-			USING m, d, c, rs, new_files
-		LOOP
-			file_id := r.replacing_file;
-			replacing := r.count;
-			RETURN NEXT;
-		END LOOP;
+		-- an unload registers no file: nothing to count, and the pass over
+		-- every copy of the keys it restores is spared
+		IF pg_catalog.cardinality(new_files) OPERATOR(pg_catalog.>) 0 THEN
+			FOR r IN EXECUTE pg_catalog.format(count_replacing, shard_filter, kf_sql, copies_sql, ranked)
+				USING m, d, c, rs, new_files
+			LOOP
+				file_id := r.replacing_file;
+				replacing := r.count;
+				RETURN NEXT;
+			END LOOP;
+		END IF;
 		rm := '{}';
 		rd := '{}';
 		rc := '{}';
