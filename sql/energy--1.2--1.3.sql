@@ -162,9 +162,14 @@ $q$;
 		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND (t.meter_id %1$s)
 		RETURNING 1
 	), tou AS (
+		-- only the reads whose mark changes are looked up (superseded is
+		-- true or NULL, which was_lost read), as lp above keeps only the
+		-- blocks with a changed mark: an unload compares every copy of its
+		-- keys, but changes a few
 		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
-		  FROM w
-		 WHERE NOT w.is_lp AND t.ctid OPERATOR(pg_catalog.=) w.rid AND (t.meter_id %1$s)
+		  FROM (SELECT w.rid, w.lost FROM w
+				 WHERE NOT w.is_lp AND w.lost IS DISTINCT FROM w.was_lost) w
+		 WHERE t.ctid OPERATOR(pg_catalog.=) w.rid AND (t.meter_id %1$s)
 		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
 		RETURNING 1
 	)
