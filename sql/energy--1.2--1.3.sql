@@ -38,23 +38,22 @@ CREATE INDEX energy_register_segment_at_idx ON @extschema@.energy_register (segm
 COMMENT ON INDEX @extschema@.energy_register_segment_at_idx IS
 	'A file''s register reads of a meter-day-channel (its segment, within the day): what energy_resolve() compares, and what an unload removes.';
 
--- energy_resolve() compares only the copies that count (and the call's
--- own, or every copy of a key to restore), as in 1.2, and now reads only
--- those: the register reads of the compared files, each through the
--- index above; and its last statement writes again the partials of the
--- files whose partials the marking statement removed, as that statement
--- returns them, instead of finding them again by reading every register
--- read of each meter-day, every superseded copy among them (24,000 TOU
--- reads under new names: 1.65 s for the 2nd copy, 7.88 s for the 20th).  Which copy counts, the
--- marks, the partials and the counts returned are those of 1.2: the files
--- written again are the same (every file with reads of a key has a
--- partial of it, so the files without one after the marking statement are
--- exactly those it removed).  An unload (no new file) skips the count of
--- replaced readings, which is empty then: the copies of the keys it
--- restores (every copy of each) are read twice, not three times.
--- The rewrite of the meter-days whose readings several files deliver; the
--- 1.2 version's comment (energy--1.1--1.2.sql) says how it ranks copies,
--- and why a Citus cluster gets one statement per shard (%1$s).
+-- The rewrite of the meter-days whose readings several files deliver
+-- (energy--1.1--1.2.sql says how it ranks copies, and why a Citus cluster
+-- gets one statement per shard, %1$s below).  It compares only the copies
+-- that count and the call's own (or every copy of a key to restore), as in
+-- 1.2, and now reads only those: the register reads of the compared files,
+-- each file's through the index above.  Its last statement writes again
+-- the partials of the files whose partials the marking statement removed,
+-- as that statement returns them; 1.2 found those files again by reading
+-- every register read of each meter-day, every superseded copy among them
+-- (24,000 TOU reads under new names: 1.65 s for the 2nd copy, 7.88 s for
+-- the 20th).  Which copy counts, the marks, the partials and the counts
+-- returned are those of 1.2: every file with reads of a key has a partial
+-- of it, so the files without one after the marking statement were exactly
+-- those it removed.  An unload (no new file) skips the count of replaced
+-- readings, which is empty then: the copies of the keys it restores (every
+-- copy of each) are read twice, not three times.
 CREATE OR REPLACE FUNCTION @extschema@.energy_resolve(meter_ids bigint[], days date[], channel_ids bigint[],
 													  restore boolean[], new_files bigint[])
 RETURNS TABLE (file_id bigint, replacing bigint)
@@ -71,7 +70,8 @@ DECLARE
 	keys_and_files constant text := $q$
 	k AS (
 		SELECT DISTINCT ON (k.meter_id, k.day, k.channel_id) k.meter_id, k.day, k.channel_id, k.restore
-		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, restore)
+		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+						  pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, restore)
 		 ORDER BY k.meter_id, k.day, k.channel_id, k.restore DESC
 	), kf AS (
 		SELECT DISTINCT d.meter_id, d.day, d.channel_id, d.file_id, k.restore
@@ -190,7 +190,8 @@ $q$;
 		-- (the files the marks compared): never every file that has
 		-- copies of the key, which would read each superseded copy again
 		SELECT DISTINCT k.meter_id, k.day, k.channel_id, k.file_id, false AS restore
-		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, file_id)
+		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+						  pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, file_id)
 	), %3$s, v AS (
 		SELECT * FROM copies
 	), wg AS (
@@ -263,7 +264,8 @@ BEGIN
 		OPEN shards FOR EXECUTE
 			$q$SELECT pg_catalog.array_agg(k.m), pg_catalog.array_agg(k.d), pg_catalog.array_agg(k.c),
 					  pg_catalog.array_agg(k.r), pg_catalog.array_agg(DISTINCT k.m)
-				 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS k(m, d, c, r)
+				 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+								 pg_catalog.unnest($4)) AS k(m, d, c, r)
 				GROUP BY pg_catalog.get_shard_id_for_distribution_column('@extschema@.energy_daily', k.m)$q$
 			USING meter_ids, days, channel_ids, restore;
 	END IF;
