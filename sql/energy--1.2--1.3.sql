@@ -108,3 +108,295 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-------------------------------------------------------------------------------
+-- Register re-deliveries
+-------------------------------------------------------------------------------
+
+-- A file's register reads of one key (meter, day, channel) are the rows of
+-- its segment (one meter and channel) within the day: energy_resolve()
+-- finds them by both columns.  The index on segment_id alone read every
+-- day of the segment for each key (a month's file: 31 days for one), and
+-- the one on (meter_id, at) every copy of the meter's day, superseded or
+-- not, so a day delivered for the 20th time read 20 copies.  The new index
+-- replaces the one on segment_id (an unload still finds a file's rows by
+-- its leading column), so loads keep paying for two indexes.  On a Citus
+-- cluster the DROP and the CREATE reach every shard.
+DROP INDEX @extschema@.energy_register_segment_idx;
+CREATE INDEX energy_register_segment_at_idx ON @extschema@.energy_register (segment_id, at);
+COMMENT ON INDEX @extschema@.energy_register_segment_at_idx IS
+	'A file''s register reads of a meter-day-channel (its segment, within the day): what energy_resolve() compares, and what an unload removes.';
+
+-- The rewrite of the meter-days whose readings several files deliver
+-- (energy--1.1--1.2.sql says how it ranks copies, and why a Citus cluster
+-- gets one statement per shard, %1$s below).  It compares only the copies
+-- that count and the call's own (or every copy of a key to restore), as in
+-- 1.2, and now reads only those: the register reads of the compared files,
+-- each file's through the index above.  Its last statement writes again
+-- the partials of the files whose partials the marking statement removed,
+-- as that statement returns them; 1.2 found those files again by reading
+-- every register read of each meter-day, every superseded copy among them
+-- (24,000 TOU reads under new names: 1.65 s for the 2nd copy, 7.88 s for
+-- the 20th).  Which copy counts, the marks, the partials and the counts
+-- returned are those of 1.2: every file with reads of a key has a partial
+-- of it, so the files without one after the marking statement were exactly
+-- those it removed.  An unload (no new file) skips the count of replaced
+-- readings, which is empty then: the copies of the keys it restores (every
+-- copy of each) are read twice, not three times.
+CREATE OR REPLACE FUNCTION @extschema@.energy_resolve(meter_ids bigint[], days date[], channel_ids bigint[],
+													  restore boolean[], new_files bigint[])
+RETURNS TABLE (file_id bigint, replacing bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+-- A call sorts the copies of its keys (the loader sends 2,000 keys, about
+-- 200,000 readings a copy): in memory, not in temporary files.
+SET work_mem = '128MB'
+AS $fn$
+DECLARE
+	-- The keys, and the files whose copies a key's rewrite compares: those
+	-- with copies that count (a partial with readings), or every file of a
+	-- key to restore.
+	keys_and_files constant text := $q$
+	k AS (
+		SELECT DISTINCT ON (k.meter_id, k.day, k.channel_id) k.meter_id, k.day, k.channel_id, k.restore
+		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+						  pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, restore)
+		 ORDER BY k.meter_id, k.day, k.channel_id, k.restore DESC
+	), kf AS (
+		SELECT DISTINCT d.meter_id, d.day, d.channel_id, d.file_id, k.restore
+		  FROM k
+		  JOIN @extschema@.energy_daily d
+			ON d.meter_id OPERATOR(pg_catalog.=) k.meter_id AND d.day OPERATOR(pg_catalog.=) k.day
+		   AND d.channel_id OPERATOR(pg_catalog.=) k.channel_id
+		 WHERE (d.meter_id %1$s) AND (k.restore OR d.readings OPERATOR(pg_catalog.>) 0)
+	)$q$;
+	-- Every copy in the compared files' segments of the keys: LP readings
+	-- (one per reading of a block) and register reads.
+	copies constant text := $q$
+	copies AS (
+		SELECT r.ctid AS rid, u.ord, true AS is_lp, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
+			   kf.restore, r.line, u.at, NULL::text AS period, NULL::text AS rate,
+			   u.value, u.status, u.lost IS TRUE AS was_lost
+		  FROM kf
+		  JOIN @extschema@.energy_segment s
+			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND (s.meter_id %1$s)
+		  JOIN @extschema@.energy_reading r
+			ON r.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND r.day OPERATOR(pg_catalog.=) kf.day
+		   AND r.segment_id OPERATOR(pg_catalog.=) s.segment_id AND (r.meter_id %1$s)
+		 CROSS JOIN LATERAL @extschema@.energy_block_readings(r.block, r.day, kf.meter_id, kf.file_id)
+			   WITH ORDINALITY AS u(at, value, status, lost, ord)
+		UNION ALL
+		SELECT g.ctid, 1, false, kf.meter_id, kf.day, kf.channel_id, kf.file_id,
+			   kf.restore, g.line, g.at, g.period, g.rate, g.energy, g.status, g.superseded IS TRUE
+		  FROM kf
+		  JOIN @extschema@.energy_segment s
+			ON s.file_id OPERATOR(pg_catalog.=) kf.file_id AND s.meter_id OPERATOR(pg_catalog.=) kf.meter_id
+		   AND s.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND (s.meter_id %1$s)
+		 CROSS JOIN LATERAL (
+			-- the file's reads of the key and nothing else, through the
+			-- (segment_id, at) index on both columns: kept apart by
+			-- OFFSET 0, so that the planner cannot probe by segment alone
+			-- (every day of a file's segment); and no condition on the
+			-- meter but the shard's (the segment is of one meter), which
+			-- the (meter_id, at) index would take (every copy of the
+			-- meter's day)
+			SELECT g.ctid, g.line, g.at, g.period, g.rate, g.energy, g.status, g.superseded
+			  FROM @extschema@.energy_register g
+			 WHERE g.segment_id OPERATOR(pg_catalog.=) s.segment_id
+			   AND g.at OPERATOR(pg_catalog.>=) kf.day::timestamp
+			   AND g.at OPERATOR(pg_catalog.<) (kf.day OPERATOR(pg_catalog.+) 1)::timestamp
+			   AND (g.meter_id %1$s)
+			OFFSET 0) g
+	)$q$;
+	-- The compared copies ranked: every one but the first of a reading
+	-- loses.  A key to restore compares every copy; another compares only
+	-- the copies that counted (eligible): a copy already superseded stays
+	-- so, and is kept apart in partitions of its own.  replacing_file is
+	-- the winner's file where another file's copy that counted lost to it.
+	ranked constant text := $q$
+	w AS MATERIALIZED (
+		SELECT c.rid, c.ord, c.is_lp, c.was_lost,
+			   CASE WHEN c.eligible THEN pg_catalog.row_number() OVER p OPERATOR(pg_catalog.>) 1
+					ELSE c.was_lost END AS lost,
+			   CASE WHEN c.eligible AND pg_catalog.row_number() OVER p OPERATOR(pg_catalog.=) 1
+						 AND pg_catalog.min(c.file_id) FILTER (WHERE NOT c.was_lost) OVER q
+							 OPERATOR(pg_catalog.<>) pg_catalog.max(c.file_id) FILTER (WHERE NOT c.was_lost) OVER q
+					THEN c.file_id END AS replacing_file
+		  FROM (SELECT copies.*, copies.restore OR NOT copies.was_lost AS eligible FROM copies) c
+		WINDOW q AS (PARTITION BY c.eligible, c.meter_id, c.day, c.channel_id, c.at, c.period, c.rate),
+			   p AS (q ORDER BY c.file_id DESC, c.line DESC NULLS LAST, c.rid DESC, c.ord DESC)
+	)$q$;
+	-- The three statements below are formatted with the same arguments:
+	-- %1$s the shard filter, %2$s the keys and their files (k, kf), %3$s
+	-- the copies, %4$s their ranking (w); each takes the pieces it needs.
+	-- What the new files ($5) replaced, read before anything is marked.
+	count_replacing constant text := $q$
+	WITH %2$s, %3$s, %4$s
+	SELECT w.replacing_file, pg_catalog.count(*)
+	  FROM w
+	 WHERE w.replacing_file OPERATOR(pg_catalog.=) ANY ($5)
+	 GROUP BY w.replacing_file
+$q$;
+	-- Mark the copies that lose, and remove the compared files' partials
+	-- (the main statement a DELETE, as Citus routes it to a shard),
+	-- returning their keys and files: the files whose partials the next
+	-- statement writes again.
+	mark constant text := $q$
+	WITH %2$s, %3$s, %4$s, lp AS (
+		UPDATE @extschema@.energy_reading t SET block = @extschema@.energy_block_marks(t.block, m.mask)
+		  FROM (SELECT w.rid, CASE WHEN pg_catalog.bool_or(w.lost) THEN pg_catalog.array_agg(w.lost ORDER BY w.ord) END AS mask
+				  FROM w WHERE w.is_lp GROUP BY w.rid
+				HAVING pg_catalog.bool_or(w.lost IS DISTINCT FROM w.was_lost)) m
+		 WHERE t.ctid OPERATOR(pg_catalog.=) m.rid AND (t.meter_id %1$s)
+		RETURNING 1
+	), tou AS (
+		-- only the reads whose mark changes are looked up (superseded is
+		-- true or NULL, which was_lost read), as lp above keeps only the
+		-- blocks with a changed mark: an unload compares every copy of its
+		-- keys, but changes a few
+		UPDATE @extschema@.energy_register t SET superseded = CASE WHEN w.lost THEN true END
+		  FROM (SELECT w.rid, w.lost FROM w
+				 WHERE NOT w.is_lp AND w.lost IS DISTINCT FROM w.was_lost) w
+		 WHERE t.ctid OPERATOR(pg_catalog.=) w.rid AND (t.meter_id %1$s)
+		   AND t.superseded IS DISTINCT FROM (CASE WHEN w.lost THEN true END)
+		RETURNING 1
+	)
+	DELETE FROM @extschema@.energy_daily d USING kf
+	 WHERE d.meter_id OPERATOR(pg_catalog.=) kf.meter_id AND d.day OPERATOR(pg_catalog.=) kf.day
+	   AND d.channel_id OPERATOR(pg_catalog.=) kf.channel_id AND d.file_id OPERATOR(pg_catalog.=) kf.file_id
+	   AND (d.meter_id %1$s)
+	RETURNING d.meter_id, d.day, d.channel_id, d.file_id
+$q$;
+	-- The compared files' partials again, from the copies that count; the
+	-- statement before removed them (a separate statement: an INSERT cannot
+	-- follow a DELETE of the same keys within one).  A file all of whose
+	-- copies of a key lost keeps a placeholder partial (readings 0): its
+	-- readings are still found through its partials' meter-days.
+	recompute constant text := $q$
+	WITH kf AS (
+		-- the files of a key whose partials the statement before removed
+		-- (the files the marks compared): never every file that has
+		-- copies of the key, which would read each superseded copy again
+		SELECT DISTINCT k.meter_id, k.day, k.channel_id, k.file_id, false AS restore
+		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+						  pg_catalog.unnest($4)) AS k(meter_id, day, channel_id, file_id)
+	), %3$s, v AS (
+		SELECT * FROM copies
+	), wg AS (
+		-- the gaps between consecutive LP readings that count, in minutes
+		SELECT v.meter_id, v.day, v.channel_id,
+			   pg_catalog.round(EXTRACT(epoch FROM v.at OPERATOR(pg_catalog.-) pg_catalog.lag(v.at) OVER (
+				   PARTITION BY v.meter_id, v.day, v.channel_id ORDER BY v.at)) OPERATOR(pg_catalog./) 60) AS gap
+		  FROM v WHERE v.is_lp AND NOT v.was_lost
+	), modes AS (
+		-- each key's most common gap, the smaller of equally common ones
+		SELECT DISTINCT ON (wg.meter_id, wg.day, wg.channel_id) wg.meter_id, wg.day, wg.channel_id, wg.gap::integer AS mode
+		  FROM wg
+		 WHERE wg.gap OPERATOR(pg_catalog.>) 0
+		 GROUP BY wg.meter_id, wg.day, wg.channel_id, wg.gap
+		 ORDER BY wg.meter_id, wg.day, wg.channel_id, pg_catalog.count(*) DESC, wg.gap
+	), fresh AS (
+		SELECT v.meter_id, v.day, v.channel_id, v.file_id,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost) AS readings,
+			   COALESCE(pg_catalog.sum(v.value::numeric) FILTER (WHERE NOT v.was_lost), 0) AS sum_value,
+			   pg_catalog.min(v.value) FILTER (WHERE NOT v.was_lost) AS min_value,
+			   pg_catalog.max(v.value) FILTER (WHERE NOT v.was_lost) AS max_value,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost AND v.status OPERATOR(pg_catalog.<>) '') AS with_status,
+			   pg_catalog.count(*) FILTER (WHERE NOT v.was_lost AND v.status OPERATOR(pg_catalog.<>) ''
+										   AND v.status OPERATOR(pg_catalog.!~~) 'A%%') AS not_a,
+			   pg_catalog.bool_or(v.is_lp AND NOT v.was_lost) AS has_lp
+		  FROM v GROUP BY 1, 2, 3, 4
+	), spread AS (
+		-- a key's mode onto its files' rows by a window over both sets,
+		-- not a join: the planner cannot know how many rows either has
+		SELECT b.*, pg_catalog.max(b.mode) OVER (PARTITION BY b.meter_id, b.day, b.channel_id) AS key_mode
+		  FROM (SELECT fresh.*, NULL::integer AS mode FROM fresh
+				UNION ALL
+				SELECT modes.meter_id, modes.day, modes.channel_id, NULL, NULL, NULL, NULL, NULL,
+					   NULL, NULL, NULL, modes.mode
+				  FROM modes) b
+	)
+	INSERT INTO @extschema@.energy_daily (meter_id, day, channel_id, file_id, part, readings,
+										  sum_value, min_value, max_value, flagged, interval_minutes)
+	SELECT p.meter_id, p.day, p.channel_id, p.file_id, 1, p.readings, p.sum_value, p.min_value, p.max_value,
+		   -- not "actual": a status, or for MDFF a quality method other than A
+		   -- (the loader's row_flagged(), in loader.c)
+		   CASE WHEN f.format OPERATOR(pg_catalog.=) ANY (ARRAY['NEM12', 'NEM13'])
+				THEN p.not_a ELSE p.with_status END,
+		   CASE WHEN p.has_lp THEN p.key_mode END
+	  FROM spread p
+	  -- a file whose name a replace released is still removed by its partials
+	  LEFT JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) p.file_id
+	 WHERE p.file_id IS NOT NULL
+$q$;
+	m bigint[] := meter_ids;
+	d date[] := days;
+	c bigint[] := channel_ids;
+	rs boolean[] := restore;
+	meters bigint[];
+	-- on one server, a filter that is always true
+	shard_filter text := 'IS NOT NULL';
+	distributed constant boolean := @extschema@.energy_distributed();
+	shards refcursor;
+	r record;
+	kf_sql text;
+	copies_sql text;
+	-- the partials the marks removed (their files are written again)
+	rm bigint[];
+	rd date[];
+	rc bigint[];
+	rf bigint[];
+BEGIN
+	IF distributed THEN
+		-- Citus's function exists only where Citus does: EXECUTE
+		OPEN shards FOR EXECUTE
+			$q$SELECT pg_catalog.array_agg(k.m), pg_catalog.array_agg(k.d), pg_catalog.array_agg(k.c),
+					  pg_catalog.array_agg(k.r), pg_catalog.array_agg(DISTINCT k.m)
+				 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+								 pg_catalog.unnest($4)) AS k(m, d, c, r)
+				GROUP BY pg_catalog.get_shard_id_for_distribution_column('@extschema@.energy_daily', k.m)$q$
+			USING meter_ids, days, channel_ids, restore;
+	END IF;
+	LOOP
+		IF distributed THEN
+			FETCH shards INTO m, d, c, rs, meters;
+			EXIT WHEN NOT FOUND;
+			shard_filter := pg_catalog.format('OPERATOR(pg_catalog.=) ANY(%L::bigint[])', meters);
+		END IF;
+		kf_sql := pg_catalog.format(keys_and_files, shard_filter);
+		copies_sql := pg_catalog.format(copies, shard_filter);
+		-- an unload registers no file: nothing to count, and the pass over
+		-- every copy of the keys it restores is spared
+		IF pg_catalog.cardinality(new_files) OPERATOR(pg_catalog.>) 0 THEN
+			FOR r IN EXECUTE pg_catalog.format(count_replacing, shard_filter, kf_sql, copies_sql, ranked)
+				USING m, d, c, rs, new_files
+			LOOP
+				file_id := r.replacing_file;
+				replacing := r.count;
+				RETURN NEXT;
+			END LOOP;
+		END IF;
+		rm := '{}';
+		rd := '{}';
+		rc := '{}';
+		rf := '{}';
+		FOR r IN EXECUTE pg_catalog.format(mark, shard_filter, kf_sql, copies_sql, ranked)
+			USING m, d, c, rs
+		LOOP
+			rm := pg_catalog.array_append(rm, r.meter_id);
+			rd := pg_catalog.array_append(rd, r.day);
+			rc := pg_catalog.array_append(rc, r.channel_id);
+			rf := pg_catalog.array_append(rf, r.file_id);
+		END LOOP;
+		EXECUTE pg_catalog.format(recompute, shard_filter, kf_sql, copies_sql, ranked)
+			USING rm, rd, rc, rf;
+		EXIT WHEN NOT distributed;
+	END LOOP;
+	IF distributed THEN
+		CLOSE shards;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[], boolean[], bigint[]) IS
+	'Internal, called by loads and unloads holding the locks of the keys'' meters: for the given (meter_id, day, channel_id) keys, marks every copy of a reading but the newest as superseded (comparing only the copies that count, or every copy of a key to restore) and rewrites the compared files'' partials; returns how many readings of each of new_files replaced a copy that counted. Runs with the caller''s rights.';
