@@ -83,11 +83,16 @@
 -- sum of the magnitudes (for the values meters write, both sums are exact,
 -- and a real difference is many orders of magnitude larger).
 --
--- It is STABLE: every statement reads the snapshot of the statement that
--- calls it (plpgsql takes no new one in a function that is not VOLATILE),
--- so what the few gating reads decide and what the one main query reads are
--- the same database.  It only SELECTs, so it holds AccessShareLock on what
--- it reads and waits for no writer or populate.  It reads every stored
+-- One snapshot: everything it compares is read by one statement, the
+-- RETURN QUERY (the statement before it only asks the catalog whether the
+-- views hold data).  It is VOLATILE so that this statement takes its
+-- snapshot after its locks, as a plain SELECT does: a STABLE function reads
+-- with the calling statement's snapshot, taken before, and after waiting
+-- for a TRUNCATE (not MVCC-safe) that filled the table again would read
+-- its new file with a snapshot that cannot see the rows
+-- (test/specs/verify_snapshot.spec).  It only SELECTs, so it
+-- holds AccessShareLock on what it reads and waits for no writer or
+-- populate.  It reads every stored
 -- reading: the main query decodes each block twice and groups the copies
 -- twice (by reading, and by file and channel-day), hashing or sorting
 -- within work_mem and spilling to disk beyond it; nothing is collected in
@@ -98,7 +103,7 @@
 -- none counts, the newest, which should.
 CREATE FUNCTION @extschema@.energy_verify()
 RETURNS TABLE (kind text, meter_code text, serial_number text, day date, file_name text, detail text)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- the details read the same for every caller: floats in their shortest
 -- exact form, times and rows' dates in ISO
@@ -188,10 +193,24 @@ DECLARE
 					THEN 'partial_mismatch' END AS kind
 		  FROM joined j
 	)$q$;
-	-- What the rows say, one per contradiction; a_view and c_view are the
-	-- views' comparisons (below), or nothing.
+	-- Whether the views are meant to be current where the change log lists
+	-- nothing: not when the next populate refreshes in full (no view state
+	-- of the current energy_unit), and they cannot be computed while a
+	-- channel-day has only placeholder partials (their definitions divide
+	-- by zero).  Read by the main query, in its snapshot: a one-time filter
+	-- of each view's comparison, which is then not run at all.
+	views_current constant text := $q$
+	views_current AS (
+		SELECT EXISTS (SELECT FROM @extschema@.energy_view_state s
+						WHERE s.units OPERATOR(pg_catalog.=) @extschema@.energy_unit_digest())
+			   AND NOT EXISTS (SELECT FROM @extschema@.energy_daily d
+								GROUP BY d.meter_id, d.day, d.channel_id
+							   HAVING pg_catalog.sum(d.readings) OPERATOR(pg_catalog.=) 0) AS current
+	)$q$;
+	-- What the rows say, one per contradiction; the views' comparisons
+	-- (below) come last, when the views are populated.
 	main constant text := $q$
-	WITH %1$s, %2$s, %3$s
+	WITH %1$s, %2$s, %3$s, %4$s
 	SELECT x.kind, COALESCE(x.meter_code, m.meter_code)::text, COALESCE(x.serial_number, m.serial_number)::text,
 		   x.day, f.file_name, x.detail
 	  FROM (
@@ -266,7 +285,7 @@ DECLARE
 		  LEFT JOIN @extschema@.energy_channel ch ON ch.channel_id OPERATOR(pg_catalog.=) d.channel_id
 		 GROUP BY d.meter_id, d.day, d.channel_id, ch.data_type, ch.units
 		HAVING pg_catalog.sum(d.readings) OPERATOR(pg_catalog.=) 0
-		%4$s
+		%5$s
 	  ) x
 	  LEFT JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) x.meter_id
 	  LEFT JOIN @extschema@.energy_file f ON f.file_id OPERATOR(pg_catalog.=) x.file_id
@@ -288,23 +307,19 @@ $q$;
 							 JOIN @extschema@.energy_meter cm ON cm.meter_id OPERATOR(pg_catalog.=) c.meter_id
 							WHERE cm.meter_code OPERATOR(pg_catalog.=) COALESCE(v.meter_code, q.meter_code)
 							  AND cm.serial_number OPERATOR(pg_catalog.=) COALESCE(v.serial_number, q.serial_number)
-							  AND c.day OPERATOR(pg_catalog.=) COALESCE(v.day, q.day))$q$;
+							  AND c.day OPERATOR(pg_catalog.=) COALESCE(v.day, q.day))
+		   AND (SELECT vc.current FROM views_current vc)$q$;
 	views text := '';
-	compare boolean;
+	populated boolean;
 BEGIN
-	-- Whether the next populate is incremental (else the views may be stale
-	-- anywhere, by design), and whether their definitions can be computed.
+	-- A view that holds no data cannot be read at all (and the next populate
+	-- refreshes it in full): only populated views are compared.
 	SELECT dv.relispopulated AND cv.relispopulated
-		   AND EXISTS (SELECT FROM @extschema@.energy_view_state s
-						WHERE s.units OPERATOR(pg_catalog.=) @extschema@.energy_unit_digest())
-		   AND NOT EXISTS (SELECT FROM @extschema@.energy_daily d
-							GROUP BY d.meter_id, d.day, d.channel_id
-						   HAVING pg_catalog.sum(d.readings) OPERATOR(pg_catalog.=) 0)
-	  INTO compare
+	  INTO populated
 	  FROM pg_catalog.pg_class dv, pg_catalog.pg_class cv
 	 WHERE dv.oid OPERATOR(pg_catalog.=) '@extschema@.energy_data_view'::pg_catalog.regclass
 	   AND cv.oid OPERATOR(pg_catalog.=) '@extschema@.energy_channel_view'::pg_catalog.regclass;
-	IF compare THEN
+	IF populated THEN
 		views := pg_catalog.format(compare_view, 'data_view_mismatch', 'energy_data_view',
 			pg_catalog.rtrim(pg_catalog.pg_get_viewdef('@extschema@.energy_data_view'::pg_catalog.regclass), E'; \n'),
 			'v.meter_code OPERATOR(pg_catalog.=) q.meter_code AND v.serial_number OPERATOR(pg_catalog.=) q.serial_number'
@@ -315,7 +330,7 @@ BEGIN
 			' AND v.day OPERATOR(pg_catalog.=) q.day AND v.data_type OPERATOR(pg_catalog.=) q.data_type'
 			' AND v.units OPERATOR(pg_catalog.=) q.units');
 	END IF;
-	RETURN QUERY EXECUTE pg_catalog.format(main, copies, readings, per_file, views);
+	RETURN QUERY EXECUTE pg_catalog.format(main, copies, readings, per_file, views_current, views);
 END
 $fn$;
 -- It reads every table of energy, so it is not for PUBLIC: grant EXECUTE to
