@@ -7,6 +7,7 @@ MODULE_big = energy
 OBJS = \
 	src/energy.o \
 	src/loader.o \
+	src/catalog.o \
 	src/file.o \
 	src/parser.o \
 	src/parse_csv.o \

@@ -43,6 +43,9 @@
  *	energy.c		module init, settings, the extension's schema
  *	loader.c		the driver: energy_load(), energy_load_data(); per file:
  *					look up and lock its name, compare, parse, write, report
+ *	catalog.c		the file catalogue (loader_int.h): energy_file, segments,
+ *					rejects, the end of a call under the writers' locks,
+ *					energy_unload()
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
  *	parser.c		the parser's driver (parser.h, server-free): format
  *					detection, then each format's routine (parser_int.h)
