@@ -19,6 +19,7 @@ OBJS = \
 	src/chunk.o \
 	src/block.o \
 	src/codec.o \
+	src/sum.o \
 	src/aggregate.o \
 	src/overlap.o \
 	src/resolve.o \

@@ -36,9 +36,11 @@
  * the first time), and energy_get() and energy_get_channels() answer from
  * them (view.c, lookup.c).
  *
- * The file map, in the same order.  Calls go down the list; glue.c (the
- * parser's values and errors) and energy.c (the schema) serve every stage.
- * Nothing calls back up into the driver:
+ * The file map, in the same order.  Calls go down the list; a few leaves
+ * serve every stage wherever they are listed: energy.c (the call's
+ * context), glue.c (the parser's values and errors), sum.c (exact sums),
+ * spi.c (SQL from C) and citus.c (where the tables live).  Nothing calls
+ * back up into the driver:
  *
  *	energy.c		module init, settings, the extension's schema
  *	loader.c		the driver: energy_load(), energy_load_data(); per file:
@@ -61,6 +63,8 @@
  *	block.c			a chunk's stored form: its encoded block, and the SQL
  *					functions that read and re-mark blocks
  *	codec.c			the block encoding (codec.h), server-free
+ *	sum.c			the exact sum of decimals, a leaf the partials and the
+ *					overlap stage's rewrite both use
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share; on
  *					one server or Citus, as its placement chosen per call
@@ -264,7 +268,7 @@ extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 							   const EpText *units);
 
 /*
- * An exact sum of decimals (aggregate.c): the values the parser gave
+ * An exact sum of decimals (sum.c): the values the parser gave
  * exactly, at up to 9 places, in a 128-bit integer of units of 10^-9; the
  * others in a compensated extended-precision sum beside it.
  */
