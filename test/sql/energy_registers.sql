@@ -45,13 +45,13 @@ $$;
 
 -- The rule in plain SQL: of the live files' copies of a read, the one of
 -- the file loaded last counts, and of that file's copies the later line.
-CREATE VIEW expected_counting AS
+CREATE TEMP VIEW expected_counting AS
 SELECT DISTINCT ON (s.at, s.channel, s.period) s.file, s.line, s.at, s.channel, s.period, s.energy, nullif(s.status, '') AS status
   FROM sent s JOIN live l USING (file)
  ORDER BY s.at, s.channel, s.period, l.seq DESC, s.line DESC;
 
 -- The read that counts as energy_data has it.
-CREATE VIEW counting AS
+CREATE TEMP VIEW counting AS
 SELECT f.file_name AS file, d.date_time AS at, d.data_type AS channel, d.period, d.energy, nullif(d.status, '') AS status
   FROM energy_data d JOIN energy_file f USING (file_id)
  WHERE d.meter_code = '7';
@@ -59,7 +59,7 @@ SELECT f.file_name AS file, d.date_time AS at, d.data_type AS channel, d.period,
 -- Each live file's partial of each (day, channel) where it sent reads:
 -- how many of its reads count, their exact sum (as the file wrote them),
 -- min, max and how many have a status.
-CREATE VIEW expected_partials AS
+CREATE TEMP VIEW expected_partials AS
 SELECT s.file, s.at::date AS day, s.channel,
        count(c.line) AS readings, coalesce(sum(c.energy), 0) AS sum_value,
        min(c.energy)::float8 AS min_value, max(c.energy)::float8 AS max_value,
@@ -68,7 +68,7 @@ SELECT s.file, s.at::date AS day, s.channel,
   LEFT JOIN expected_counting c USING (file, line)
  GROUP BY 1, 2, 3;
 
-CREATE VIEW partials AS
+CREATE TEMP VIEW partials AS
 SELECT f.file_name AS file, d.day, c.data_type AS channel, sum(d.readings) AS readings,
        sum(d.sum_value) AS sum_value, min(d.min_value) AS min_value, max(d.max_value) AS max_value,
        sum(d.flagged) AS flagged
@@ -78,7 +78,7 @@ SELECT f.file_name AS file, d.day, c.data_type AS channel, sum(d.readings) AS re
  GROUP BY 1, 2, 3;
 
 -- Every stored register read with its mark, and the mark the rule gives.
-CREATE VIEW marks AS
+CREATE TEMP VIEW marks AS
 SELECT f.file_name AS file, g.line, g.superseded IS TRUE AS superseded,
        NOT EXISTS (SELECT FROM expected_counting e
                     WHERE e.file = f.file_name AND e.line = g.line) AS should_be
