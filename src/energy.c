@@ -32,8 +32,10 @@ PG_MODULE_MAGIC;
 int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
+char	   *energy_file_time_zone = NULL;
 
 void		_PG_init(void);
+static bool check_file_time_zone(char **newval, void **extra, GucSource source);
 static int	installed_version(void);
 
 /*
@@ -70,7 +72,37 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomStringVariable("energy.file_time_zone",
+							   "Time zone of the wall-clock times of LP and TOU files, recorded with each file as it loads.",
+							   "NEM12 and NEM13 files are in NEM time (Australia/Brisbane) whatever this says.  energy_tou() and energy_demand() read a reading's time in its file's zone.",
+							   &energy_file_time_zone,
+							   ENERGY_NEM_TIME_ZONE,
+							   PGC_USERSET, 0,
+							   check_file_time_zone, NULL, NULL);
+
 	MarkGUCPrefixReserved("energy");
+}
+
+/*
+ * energy.file_time_zone must name a zone PostgreSQL knows, and never be an
+ * offset written as text, which PostgreSQL reads with the sign reversed
+ * (billing.c).
+ */
+static bool
+check_file_time_zone(char **newval, void **extra, GucSource source)
+{
+	const char *detail;
+	const char *hint;
+
+	if (*newval != NULL && energy_zone_acceptable(*newval, &detail, &hint))
+		return true;
+	GUC_check_errmsg("invalid time zone \"%s\"", *newval ? *newval : "");
+	if (*newval != NULL)
+	{
+		GUC_check_errdetail("%s", detail);
+		GUC_check_errhint("%s", hint);
+	}
+	return false;
 }
 
 /*

@@ -74,6 +74,8 @@
  *					a stage of it
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
  *					the change log
+ *	billing.c		billing figures in local time: the zones of files and
+ *					tariffs, checked; energy_tou() and energy_demand() are SQL
  *
  * This header is the seam between them; the parser (parser.h) stays
  * server-free.  pg_compat.h holds what differs between PostgreSQL 15 and
@@ -103,6 +105,7 @@
 extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
+extern char *energy_file_time_zone;
 
 /*
  * Where the extension lives.  Resolved once per call, since the extension
@@ -126,6 +129,7 @@ typedef struct EnergySchema
 #define ENERGY_SCHEMA_1_0 100
 #define ENERGY_SCHEMA_1_1 101
 #define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
+#define ENERGY_SCHEMA_1_3 103	/* energy_file.time_zone, tariffs */
 /* The schema version this library was built for (energy.control's). */
 #define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
 
@@ -441,5 +445,17 @@ extern text *energy_reject_raw(const char *raw, size_t len);
 
 /* energy_data_view (view.c) */
 extern bool energy_view_populated(const EnergySchema *schema, const char *name);
+
+/* A day as the lookups take it as text, or SQLSTATE 22007 (lookup.c). */
+extern DateADT energy_text_day(text *t);
+
+/*
+ * Billing figures in local time (billing.c).  NEM12 and NEM13 times are NEM
+ * time, UTC+10 all year: the zone of Brisbane, which has kept no summer
+ * time since 1992 (the NEM began in 1998).
+ */
+#define ENERGY_NEM_TIME_ZONE "Australia/Brisbane"
+extern bool energy_zone_acceptable(const char *zone, const char **detail,
+								   const char **hint);
 
 #endif							/* ENERGY_H */
