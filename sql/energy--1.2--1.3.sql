@@ -20,6 +20,17 @@
 -- Nothing a caller can steer
 -------------------------------------------------------------------------------
 
+-- A unit and its canonical unit are printable ASCII words separated by
+-- single spaces: 'kwh ' (a trailing space) or a full-width 'ＫＷＨ' would
+-- never be a file's kWh (units compare without case in ASCII only), and
+-- would sit in the table looking like a unit that works.  NOT VALID: a row
+-- a database already has is left as it is (and still checked when
+-- changed), so the update never fails on one.
+ALTER TABLE @extschema@.energy_unit
+	ADD CONSTRAINT energy_unit_spelling
+		CHECK (unit OPERATOR(pg_catalog.~) '^[!-~]+( [!-~]+)*$'
+			   AND canonical OPERATOR(pg_catalog.~) '^[!-~]+( [!-~]+)*$') NOT VALID;
+
 -------------------------------------------------------------------------------
 -- Billing figures in local time
 -------------------------------------------------------------------------------

@@ -284,7 +284,7 @@ key_append(StringInfo key, const char *data, size_t len)
  * (SHARE UPDATE EXCLUSIVE).  Like the loader's file-name locks it has a
  * class of its own, which the pg_advisory_* functions cannot take: pg_locks
  * shows it as locktype advisory, objid = 'energy_meter'::regclass, objsubid
- * = DICT_LOCK_CLASS.
+ * = ENERGY_LOCKTAG_DICTIONARY.
  *
  * One cycle remains possible, through another lock held to commit: a
  * transaction that holds this lock and then waits for a file name that a
@@ -293,7 +293,6 @@ key_append(StringInfo key, const char *data, size_t len)
  * alone, both bringing new meters).  The deadlock detector then ends one of
  * them with 40P01, to be retried.
  */
-#define DICT_LOCK_CLASS 0x4544
 static void
 dict_lock_inserts(EnergyDictionary *dict)
 {
@@ -302,7 +301,7 @@ dict_lock_inserts(EnergyDictionary *dict)
 	if (dict->inserting)
 		return;
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) dict->lock_relid,
-						 DICT_LOCK_CLASS);
+						 ENERGY_LOCKTAG_DICTIONARY);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	dict->inserting = true;
 }

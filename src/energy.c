@@ -15,6 +15,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -224,18 +226,37 @@ energy_require_schema(EnergySchema *schema, int version, const char *what)
 }
 
 /*
- * Relations written by the bulk path are opened by OID, resolved inside the
- * extension's schema only.
+ * The extension's own relation of that name: resolved inside the
+ * extension's schema, and then accepted only if it is a member of the
+ * extension (its pg_depend entry), never for its name alone.  A role that
+ * owns one of the views (and may create in the schema) could otherwise
+ * rename it away and put a relation of its own under the name, whose
+ * defining query populate, running with the extension owner's rights,
+ * would then read or write.  The statements that follow name the same
+ * relation in their SQL: each caller locks it, or has it locked, before
+ * the name is used again, and a rename needs a stronger lock.
  */
 Oid
 energy_relation(const EnergySchema *schema, const char *relname)
 {
 	Oid			relid = get_relname_relid(relname, schema->nspid);
+	Oid			member;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s.%s\" of extension \"energy\" does not exist",
 						schema->nspname, relname)));
+	/* an index belongs to the extension through its table */
+	member = get_rel_relkind(relid) == RELKIND_INDEX ?
+		IndexGetRelation(relid, false) : relid;
+	if (getExtensionOfObject(RelationRelationId, member) !=
+		get_extension_oid("energy", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s.%s\" is not a member of extension \"energy\"",
+						schema->nspname, relname),
+				 errdetail("Another relation took the name of the extension's own."),
+				 errhint("Rename or drop the impostor, and give the extension's relation its name back.")));
 	return relid;
 }

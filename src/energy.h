@@ -159,6 +159,8 @@ extern bool energy_distributed(const EnergySchema *schema);
 extern void energy_citus_sequential(void);
 /* SQL from C (spi.c) */
 extern bool energy_citus_installed(void);
+extern int	energy_spi_connect(void);
+extern void energy_spi_finish(int nestlevel);
 extern struct _SPI_plan *energy_prepare(const char *sql, int nargs, Oid *argtypes);
 extern void energy_spi_run(struct _SPI_plan *plan, Datum *args, const char *nulls,
 						   int expected, const char *what);
@@ -417,6 +419,21 @@ extern int	energy_parse_sqlerrcode(EpErrorCode code);
 #define ENERGY_KEY_MAX	800
 
 extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
+/*
+ * The classes (field4) of energy's advisory locks, one per kind, so that no
+ * lock of one kind can ever be taken for a lock of another, and none is the
+ * 1 or 2 of the pg_advisory_* functions: pg_locks shows them as locktype
+ * advisory with these objsubids.
+ */
+#define ENERGY_LOCKTAG_BUCKET		0x4542	/* "EB": a bucket of meter-days
+											 * (lock.c) */
+#define ENERGY_LOCKTAG_DAY			0x4544	/* "ED": a meter-day (lock.c) */
+#define ENERGY_LOCKTAG_DICTIONARY	0x454D	/* "EM": new meters and channels
+											 * (dictionary.c) */
+
+/* energy_unit's factors lie in this range (its check constraint, 1.2) */
+#define ENERGY_FACTOR_MIN 1e-12
+#define ENERGY_FACTOR_MAX 1e12
 extern bool energy_value_check(const EpRow *row, EpFormat format, double factor,
 							   EpError *err);
 

@@ -301,8 +301,34 @@ energy_name_escape(const char *name)
  * applications: a newline, a tab or an escape sequence in it would forge
  * lines or drive a terminal.  So control characters (C0, DEL, and C1 in
  * UTF-8, where an 8-bit CSI can start an escape sequence) are refused, and
- * so are "." and "..", which name folders, never a file.
+ * so are "." and "..", which name folders, never a file, and in UTF-8 the
+ * invisible characters that change how a name is shown.
  */
+/*
+ * Whether the UTF-8 sequence at p is a character that changes how a name is
+ * shown without being seen itself: the bidirectional embeddings, overrides
+ * and isolates (U+202A-U+202E, U+2066-U+2069, the marks U+200E, U+200F,
+ * U+061C), which can show "exe.csv" as "vsc.exe" (CVE-2021-42574's trick),
+ * and the zero-width characters (U+200B-U+200D, U+2060-U+2064, U+FEFF,
+ * U+180E), which make two names that print alike differ.  A file's name
+ * is its identity in energy_file: what a person reads must be what it is.
+ */
+static bool
+invisible_format_char(const unsigned char *p)
+{
+	if (p[0] == 0xE2 && p[1] == 0x80)
+		return (p[2] >= 0x8B && p[2] <= 0x8F) || (p[2] >= 0xAA && p[2] <= 0xAE);
+	if (p[0] == 0xE2 && p[1] == 0x81)
+		return (p[2] >= 0xA0 && p[2] <= 0xA4) || (p[2] >= 0xA6 && p[2] <= 0xA9);
+	if (p[0] == 0xEF && p[1] == 0xBB)
+		return p[2] == 0xBF;
+	if (p[0] == 0xD8)
+		return p[1] == 0x9C;
+	if (p[0] == 0xE1 && p[1] == 0xA0)
+		return p[2] == 0x8E;
+	return false;
+}
+
 const char *
 energy_name_refusal(const char *name)
 {
@@ -317,6 +343,8 @@ energy_name_refusal(const char *name)
 		if (*p < 0x20 || *p == 0x7F ||
 			(utf8 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
 			return "File names must not contain control characters.";
+		if (utf8 && invisible_format_char(p))
+			return "File names must not contain invisible formatting characters (direction overrides, zero-width characters).";
 	}
 	return NULL;
 }

@@ -260,18 +260,27 @@ energy_row_check(const EpRow *row, EpFormat format, EpError *err)
  * value by it, and one value that overflows (1e306 MWh) or underflows to
  * zero (4.9e-324 Wh) there would make every later populate fail.  Such a
  * value is refused here instead, as out of range (22003).
+ *
+ * A unit energy_unit does not list (factor 0 here) counts as 1 today, but
+ * its row may be added later with any factor the table allows
+ * (ENERGY_FACTOR_MIN to ENERGY_FACTOR_MAX): its values are checked against
+ * both ends of that range, so that no unit added afterwards can make a
+ * stored value overflow or underflow in the view.
  */
 bool
 energy_value_check(const EpRow *row, EpFormat format, double factor, EpError *err)
 {
-	double		canonical = row->value.value * factor;
+	double		value = row->value.value;
+	bool		known = factor != 0;
+	double		high = value * (known ? factor : ENERGY_FACTOR_MAX);
+	double		low = value * (known ? factor : ENERGY_FACTOR_MIN);
 	char		buf[32];
 	EpText		t;
 	int			column = 0;		/* an MDFF value has no CSV column */
 
-	if (isfinite(canonical) && (canonical != 0 || row->value.value == 0))
+	if (isfinite(high) && (low != 0 || value == 0))
 		return true;
-	snprintf(buf, sizeof(buf), "%.17g", row->value.value);
+	snprintf(buf, sizeof(buf), "%.17g", value);
 	t.ptr = buf;
 	t.len = strlen(buf);
 	if (format == EP_FORMAT_LP)
@@ -279,9 +288,16 @@ energy_value_check(const EpRow *row, EpFormat format, double factor, EpError *er
 	else if (format == EP_FORMAT_TOU)
 		column = EP_TOU_ENERGY + 1;
 	row_error(err, row, format, EP_ERR_NUMBER_RANGE, column, &t);
-	snprintf(err->detail, sizeof(err->detail),
-			 "Its unit's factor is %g (energy_unit): in the canonical unit the value %s double precision.",
-			 factor, isfinite(canonical) ? "underflows" : "overflows");
+	if (known)
+		snprintf(err->detail, sizeof(err->detail),
+				 "Its unit's factor is %g (energy_unit): in the canonical unit the value %s double precision.",
+				 factor, isfinite(high) ? "underflows" : "overflows");
+	else
+		snprintf(err->detail, sizeof(err->detail),
+				 "Its unit is not in energy_unit, where it may be added with any factor from %g to %g: with the %s the value %s double precision.",
+				 ENERGY_FACTOR_MIN, ENERGY_FACTOR_MAX,
+				 isfinite(high) ? "smallest" : "largest",
+				 isfinite(high) ? "underflows" : "overflows");
 	return false;
 }
 

@@ -68,7 +68,7 @@ PG_FUNCTION_INFO_V1(energy_unload);
 
 /*
  * Units of energy_unit are looked up in lower case, up to this many bytes:
- * a longer unit is not in the table (factor 1).
+ * a longer unit is not in the table (unit_factor).
  */
 #define UNIT_KEY_MAX	64
 
@@ -149,7 +149,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	1, {INT8OID}},
 	[PLAN_INSERT_FILE] = {
 		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format) "
-		"VALUES ($1, $2, '\\x'::bytea, $3) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
+		"VALUES ($1, $2, '\\x'::pg_catalog.bytea, $3) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
 	3, {TEXTOID, INT8OID, TEXTOID}},
 	/* 1.3: with the zone its wall-clock times are in */
 	[PLAN_INSERT_FILE_ZONE] = {
@@ -201,6 +201,7 @@ typedef struct LoadState
 	EnergyChunks *chunks;
 	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
 	MemoryContext call_cxt;		/* lives as long as the call */
+	int			spi_level;		/* energy_spi_connect's, for energy_spi_finish */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
 	Oid			reading_relid;
@@ -1063,8 +1064,10 @@ read_units(LoadState *ls)
 }
 
 /*
- * The factor of a row's unit (1 for a unit energy_unit does not know);
- * rows come in runs of one channel, so the last answer is kept.
+ * The factor of a row's unit, 0 for a unit energy_unit does not know (it
+ * counts as 1 in the views, and is checked against every factor it may be
+ * given later: energy_value_check); rows come in runs of one channel, so
+ * the last answer is kept.
  */
 static double
 unit_factor(LoadState *ls, const EpText *units)
@@ -1076,14 +1079,14 @@ unit_factor(LoadState *ls, const EpText *units)
 		memcmp(units->ptr, ls->last_units, units->len) == 0)
 		return ls->last_factor;
 	if (units->len >= UNIT_KEY_MAX)
-		return 1.0;
+		return 0.0;
 	for (size_t i = 0; i < units->len; i++)
 		key[i] = pg_ascii_tolower((unsigned char) units->ptr[i]);
 	key[units->len] = '\0';
 	u = hash_search(ls->factors, key, HASH_FIND, NULL);
 	memcpy(ls->last_units, units->ptr, units->len);
 	ls->last_units_len = units->len;
-	ls->last_factor = u ? u->factor : 1.0;
+	ls->last_factor = u ? u->factor : 0.0;
 	return ls->last_factor;
 }
 
@@ -1273,8 +1276,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	ls->segment_seq = getIdentitySequenceCompat(energy_relation(&ls->schema, "energy_segment"),
 												1, false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	ls->spi_level = energy_spi_connect();
 
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
@@ -1303,7 +1305,7 @@ load_end(LoadState *ls)
 	energy_sink_close(ls->sink);
 	writers_finish(ls);
 	emit_results(ls);
-	SPI_finish();
+	energy_spi_finish(ls->spi_level);
 }
 
 /* The privilege COPY FROM 'file' asks for. */
@@ -1513,8 +1515,7 @@ energy_unload(PG_FUNCTION_ARGS)
 	energy_schema_lookup(&ls.schema, fcinfo);
 	energy_source_from_data(&src, name, NULL, 0);
 	fl.src = &src;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	ls.spi_level = energy_spi_connect();
 	ls.call_cxt = CurrentMemoryContext;
 	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext,
 									   energy_distributed(&ls.schema));
@@ -1527,6 +1528,6 @@ energy_unload(PG_FUNCTION_ARGS)
 	delete_rejects(&ls, name);
 	release_file(&ls, fl.old_file_id);
 	writers_finish(&ls);
-	SPI_finish();
+	energy_spi_finish(ls.spi_level);
 	PG_RETURN_INT64(fl.old_rows);
 }

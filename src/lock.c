@@ -64,7 +64,8 @@
  *
  * The locks are advisory locks in a field space of their own (field4 is
  * ENERGY_LOCKTAG_BUCKET or ENERGY_LOCKTAG_DAY, never the 1 or 2 of
- * pg_advisory_lock), keyed by the database; pg_locks shows them as
+ * pg_advisory_lock, nor the dictionary's ENERGY_LOCKTAG_DICTIONARY: all
+ * three are in energy.h), keyed by the database; pg_locks shows them as
  * "advisory" with objsubid 0x4542 ("EB") or 0x4544 ("ED"), a meter-day's
  * classid and objid being its meter (folded to 32 bits) and its day.  Two
  * meter-days that fold alike share a lock: a writer may then wait for
@@ -82,8 +83,6 @@
 
 #define ENERGY_LOCK_BUCKETS		32
 #define ENERGY_LOCK_KEYS_MAX	64
-#define ENERGY_LOCKTAG_BUCKET	0x4542
-#define ENERGY_LOCKTAG_DAY		0x4544
 
 /* A meter-day as its lock names it: the order the locks are taken in. */
 static inline uint64

@@ -470,17 +470,17 @@ change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
 {
 	EnergySchema schema = {0};
 	bool		found;
+	int			spi_level;
 
 	if (!energy_citus_installed())
 		return change_pending(meter, serial, from, to);
 	energy_schema_lookup(&schema, fcinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = energy_spi_connect();
 	if (energy_distributed(&schema))
 		found = change_pending_sql(&schema, meter, serial, from, to);
 	else
 		found = change_pending(meter, serial, from, to);
-	SPI_finish();
+	energy_spi_finish(spi_level);
 	return found;
 }
 
@@ -522,11 +522,11 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 	Oid			argtypes[4] = {TEXTOID, TEXTOID, DATEOID, DATEOID};
 	Datum		args[4] = {meter, serial, DateADTGetDatum(from), DateADTGetDatum(to)};
 	bool		isnull;
+	int			spi_level;
 
 	if (schema->nspname == NULL)
 		energy_schema_lookup(schema, fcinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = energy_spi_connect();
 	energy_spi_exec(psprintf("SELECT EXISTS (SELECT 1 FROM %1$s.energy_file f "
 							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
 							 "AND f.load_xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) "
@@ -538,7 +538,7 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 		ereport(NOTICE,
 				(errmsg("energy_data_view has not been populated yet"),
 				 errhint("Call energy_populate_view().")));
-		SPI_finish();
+		energy_spi_finish(spi_level);
 		return (Datum) 0;
 	}
 	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
@@ -562,7 +562,7 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	energy_spi_finish(spi_level);
 	return (Datum) 0;
 }
 

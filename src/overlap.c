@@ -359,7 +359,7 @@ overlap_probe(EnergyOverlap *o, bool snapshot_check)
 		fingerprint = energy_prepare(psprintf("SELECT pg_catalog.count(*) OPERATOR(pg_catalog.+) "
 											  "COALESCE(pg_catalog.sum(d.file_id OPERATOR(pg_catalog.*) 31 "
 											  "OPERATOR(pg_catalog.+) d.readings OPERATOR(pg_catalog.+) "
-											  "d.xmin::text::bigint), 0)::bigint "
+											  "d.xmin::pg_catalog.text::pg_catalog.int8), 0)::pg_catalog.int8 "
 											  "FROM (SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest($1), "
 											  "pg_catalog.unnest($2), pg_catalog.unnest($3))) "
 											  "AS k(meter_id, day, channel_id) "
@@ -543,7 +543,7 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 		 * energy_resolve(), which compares every copy and counts nothing.
 		 */
 		o->resolve = o->schema_1_1 ?
-			energy_prepare(psprintf("SELECT NULL::bigint, NULL::bigint FROM %s.energy_resolve($1, $2, $3)",
+			energy_prepare(psprintf("SELECT NULL::pg_catalog.int8, NULL::pg_catalog.int8 FROM %s.energy_resolve($1, $2, $3)",
 									o->nspname), 3, argtypes) :
 			energy_prepare(psprintf("SELECT file_id, replacing FROM %s.energy_resolve($1, $2, $3, $4, $5)",
 									o->nspname), 5, argtypes);

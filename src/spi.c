@@ -21,9 +21,47 @@
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "energy.h"
+
+/*
+ * Connect to SPI with the search_path every statement of the extension
+ * runs under: pg_catalog, then the session's temporary schema (which is
+ * never searched for functions or operators).  The SQL the library writes
+ * names its own objects by schema, but an unqualified cast, an operator
+ * found by its argument types, or the body of a function of an older
+ * schema that pins nothing (1.1's energy_resolve()) would otherwise
+ * resolve through the caller's search_path, where a role with CREATE on a
+ * schema could have planted a look-alike that then runs with the rights of
+ * whoever loads or populates.  Set as a function's SET clause sets it (a
+ * GUC nest level, restored by energy_spi_finish or by the error that
+ * aborts the call), so it holds for the statements prepared, planned and
+ * run in between, and for the functions they call, on every schema
+ * version the library serves.  Returns what energy_spi_finish needs.
+ */
+int
+energy_spi_connect(void)
+{
+	int			nestlevel;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/* Close what energy_spi_connect opened: the caller's search_path is back. */
+void
+energy_spi_finish(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+	SPI_finish();
+}
 
 /*
  * Whether Citus is installed in this database: its catalog exists.  One

@@ -330,21 +330,107 @@ stage_open_direct(const EnergySchema *schema, Stage *stage)
 	stage->name = NULL;
 }
 
+/* The owner of a relation. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Whether the stage found is still as populate made it: owned by the user
+ * populate runs as, and with no trigger or rule that its filling would
+ * fire.
+ */
+static bool
+stage_is_plain(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	bool		plain;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	form = (Form_pg_class) GETSTRUCT(tup);
+	plain = form->relowner == GetUserId() && !form->relhastriggers &&
+		!form->relhasrules && form->relkind == RELKIND_RELATION &&
+		form->relpersistence == RELPERSISTENCE_TEMP;
+	ReleaseSysCache(tup);
+	return plain;
+}
+
+/*
+ * The rewrite runs as each view's owner (see writer_apply), and reads the
+ * stage: an owner other than the extension's may read it.
+ */
+static void
+stage_grant_owners(const EnergySchema *schema)
+{
+	const char *views[] = {"energy_data_view", "energy_channel_view"};
+
+	for (int i = 0; i < lengthof(views); i++)
+	{
+		Oid			owner = relation_owner(energy_relation(schema, views[i]));
+
+		if (owner != GetUserId())
+			populate_sql(psprintf("GRANT SELECT ON pg_temp.energy_populate_daily TO %s",
+								  quote_identifier(GetUserNameFromId(owner, false))),
+						 SPI_OK_UTILITY);
+	}
+}
+
 /*
  * The stage for this transaction's populate on Citus: a temporary table of
  * energy_daily's shape, with its primary key, dropped at commit.  The
  * rewrite probes it once per key, as it probes energy_daily on one server:
  * without the index each probe read the whole stage (a populate of 40,000
  * meter-days took 130 s instead of a fraction of one).
+ *
+ * The stage lives in the caller's temporary schema, where the caller may
+ * create tables: one of that name made first (with a trigger that would
+ * run as the extension's owner, who fills it) must never be taken for the
+ * stage.  So it is created without IF NOT EXISTS, and a relation of that
+ * name is accepted only if it is the stage this backend created earlier in
+ * the same transaction (a second populate before commit), still owned by
+ * this user, with neither triggers nor rules; anything else is refused.
  */
+static Oid	stage_relid = InvalidOid;
+static TransactionId stage_xid = InvalidTransactionId;
+
 static void
 stage_open_citus(const EnergySchema *schema, Stage *stage)
 {
-	populate_sql(psprintf("CREATE TEMPORARY TABLE IF NOT EXISTS energy_populate_daily "
-						  "(LIKE %s.energy_daily INCLUDING INDEXES) ON COMMIT DROP", schema->nspname),
-				 SPI_OK_UTILITY);
-	stage->relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
-									NoLock, false);
+	Oid			relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
+										 NoLock, true);
+
+	if (OidIsValid(relid) &&
+		!(relid == stage_relid && stage_xid == GetTopTransactionIdIfAny() &&
+		  stage_is_plain(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"energy_populate_daily\" already exists in this session's temporary schema"),
+				 errdetail("energy_populate_view() stages partials in a temporary table of that name, and uses none it did not create."),
+				 errhint("Drop the temporary table \"energy_populate_daily\", then call energy_populate_view() again.")));
+	if (!OidIsValid(relid))
+	{
+		populate_sql(psprintf("CREATE TEMPORARY TABLE energy_populate_daily "
+							  "(LIKE %s.energy_daily INCLUDING INDEXES) ON COMMIT DROP",
+							  schema->nspname),
+					 SPI_OK_UTILITY);
+		relid = RangeVarGetRelid(makeRangeVar("pg_temp", "energy_populate_daily", -1),
+								 NoLock, false);
+		stage_relid = relid;
+		stage_xid = GetTopTransactionId();
+		stage_grant_owners(schema);
+	}
+	stage->relid = relid;
 	stage->name = "pg_temp.energy_populate_daily";
 }
 
@@ -392,6 +478,38 @@ stage_fill_citus(const EnergySchema *schema, const Stage *stage, Datum *keys)
 }
 
 /*
+ * What REFRESH MATERIALIZED VIEW runs a view's defining query as
+ * (matview.c): the view's owner, in a security-restricted operation, with
+ * a GUC nest level so that nothing the query calls can leave a setting
+ * behind.  Populate runs with the extension owner's rights (SECURITY
+ * DEFINER); a role that owns one of the views must not have its functions
+ * run with those, whether the planner folds them while the rewrite is
+ * prepared or the executor calls them while it runs.
+ */
+typedef struct AsOwner
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} AsOwner;
+
+static void
+as_owner_begin(AsOwner *as, Relation view)
+{
+	GetUserIdAndSecContext(&as->save_userid, &as->save_sec_context);
+	SetUserIdAndSecContext(view->rd_rel->relowner,
+						   as->save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	as->save_nestlevel = NewGUCNestLevel();
+}
+
+static void
+as_owner_end(AsOwner *as)
+{
+	AtEOXact_GUC(false, as->save_nestlevel);
+	SetUserIdAndSecContext(as->save_userid, as->save_sec_context);
+}
+
+/*
  * The keys come as three parallel arrays.  For each, the statement gives
  * the ctid of the view's row (if any), whether the new row equals it, and
  * the new row from the view's own defining query (all NULL when nothing
@@ -416,6 +534,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 				newcols;
 	char	   *viewdef;
 	size_t		len;
+	AsOwner		as;
 
 	if (rp->viewid == RelationGetRelid(view) && rp->daily == stage->relid)
 		return;
@@ -440,6 +559,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 		appendStringInfo(&newcols, "%sn.%s", i ? ", " : "", col);
 	}
 
+	as_owner_begin(&as, view);
 	if (match_more == NULL)
 		rp->plan = keep_plan(psprintf("SELECT o.ctid, pg_catalog.record_image_eq(ROW(%s), ROW(%s)), %s "
 									  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
@@ -462,6 +582,7 @@ prepare_plan(const EnergySchema *schema, Relation view, RewritePlan *rp,
 									  schema->nspname, RelationGetRelationName(view),
 									  match, viewdef, match, match_more),
 							 NKEYS, argtypes);
+	as_owner_end(&as);
 	rp->viewid = RelationGetRelid(view);
 	rp->daily = stage->relid;
 }
@@ -525,11 +646,13 @@ rewrite_execute(SPIPlanPtr plan, Datum *keys)
  * meter-day whose last file was unloaded) is inserted.  The unique index
  * checks every insertion, so a row can never be doubled.
  *
- * The rows and their index entries are written as the view's owner, in a
- * security-restricted operation, as REFRESH MATERIALIZED VIEW writes them
- * (matview.c): an index that the owner put on the view may call the
- * owner's functions, and those must never run as the extension's owner,
- * whose rights populate (SECURITY DEFINER) has.
+ * Everything from the defining query on runs as the view's owner, in a
+ * security-restricted operation, as REFRESH MATERIALIZED VIEW runs it
+ * (matview.c): the query itself (which calls whatever functions its owner
+ * wrote into it), the rows written, and their index entries (an index that
+ * the owner put on the view may call the owner's functions).  None of it
+ * runs as the extension's owner, whose rights populate (SECURITY DEFINER)
+ * has.
  */
 static void
 writer_apply(ViewWriter *w, Datum *keys)
@@ -539,10 +662,9 @@ writer_apply(ViewWriter *w, Datum *keys)
 	int			natts = desc->natts;
 	CommandId	cid;
 	int			rc;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	AsOwner		as;
 
+	as_owner_begin(&as, w->rel);
 	rc = rewrite_execute(w->plan->plan, keys);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "computing the rows of \"%s\" failed: %s",
@@ -551,10 +673,6 @@ writer_apply(ViewWriter *w, Datum *keys)
 	cid = GetCurrentCommandId(true);
 	w->estate->es_output_cid = cid;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(w->rel->rd_rel->relowner,
-						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Datum		values[MaxTupleAttributeNumber + 2];
@@ -584,8 +702,7 @@ writer_apply(ViewWriter *w, Datum *keys)
 		ResetPerTupleExprContext(w->estate);
 		w->inserted++;
 	}
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	as_owner_end(&as);
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -722,9 +839,9 @@ populate_1_0(EnergySchema *schema)
 	Oid			argtypes[2] = {InvalidOid, INT8OID};
 	bool		isnull;
 	int64		rows;
+	int			spi_level;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = energy_spi_connect();
 	populate_sql("SELECT pg_catalog.pg_current_snapshot()", SPI_OK_SELECT);
 	argtypes[0] = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
 	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -745,7 +862,7 @@ populate_1_0(EnergySchema *schema)
 							 "snapshot = excluded.snapshot, view_rows = excluded.view_rows",
 							 schema->nspname),
 					2, argtypes, args, NULL, false, SPI_OK_INSERT, "recording the refresh");
-	SPI_finish();
+	energy_spi_finish(spi_level);
 	return rows;
 }
 
@@ -764,6 +881,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	bool		changed = true;
 	const StageRoutine *stage_routine;
 	int64		rows = -1;
+	int			spi_level;
 
 	energy_schema_lookup(&schema, fcinfo);
 	if (!energy_schema_has_change_log(&schema))
@@ -774,8 +892,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	populated = energy_view_populated(&schema, "energy_data_view") &&
 		energy_view_populated(&schema, "energy_channel_view");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = energy_spi_connect();
 	stage_routine = energy_distributed(&schema) ? &citus_stage : &direct_stage;
 	/* a state of another unit table is no state: the views are refreshed */
 	has_state = populate_sql(psprintf("SELECT view_rows FROM %1$s.energy_view_state "
@@ -791,6 +908,6 @@ energy_populate_view(PG_FUNCTION_ARGS)
 	/* nothing to record when nothing changed: the call then writes nothing */
 	if (changed)
 		write_state(&schema, rows);
-	SPI_finish();
+	energy_spi_finish(spi_level);
 	PG_RETURN_INT64(rows);
 }

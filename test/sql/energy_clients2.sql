@@ -169,6 +169,15 @@ SELECT replace(replace(replace(f, E'\n', '\n'), E'\t', '\t'), E'\x1b', '\e') AS 
                     '.', '..', 'exports/..', 'C:\..', 'dir/', 'C:\', '',
                     '..x.csv', 'x..csv', 'é.csv']) AS f;
 SELECT * FROM energy_load_data(E'a\nb.csv', '\x00'); -- ERROR
+-- Invisible formatting characters (1.3): a direction override or isolate
+-- (U+202A-E, U+2066-9, the marks U+200E, U+200F, U+061C) shows a name
+-- other than it is, a zero-width character (U+200B-D, U+2060-4, U+FEFF,
+-- U+180E) makes two names that print alike: 22023 each.
+SELECT to_hex(ascii(substr(f, 2, 1))) AS code_point, pg_temp.name_error(f) AS sqlstate
+  FROM unnest(ARRAY[E'a\u202Ab.csv', E'a\u202Eb.csv', E'a\u2066b.csv', E'a\u2069b.csv',
+                    E'a\u200Eb.csv', E'a\u200Fb.csv', E'a\u061Cb.csv', E'a\u200Bb.csv',
+                    E'a\u200Db.csv', E'a\u2060b.csv', E'a\u2064b.csv', E'a\uFEFFb.csv',
+                    E'a\u180Eb.csv']) AS f;
 SELECT file_name FROM energy_file WHERE file_name ~ '^(\.\.x|x\.\.|é)\.?csv$' ORDER BY 1;
 SELECT count(*) AS control_names FROM energy_file WHERE file_name ~ '[[:cntrl:]]';
 -- A folder entry with a control character: 22023, or one reject in skip

@@ -1,10 +1,11 @@
 --
--- energy: upgrading to 1.2 keeps everything.  A loaded 1.1 database (with
+-- energy: upgrading keeps everything.  A loaded 1.1 database (with
 -- superseded copies, an unloaded file and a populated view), and a loaded
 -- 1.0 database taken through 1.1, each updated to 1.2: every reading,
 -- superseded mark, partial, file, reject and view row is the same after,
 -- the grants given on the functions 1.2 recreates are given again, and
--- the writers of 1.2 then work on the data.
+-- the writers of 1.2 then work on the data.  Then a loaded 1.2 database
+-- updated to 1.3, compared the same way.
 --
 \getenv data ENERGY_TEST_DATA
 
@@ -186,6 +187,49 @@ SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
 SELECT energy_unload('LP_210095893_20150902T011608049.csv');
 SELECT energy_populate_view() > 0 AS populated;
 SELECT * FROM energy_get('210095893', '210095893', '01/09/2015');
+SELECT pg_temp.differences() AS differences;
+DROP TABLE before;
+DROP EXTENSION energy;
+
+-------------------------------------------------------------------------------
+-- 1.2 -> 1.3
+-------------------------------------------------------------------------------
+-- A loaded 1.2 database (copies superseded, a file unloaded, rejects, a
+-- populated view, a unit of the user's) keeps every row through the update
+-- to 1.3, and 1.3's writers go on with it.
+CREATE EXTENSION energy VERSION '1.2';
+GRANT EXECUTE ON FUNCTION energy_load_data(text, bytea, text) TO regress_energy_12_loader;
+SELECT file_name, rows_loaded, action FROM energy_load(:'data' || '/erm');
+SELECT file_name, rows_loaded FROM energy_load_data('a.csv', pg_temp.lp(ARRAY[
+    '5,5,P5,01/01/2024 00:15:00,Import Wh Total,1,Wh,',
+    '5,5,P5,01/01/2024 00:30:00,Import Wh Total,2,Wh,']));
+SELECT file_name, rows_loaded FROM energy_load_data('b.csv', pg_temp.lp(ARRAY[
+    '5,5,P5,01/01/2024 00:30:00,Import Wh Total,20,Wh,E']));
+SELECT file_name, rows_loaded FROM energy_load_data('gone.csv', pg_temp.lp(ARRAY[
+    '6,6,P6,01/01/2024 00:15:00,Import Wh Total,7,Wh,']));
+SELECT energy_unload('gone.csv');
+SELECT file_name, rows_loaded, rows_rejected FROM energy_load_data('rejects.csv', pg_temp.lp(ARRAY[
+    '7,7,P7,01/01/2024 00:15:00,Import Wh Total,1.5,kwh,',
+    '7,7,P7,01/01/2024 00:30:00,Import Wh Total,abc,kwh,']), 'skip');
+-- A unit row 1.3 would refuse (a trailing space) stays: the new check
+-- applies to rows written after the update.
+INSERT INTO energy_unit VALUES ('GWh ', 'kWh', 1e6);
+SELECT file_name, rows_loaded FROM energy_load_data('nem.csv', pg_read_binary_file(:'data' || '/nem/Example_NEM12_multiple_meters.csv'));
+SELECT energy_populate_view() > 0 AS populated;
+CREATE TEMP TABLE before AS SELECT * FROM pg_temp.contents();
+ALTER EXTENSION energy UPDATE TO '1.3';
+SELECT extversion FROM pg_extension WHERE extname = 'energy';
+SELECT * FROM pg_temp.changed();
+SELECT pg_temp.differences() AS differences;
+SELECT count(*) AS kept_unit FROM energy_unit WHERE unit = 'GWh ';
+SELECT has_function_privilege('regress_energy_12_loader', 'energy_load_data(text, bytea, text)', 'EXECUTE') AS loader;
+-- 1.3's writers on the upgraded data: c replaces b's 20 at 00:30 with 200
+-- and adds 00:45; the day is 1, 200, 300 Wh (sum 0.501 kWh).
+SELECT file_name, rows_loaded, rows_replacing FROM energy_load_data('c.csv', pg_temp.lp(ARRAY[
+    '5,5,P5,01/01/2024 00:30:00,Import Wh Total,200,Wh,',
+    '5,5,P5,01/01/2024 00:45:00,Import Wh Total,300,Wh,']));
+SELECT energy_populate_view() > 0 AS populated;
+SELECT readings, sum_value FROM energy_get_channels('5', '5', '2024-01-01');
 SELECT pg_temp.differences() AS differences;
 DROP TABLE before;
 DROP EXTENSION energy;

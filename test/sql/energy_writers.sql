@@ -52,6 +52,9 @@ CREATE ROLE regress_energy_viewowner;
 GRANT CREATE ON SCHEMA public TO regress_energy_viewowner;
 SELECT energy_populate_view() AS rows;
 ALTER MATERIALIZED VIEW energy_data_view OWNER TO regress_energy_viewowner;
+-- The owner reads what the defining query reads: populate runs the query
+-- as the owner, as REFRESH does (energy_steering tests the refusal).
+GRANT SELECT ON energy_daily, energy_meter TO regress_energy_viewowner;
 SET ROLE regress_energy_viewowner;
 CREATE FUNCTION public.index_probe(text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -68,6 +71,7 @@ SELECT energy_populate_view() AS rows;
 DROP INDEX energy_data_view_probe;
 DROP FUNCTION public.index_probe(text);
 ALTER MATERIALIZED VIEW energy_data_view OWNER TO CURRENT_USER;
+REVOKE SELECT ON energy_daily, energy_meter FROM regress_energy_viewowner;
 
 -- 3. No single reading can stop populate.  1e306 MWh is 1e309 kWh, beyond
 -- float8; 4.9e-324 Wh (the smallest float8) is 4.9e-327 kWh, which
@@ -93,6 +97,37 @@ INSERT INTO energy_unit VALUES ('PWh', 'kWh', 1e12);
 INSERT INTO energy_unit VALUES ('EWh', 'kWh', 1e15); -- ERROR
 INSERT INTO energy_unit VALUES ('pWh', 'kWh', 1e-15); -- ERROR
 DELETE FROM energy_unit WHERE unit = 'PWh';
+-- A unit energy_unit does not list counts as 1 in the views today, but
+-- may be added later with any factor from 1e-12 to 1e12: its values are
+-- checked against both ends, so adding the unit afterwards never stops
+-- populate (on 1.2 they were checked with 1 alone).  1e297 xWh is 1e309
+-- kWh with the factor 1e12 (overflows); 1e-313 xWh is 1e-325 kWh with
+-- 1e-12, below the smallest float8 (underflows); 1e296 and 1e-311 fit.
+SELECT * FROM energy_load_data('unlisted_big.csv', pg_temp.lp(ARRAY[
+    '16,16,P,01/09/2015 00:15:00,Import Wh Total,1e297,xWh,'])); -- ERROR
+SELECT * FROM energy_load_data('unlisted_small.csv', pg_temp.lp(ARRAY[
+    '16,16,P,01/09/2015 00:15:00,Import Wh Total,1e-313,xWh,'])); -- ERROR
+SELECT file_name, rows_loaded FROM energy_load_data('unlisted.csv', pg_temp.lp(ARRAY[
+    '16,16,P,01/09/2015 00:15:00,Import Wh Total,1e296,xWh,',
+    '16,16,P,01/09/2015 00:30:00,Import Wh Total,1e-311,xWh,']));
+-- Listed at either end of the range, the unit's values stay in range:
+-- 1e308 and 1e-299 kWh, then 1e284 and 1e-323 (a subnormal float8).
+INSERT INTO energy_unit VALUES ('xWh', 'kWh', 1e12);
+SELECT energy_populate_view() > 0 AS populated;
+SELECT units, readings, min_value, max_value FROM energy_get_channels('16', '16', '2015-09-01');
+UPDATE energy_unit SET factor = 1e-12 WHERE unit = 'xWh';
+SELECT energy_populate_view() > 0 AS populated;
+SELECT units, readings, min_value > 0 AS min_positive, min_value < 1e-322 AS min_subnormal, max_value
+  FROM energy_get_channels('16', '16', '2015-09-01');
+DELETE FROM energy_unit WHERE unit = 'xWh';
+-- A unit and its canonical unit are printable ASCII words (1.3): 'kwh '
+-- (a trailing space) or a full-width 'ＫＷＨ' would never be the kWh of a
+-- file; units compare without case in ASCII only.
+INSERT INTO energy_unit VALUES ('kwh ', 'kWh', 1); -- ERROR
+INSERT INTO energy_unit VALUES ('ＫＷＨ', 'kWh', 1); -- ERROR
+INSERT INTO energy_unit VALUES ('yWh', ' kWh', 1); -- ERROR
+INSERT INTO energy_unit VALUES ('', 'kWh', 1); -- ERROR
+SELECT energy_unload('unlisted.csv');
 
 -- 4. The lookups' privilege cache forgets a role's change.  The view is
 -- readable through a group; leaving the group takes that away, and
