@@ -435,7 +435,7 @@ SELECT count(*) FROM energy_tou('TOU1', NULL, '2026-10-01', '2026-10-31', 'nsw_t
 -- readable by everyone and written only by their owner.
 CREATE ROLE regress_billing_reader;
 SELECT p.oid::regprocedure, p.prosecdef, has_function_privilege('regress_billing_reader', p.oid, 'EXECUTE') AS may_call
-  FROM pg_proc p WHERE p.proname IN ('energy_tou', 'energy_demand') ORDER BY 1::text;
+  FROM pg_proc p WHERE p.proname IN ('energy_tou', 'energy_demand') ORDER BY p.oid::regprocedure::text COLLATE "C";
 SET ROLE regress_billing_reader;
 SELECT count(*) FROM energy_tariff_window;
 INSERT INTO energy_tariff VALUES ('mine', 'Australia/Sydney', NULL);                            -- ERROR
