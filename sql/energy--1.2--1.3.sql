@@ -155,290 +155,44 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_tariff', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_tariff_window', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_holiday', '');
 
--- The days energy_tou and energy_demand take as text, read as energy_get
--- reads them (src/lookup.c), whatever DateStyle says.
-CREATE FUNCTION @extschema@.energy_billing_day(day text)
-RETURNS date
-AS 'MODULE_PATHNAME', 'energy_billing_day'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.energy_billing_day(text) IS
-	'Internal: a day written dd/mm/yyyy or yyyy-mm-dd (with what drivers add) as a date, as energy_get reads it; otherwise SQLSTATE 22007.';
-
--- A tariff's periods over local days, computed once per day, not once per
--- reading: each matching window becomes one or two ranges of the day's
--- wall-clock time, and the day is cut at every range's ends into pieces
--- that tile [00:00, 24:00) with the period of the lowest-priority range
--- covering each (NULL where none does).  A reading is then placed by its
--- local date and time of day.
-CREATE FUNCTION @extschema@.energy_tariff_days(tariff text, from_day date, to_day date)
-RETURNS TABLE (day date, lo time, hi time, period text)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	WITH d AS (
-		SELECT g::date AS day,
-			   CASE WHEN EXISTS (SELECT FROM @extschema@.energy_holiday h, @extschema@.energy_tariff t
-								  WHERE t.tariff = energy_tariff_days.tariff AND h.calendar = t.calendar
-									AND h.day = g::date)
-					THEN 0 ELSE pg_catalog.date_part('isodow', g)::integer END AS dow,
-			   pg_catalog.date_part('month', g)::integer AS month
-		  FROM pg_catalog.generate_series(energy_tariff_days.from_day::timestamp,
-										  energy_tariff_days.to_day::timestamp, '1 day'::interval) g
-	), ranges AS (
-		SELECT d.day, w.period, w.priority, r.lo, r.hi
-		  FROM d
-		  JOIN @extschema@.energy_tariff_window w
-			ON w.tariff = energy_tariff_days.tariff
-		   AND (w.days IS NULL OR d.dow = ANY (w.days))
-		   AND (w.months IS NULL OR d.month = ANY (w.months))
-		 CROSS JOIN LATERAL (VALUES
-				(w.start_time,
-				 CASE WHEN w.end_time = '00:00' OR w.end_time < w.start_time THEN '24:00'::time ELSE w.end_time END),
-				('00:00'::time,
-				 CASE WHEN w.end_time < w.start_time AND w.end_time <> '00:00' THEN w.end_time END)) AS r(lo, hi)
-		 WHERE r.hi IS NOT NULL
-	), cuts AS (
-		SELECT d.day, '00:00'::time AS at FROM d
-		UNION SELECT d.day, '24:00'::time FROM d
-		UNION SELECT ranges.day, ranges.lo FROM ranges
-		UNION SELECT ranges.day, ranges.hi FROM ranges
-	), pieces AS (
-		SELECT cuts.day, cuts.at AS lo, pg_catalog.lead(cuts.at) OVER (PARTITION BY cuts.day ORDER BY cuts.at) AS hi
-		  FROM cuts
-	)
-	SELECT p.day, p.lo, p.hi,
-		   (SELECT r.period FROM ranges r
-			 WHERE r.day = p.day AND r.lo <= p.lo AND r.hi >= p.hi
-			 ORDER BY r.priority LIMIT 1)
-	  FROM pieces p
-	 WHERE p.hi IS NOT NULL;
-END;
-COMMENT ON FUNCTION @extschema@.energy_tariff_days(text, date, date) IS
-	'Internal: the periods of a tariff over the local days from_day..to_day, as pieces [lo, hi) of each day''s wall-clock time that tile it, each with the period of its lowest-priority matching window (NULL where none matches).';
-
--- The readings that count of the chosen meters, in canonical units, each
--- with the instant its interval starts.  A reading at t in its file's zone
--- covers (t - interval, t]; the interval is the channel's that day
--- (energy_daily.interval_minutes: the most common gap, or the file's
--- stated interval), and a day of one lone reading has none, so its
--- interval is taken as its own instant.  Register reads (TOU files) are not
--- interval data and are left out: only energy_reading is read.  The stored
--- days read reach two days past the range, as a file's zone and a tariff's
--- may put a reading on another local date.
-CREATE FUNCTION @extschema@.energy_billing_readings(meter_code text, serial_code text,
-													from_day date, to_day date)
-RETURNS TABLE (meter_code text, serial_number text, data_type text, units text,
-			   interval_minutes integer, time_zone text, local_start timestamp,
-			   value numeric, flagged boolean)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT m.meter_code, m.serial_number, c.data_type, COALESCE(un.canonical, c.units),
-		   iv.minutes, f.time_zone,
-		   u.at - pg_catalog.make_interval(mins => COALESCE(iv.minutes, 0)),
-		   u.value::numeric * COALESCE(un.factor, 1)::numeric,
-		   CASE WHEN f.format = ANY (ARRAY['NEM12', 'NEM13'])
-				THEN u.status <> '' AND u.status !~~ 'A%'
-				ELSE u.status <> '' END IS TRUE
-	  FROM @extschema@.energy_meter m
-	  JOIN @extschema@.energy_reading r
-		ON r.meter_id = m.meter_id
-	   AND r.day BETWEEN energy_billing_readings.from_day - 2 AND energy_billing_readings.to_day + 2
-	  JOIN @extschema@.energy_segment s ON s.segment_id = r.segment_id AND s.meter_id = r.meter_id
-	  JOIN @extschema@.energy_file f ON f.file_id = s.file_id
-	  JOIN @extschema@.energy_channel c ON c.channel_id = s.channel_id
-	  LEFT JOIN @extschema@.energy_unit un ON pg_catalog.lower(un.unit COLLATE "C") = pg_catalog.lower(c.units)
-	 CROSS JOIN LATERAL (SELECT pg_catalog.min(d.interval_minutes) AS minutes
-						   FROM @extschema@.energy_daily d
-						  WHERE d.day = r.day AND d.meter_id = r.meter_id
-							AND d.channel_id = s.channel_id) iv
-	 CROSS JOIN LATERAL @extschema@.energy_block_readings(r.block, r.day) u
-	 WHERE (energy_billing_readings.meter_code IS NULL OR m.meter_code = energy_billing_readings.meter_code)
-	   AND (energy_billing_readings.serial_code IS NULL OR m.serial_number = energy_billing_readings.serial_code)
-	   AND energy_billing_readings.from_day <= energy_billing_readings.to_day
-	   AND NOT u.superseded;
-END;
-COMMENT ON FUNCTION @extschema@.energy_billing_readings(text, text, date, date) IS
-	'Internal: the LP readings that count of a meter (NULL: every meter; NULL serial_code: every serial) stored on the days from_day - 2 .. to_day + 2, in canonical units, with the channel''s interval that day, the file''s zone and the wall-clock start of each reading''s interval. Register reads are left out.';
-
--- The checks both functions make before reading anything: the tariff
--- exists (42704 naming it), and the days are given.
-CREATE FUNCTION @extschema@.energy_tariff_zone(tariff text, from_day date, to_day date)
-RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	zone text;
-BEGIN
-	IF from_day IS NULL OR to_day IS NULL OR tariff IS NULL THEN
-		RAISE EXCEPTION 'the tariff and both days must be given'
-			USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	IF NOT pg_catalog.isfinite(from_day) OR NOT pg_catalog.isfinite(to_day) THEN
-		RAISE EXCEPTION 'days must be finite dates'
-			USING ERRCODE = 'datetime_field_overflow';
-	END IF;
-	SELECT t.time_zone INTO zone FROM @extschema@.energy_tariff t WHERE t.tariff = energy_tariff_zone.tariff;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'tariff "%" does not exist', tariff
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'energy_tariff lists the tariffs.';
-	END IF;
-	RETURN zone;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.energy_tariff_zone(text, date, date) IS
-	'Internal: the zone of a tariff, after the checks energy_tou and energy_demand make: an unknown tariff is SQLSTATE 42704, a NULL day or tariff 22004, an infinite day 22008.';
-
+-- Energy per period and maximum demand, in C (src/billing.c): per meter,
+-- its blocks of the days the range can reach are read through the
+-- reading index and decoded once, each reading that counts placed by the
+-- start of its interval, with each local day's periods worked out once;
+-- no row per reading is formed.  They run with the caller's rights: the
+-- caller needs SELECT on the tables they read, as for energy_data.
 CREATE FUNCTION @extschema@.energy_tou(meter_code text, serial_code text, from_day date, to_day date,
 									   tariff text)
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   readings bigint, sum_value numeric, flagged bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	-- the checks first, whether or not there are readings
-	SELECT @extschema@.energy_tariff_zone(energy_tou.tariff, energy_tou.from_day, energy_tou.to_day);
-	-- each reading by the local date and time, in the tariff's zone, of the
-	-- start of its interval; the pieces tile each day of the range, so a
-	-- reading of the range falls in exactly one
-	SELECT b.meter_code, b.serial_number, b.data_type, b.units, p.period,
-		   pg_catalog.count(*), pg_catalog.trim_scale(pg_catalog.sum(b.value)),
-		   pg_catalog.count(*) FILTER (WHERE b.flagged)
-	  FROM @extschema@.energy_tariff t
-	 CROSS JOIN @extschema@.energy_billing_readings(energy_tou.meter_code, energy_tou.serial_code,
-													energy_tou.from_day, energy_tou.to_day) b
-	 CROSS JOIN LATERAL (SELECT (b.local_start AT TIME ZONE b.time_zone) AT TIME ZONE t.time_zone AS at) l
-	  JOIN @extschema@.energy_tariff_days(energy_tou.tariff, energy_tou.from_day, energy_tou.to_day) p
-		ON p.day = l.at::date AND l.at::time >= p.lo AND l.at::time < p.hi
-	 WHERE t.tariff = energy_tou.tariff
-	 GROUP BY 1, 2, 3, 4, 5
-	 ORDER BY 1, 2, 3, 4, 5;
-END;
+AS 'MODULE_PATHNAME', 'energy_tou_date'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_tou(text, text, date, date, text) IS
-	'Energy per time-of-use period: one row per channel (data type and canonical unit) and period of the tariff, with the readings, their exact sum and how many are flagged, over the intervals whose start''s local date (tariff zone) is in from_day..to_day. A reading at t in its file''s zone covers (t - interval, t] and belongs to the period of its start; no window: period NULL, so the periods add up to the channel''s total. Only the copies that count; register reads (TOU files) are left out. NULL meter_code: every meter; NULL serial_code: every serial. An unknown tariff is 42704; from_day > to_day gives no rows.';
+	'Energy per time-of-use period: one row per meter, channel (data type and canonical unit) and period of the tariff, with the readings, their exact sum and how many are flagged, over the intervals whose start''s local date (tariff zone) is in from_day..to_day. A reading at t in its file''s zone covers (t - interval, t] and belongs to the period of its start; no window: period NULL, so the periods add up to the channel''s total. Only the copies that count; register reads (TOU files) are left out. NULL meter_code: every meter, one at a time; NULL serial_code: every serial. An unknown tariff is 42704; from_day > to_day gives no rows.';
 
 CREATE FUNCTION @extschema@.energy_tou(meter_code text, serial_code text, from_day text, to_day text,
 									   tariff text)
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   readings bigint, sum_value numeric, flagged bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT * FROM @extschema@.energy_tou(energy_tou.meter_code, energy_tou.serial_code,
-										 @extschema@.energy_billing_day(energy_tou.from_day),
-										 @extschema@.energy_billing_day(energy_tou.to_day), energy_tou.tariff);
-END;
+AS 'MODULE_PATHNAME', 'energy_tou_text'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_tou(text, text, text, text, text) IS
 	'energy_tou with each day written as energy_get takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time; whatever DateStyle says.';
-
--- A demand window must be whole intervals of every energy channel-day it
--- reads (at least one): a window shorter than the channel's interval, or
--- not a multiple of it, would split readings.  Read from the partials.
-CREATE FUNCTION @extschema@.energy_demand_check(want_meter text, want_serial text, first_day date,
-												last_day date, w integer)
-RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	bad record;
-BEGIN
-	IF w IS NULL OR w < 1 OR w > 1440 OR 1440 % w <> 0 THEN
-		RAISE EXCEPTION 'invalid demand window of % minutes', w
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'Windows are aligned from midnight, so their length must divide a day (1440 minutes).',
-				  HINT = 'Use 15 or 30.';
-	END IF;
-	SELECT m.meter_code, m.serial_number, c.data_type, c.units, d.day, d.interval_minutes AS minutes INTO bad
-	  FROM @extschema@.energy_meter m
-	  JOIN @extschema@.energy_daily d
-		ON d.meter_id = m.meter_id AND d.day BETWEEN first_day - 2 AND last_day + 2
-	  JOIN @extschema@.energy_channel c ON c.channel_id = d.channel_id
-	  LEFT JOIN @extschema@.energy_unit un ON pg_catalog.lower(un.unit COLLATE "C") = pg_catalog.lower(c.units)
-	 WHERE (want_meter IS NULL OR m.meter_code = want_meter)
-	   AND (want_serial IS NULL OR m.serial_number = want_serial)
-	   AND COALESCE(un.canonical, c.units) IN ('kWh', 'kvarh', 'kVAh')
-	   AND d.readings > 0 AND (d.interval_minutes > w OR w % d.interval_minutes <> 0)
-	   AND first_day <= last_day
-	 ORDER BY d.day, m.meter_code, m.serial_number, c.data_type
-	 LIMIT 1;
-	IF FOUND THEN
-		RAISE EXCEPTION 'demand window of % minutes does not fit the % minute interval of meter "%" serial "%" channel "%" (%) on %',
-						w, bad.minutes, bad.meter_code, bad.serial_number, bad.data_type, bad.units,
-						pg_catalog.to_char(bad.day, 'YYYY-MM-DD')
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A window must be a whole number of the channel''s intervals, at least one.',
-				  HINT = pg_catalog.format('Use a multiple of %s minutes.', bad.minutes);
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.energy_demand_check(text, text, date, date, integer) IS
-	'Internal: refuses (22023) a demand window that does not divide a day, or that is not a whole number of the interval of an energy channel-day the call would read, naming the channel.';
 
 CREATE FUNCTION @extschema@.energy_demand(meter_code text, serial_code text, from_day date, to_day date,
 										  tariff text, window_minutes integer DEFAULT 30)
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   max_demand float8, at timestamptz, readings bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	-- the checks first, whether or not there are readings
-	SELECT @extschema@.energy_tariff_zone(energy_demand.tariff, energy_demand.from_day, energy_demand.to_day);
-	SELECT @extschema@.energy_demand_check(energy_demand.meter_code, energy_demand.serial_code,
-										   energy_demand.from_day, energy_demand.to_day,
-										   energy_demand.window_minutes);
-	-- Windows aligned to multiples of the window from midnight in the
-	-- file's zone; each belongs to the period of its start and to the range
-	-- when its start's local date (tariff zone) is in it.  Per channel and
-	-- period the largest window wins, the earliest of equals.
-	WITH win AS (
-		SELECT b.meter_code, b.serial_number, b.data_type, b.units, s.start,
-			   pg_catalog.sum(b.value) AS energy, pg_catalog.count(*) AS n
-		  FROM @extschema@.energy_billing_readings(energy_demand.meter_code, energy_demand.serial_code,
-												   energy_demand.from_day, energy_demand.to_day) b
-		 CROSS JOIN LATERAL (SELECT pg_catalog.date_trunc('day', b.local_start) AS midnight) m
-		 CROSS JOIN LATERAL (SELECT (m.midnight OPERATOR(pg_catalog.+) pg_catalog.make_interval(mins =>
-					 (pg_catalog.floor(EXTRACT(epoch FROM b.local_start - m.midnight) / 60 / energy_demand.window_minutes)
-					  * energy_demand.window_minutes)::integer))
-					AT TIME ZONE b.time_zone AS start) s
-		 WHERE b.units IN ('kWh', 'kvarh', 'kVAh')
-		 GROUP BY 1, 2, 3, 4, 5
-	), placed AS (
-		SELECT win.*, p.period,
-			   pg_catalog.sum(win.n) OVER (PARTITION BY win.meter_code, win.serial_number, win.data_type,
-												   win.units, p.period) AS period_readings
-		  FROM win
-		  JOIN @extschema@.energy_tariff t ON t.tariff = energy_demand.tariff
-		 CROSS JOIN LATERAL (SELECT win.start AT TIME ZONE t.time_zone AS at) l
-		  JOIN @extschema@.energy_tariff_days(energy_demand.tariff, energy_demand.from_day, energy_demand.to_day) p
-			ON p.day = l.at::date AND l.at::time >= p.lo AND l.at::time < p.hi
-	)
-	SELECT DISTINCT ON (placed.meter_code, placed.serial_number, placed.data_type, placed.units, placed.period)
-		   placed.meter_code, placed.serial_number, placed.data_type,
-		   CASE placed.units WHEN 'kWh' THEN 'kW' WHEN 'kvarh' THEN 'kvar' ELSE 'kVA' END,
-		   placed.period, (placed.energy * 60 / energy_demand.window_minutes)::float8,
-		   placed.start + pg_catalog.make_interval(mins => energy_demand.window_minutes),
-		   placed.period_readings::bigint
-	  FROM placed
-	 ORDER BY placed.meter_code, placed.serial_number, placed.data_type, placed.units, placed.period,
-			  placed.energy DESC, placed.start;
-END;
+AS 'MODULE_PATHNAME', 'energy_demand_date'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_demand(text, text, date, date, text, integer) IS
-	'Maximum demand per energy channel (kWh gives kW, kvarh kvar, kVAh kVA) and period of the tariff: the largest energy of a window times 60 / window_minutes. Windows are aligned to multiples of window_minutes from midnight in the file''s zone and belong to the period of their start, and to the range when their start''s local date (tariff zone) is in from_day..to_day; at is the window''s end, the earliest of equal windows wins; readings counts the channel''s readings in the period. A window that does not divide a day, or is not a whole number of a channel''s intervals, is 22023 naming the channel. Only the copies that count; register reads are left out. An unknown tariff is 42704; from_day > to_day gives no rows.';
+	'Maximum demand per energy channel (kWh gives kW, kvarh kvar, kVAh kVA) and period of the tariff: the largest energy of a window times 60 / window_minutes. Windows are aligned to multiples of window_minutes from midnight in the file''s zone and belong to the period of their start, and to the range when their start''s local date (tariff zone) is in from_day..to_day; at is the window''s end, the earliest of equal windows wins; readings counts the channel''s readings in the period''s windows. A window that does not divide a day, or is not a whole number of a channel''s intervals, is 22023 naming the channel. Only the copies that count; register reads are left out. An unknown tariff is 42704; from_day > to_day gives no rows.';
 
 CREATE FUNCTION @extschema@.energy_demand(meter_code text, serial_code text, from_day text, to_day text,
 										  tariff text, window_minutes integer DEFAULT 30)
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   max_demand float8, at timestamptz, readings bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT * FROM @extschema@.energy_demand(energy_demand.meter_code, energy_demand.serial_code,
-											@extschema@.energy_billing_day(energy_demand.from_day),
-											@extschema@.energy_billing_day(energy_demand.to_day),
-											energy_demand.tariff, energy_demand.window_minutes);
-END;
+AS 'MODULE_PATHNAME', 'energy_demand_text'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_demand(text, text, text, text, text, integer) IS
 	'energy_demand with each day written as energy_get takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time; whatever DateStyle says.';

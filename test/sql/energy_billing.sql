@@ -228,6 +228,19 @@ SELECT d::date AS day, sum(readings) AS readings
 -- A 15-minute window splits the 30-minute day's readings: refused, naming it.
 SELECT * FROM energy_demand('MIX1', NULL, '2026-10-06', '2026-10-07', 'nsw_tou', 15);  -- ERROR
 
+-- An LP export in Sydney time across the start of summer time (its clock
+-- skips 02:00-03:00 on 4 October: 46 readings that day), and a lone
+-- reading, whose day has no interval: its start is its own time.  The
+-- second computation below checks both.
+SET energy.file_time_zone = 'Australia/Sydney';
+SELECT file_name, rows_loaded FROM energy_load_data('sydney.csv', pg_temp.lp(ARRAY(
+    SELECT 'SYD1,SYD1,P1,' || to_char(t, 'DD/MM/YYYY HH24:MI:SS') || ',Import,' || (extract(hour FROM t) + 1) || ',kWh,'
+      FROM generate_series('2026-10-03 00:30'::timestamp, '2026-10-06 00:00', '30 minutes') t
+     WHERE NOT (t > '2026-10-04 02:00' AND t <= '2026-10-04 03:00'))));
+RESET energy.file_time_zone;
+SELECT file_name, rows_loaded FROM energy_load_data('lone.csv', pg_temp.lp(ARRAY['LONE1,LONE1,P1,05/10/2026 14:00:00,Import,7,kWh,']));
+SELECT meter_code, period, readings, sum_value FROM energy_tou('LONE1', NULL, '2026-10-05', '2026-10-05', 'nem_two');
+
 -------------------------------------------------------------------------------
 -- A second computation: plain SQL over energy_data, row by row
 -------------------------------------------------------------------------------
@@ -242,7 +255,7 @@ LANGUAGE sql AS $$
     WITH r AS (
         SELECT e.meter_code, e.serial_number, e.data_type, v.units, e.status,
                e.energy::numeric * coalesce(u.factor, 1)::numeric AS value,
-               ((e.date_time - make_interval(mins => v.interval_minutes)) AT TIME ZONE e.time_zone)
+               ((e.date_time - make_interval(mins => coalesce(v.interval_minutes, 0))) AT TIME ZONE e.time_zone)
                    AT TIME ZONE t.time_zone AS s, t.calendar
           FROM energy_data e
           JOIN energy_tariff t ON t.tariff = tariff_name
@@ -338,7 +351,7 @@ LANGUAGE sql AS $$
     WITH r AS (
         SELECT e.meter_code, e.serial_number, e.data_type, e.time_zone,
                e.energy::numeric * coalesce(u.factor, 1)::numeric AS value,
-               e.date_time - make_interval(mins => v.interval_minutes) AS s
+               e.date_time - make_interval(mins => coalesce(v.interval_minutes, 0)) AS s
           FROM energy_data e
           LEFT JOIN energy_unit u ON lower(u.unit) = lower(e.units)
           JOIN energy_channel_view v
