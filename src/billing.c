@@ -585,7 +585,10 @@ span_wall(ZoneSpan *z, TimestampTz t)
 {
 	if (!z->valid || t < z->lo || t >= z->hi)
 	{
-		span_fill(z, t);
+		/* from 40 days before, when no transition lies between */
+		span_fill(z, t - 40 * USECS_PER_DAY);
+		if (z->valid && (t < z->lo || t >= z->hi))
+			span_fill(z, t);
 		if (!z->valid)
 			return instant_to_wall(t, z->tz);
 	}
@@ -647,7 +650,8 @@ typedef struct BillGroup
 	const char *data_type;
 	const char *units;
 	const char *demand_units;
-	BillFigures    *fig;			/* nperiods + 1: the last is period NULL */
+	BillFigures *fig;			/* nperiods + 1: the last is period NULL */
+	struct WindowSum *slot;		/* energy_demand: its windows by start */
 } BillGroup;
 
 typedef struct WindowKey
@@ -683,7 +687,9 @@ typedef struct Billing
 	BillGroup	   *groups;
 	int			ngroups;
 	int			capgroups;
-	HTAB	   *windows;
+	HTAB	   *windows;		/* windows that have no slot */
+	TimestampTz slot_base;		/* the instant of slot 0 */
+	int			nslots;
 	ReturnSetInfo *rsinfo;
 } Billing;
 
@@ -775,6 +781,7 @@ group_of(Billing *b, const ChannelInfo *c)
 	g->units = c->units;
 	g->demand_units = c->demand_units;
 	g->fig = MemoryContextAllocZero(b->meter_cxt, sizeof(BillFigures) * (b->tariff->nperiods + 1));
+	g->slot = b->demand ? MemoryContextAllocZero(b->meter_cxt, sizeof(WindowSum) * b->nslots) : NULL;
 	return b->ngroups++;
 }
 
@@ -941,19 +948,57 @@ billing_block(Billing *b, int64 meter_id, int64 channel_id, int64 file_id,
 			WindowSum  *ws;
 			bool		found;
 
+			int64		slot;
+
 			memset(&key, 0, sizeof(key));	/* hashed as bytes, padding too */
 			key.start = span_instant(&f->zone, midnight + into - into % w);
 			key.group = g;
-			ws = hash_search(b->windows, &key, HASH_ENTER, &found);
-			if (!found)
+			/* its slot, or the hash when that holds another window */
+			slot = (key.start - b->slot_base) / w;
+			ws = key.start >= b->slot_base && slot < b->nslots ? &b->groups[g].slot[slot] : NULL;
+			if (ws != NULL && ws->readings == 0)
+				ws->key = key;
+			else if (ws == NULL || ws->key.start != key.start)
 			{
-				ws->energy = 0;
-				ws->readings = 0;
+				ws = hash_search(b->windows, &key, HASH_ENTER, &found);
+				if (!found)
+				{
+					ws->energy = 0;
+					ws->readings = 0;
+				}
 			}
 			fixed_add(&ws->energy, x);
 			ws->readings++;
 		}
 	}
+}
+
+/* A row of a batch's blocks: which row, and whose (its meter's place). */
+typedef struct BlockRef
+{
+	uint64		row;
+	int			meter;
+	int64		id;				/* the meter's id, to find its place */
+} BlockRef;
+
+static int
+cmp_blockref_id(const void *a, const void *b)
+{
+	int64		x = ((const BlockRef *) a)->id;
+	int64		y = ((const BlockRef *) b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_blockref(const void *a, const void *b)
+{
+	const BlockRef *x = a;
+	const BlockRef *y = b;
+
+	if (x->meter != y->meter)
+		return x->meter < y->meter ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
 }
 
 static int
@@ -964,6 +1009,26 @@ cmp_group(const void *a, const void *b)
 	int			r = strcmp(x->data_type, y->data_type);
 
 	return r != 0 ? r : strcmp(x->units, y->units);
+}
+
+/* A window into its period: the largest, the earliest of equals. */
+static void
+demand_place(Billing *b, const WindowSum *ws)
+{
+	int			p = tariff_period(b->tariff, span_wall(&b->tariff_zone, ws->key.start));
+	BillFigures *fig;
+
+	if (p < 0)
+		return;
+	fig = &b->groups[ws->key.group].fig[p];
+	fig->readings += ws->readings;
+	if (!fig->has_max || ws->energy > fig->max ||
+		(ws->energy == fig->max && ws->key.start < fig->max_start))
+	{
+		fig->has_max = true;
+		fig->max = ws->energy;
+		fig->max_start = ws->key.start;
+	}
 }
 
 /*
@@ -981,24 +1046,13 @@ billing_flush(Billing *b)
 		HASH_SEQ_STATUS seq;
 		WindowSum  *ws;
 
+		for (int i = 0; i < b->ngroups; i++)
+			for (int k = 0; k < b->nslots; k++)
+				if (b->groups[i].slot[k].readings > 0)
+					demand_place(b, &b->groups[i].slot[k]);
 		hash_seq_init(&seq, b->windows);
 		while ((ws = hash_seq_search(&seq)) != NULL)
-		{
-			int			p = tariff_period(t, span_wall(&b->tariff_zone, ws->key.start));
-			BillFigures    *fig;
-
-			if (p < 0)
-				continue;
-			fig = &b->groups[ws->key.group].fig[p];
-			fig->readings += ws->readings;
-			if (!fig->has_max || ws->energy > fig->max ||
-				(ws->energy == fig->max && ws->key.start < fig->max_start))
-			{
-				fig->has_max = true;
-				fig->max = ws->energy;
-				fig->max_start = ws->key.start;
-			}
-		}
+			demand_place(b, ws);
 	}
 
 	qsort(b->groups, b->ngroups, sizeof(BillGroup), cmp_group);
@@ -1056,7 +1110,7 @@ billing_flush(Billing *b)
 		ctl.keysize = sizeof(WindowKey);
 		ctl.entrysize = sizeof(WindowSum);
 		ctl.hcxt = b->meter_cxt;
-		b->windows = hash_create("energy_demand windows", 4096, &ctl,
+		b->windows = hash_create("energy_demand windows", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 }
@@ -1122,6 +1176,13 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 		return (Datum) 0;
 	}
 	b.tariff_zone.tz = b.tariff->tz;
+	if (demand)
+	{
+		/* every window a stored day of the range can have, by UTC start */
+		b.slot_base = (TimestampTz) (from - 4) * USECS_PER_DAY;
+		b.nslots = ((int) Min(to - from, 366) + 9) * (MINS_PER_HOUR * HOURS_PER_DAY / b.window);
+		b.nslots = Min(b.nslots, 4096);	/* the rest go to the hash */
+	}
 
 	/* a reading's local date may differ from its stored day by two */
 	ndays = (int) (to - from) + 5;
@@ -1138,11 +1199,11 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 	b.files = hash_create("energy billing files", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	b.blocks_plan = energy_prepare(psprintf(
-		"SELECT s.channel_id, s.file_id, r.day, r.block FROM %1$s.energy_reading r "
+		"SELECT r.meter_id, s.channel_id, s.file_id, r.day, r.block FROM %1$s.energy_reading r "
 		"JOIN %1$s.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id "
 		"AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id "
-		"WHERE r.meter_id OPERATOR(pg_catalog.=) $1 AND r.day OPERATOR(pg_catalog.=) ANY ($2)",
-		b.schema.nspname), 2, (Oid[]) {INT8OID, DATEARRAYOID});
+		"WHERE r.meter_id OPERATOR(pg_catalog.=) ANY ($1) AND r.day OPERATOR(pg_catalog.=) ANY ($2)",
+		b.schema.nspname), 2, (Oid[]) {INT8ARRAYOID, DATEARRAYOID});
 	b.interval_plan = energy_prepare(psprintf(
 		"SELECT pg_catalog.min(d.interval_minutes) FROM %1$s.energy_daily d "
 		"WHERE d.day OPERATOR(pg_catalog.=) $1 AND d.meter_id OPERATOR(pg_catalog.=) $2 "
@@ -1205,38 +1266,70 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
 
-		for (int i = 0; i < nm; i++)
+		/*
+		 * The blocks of the batch's meters in one statement (one executor
+		 * start, not one per meter), then meter by meter in code order.
+		 */
 		{
-			Datum		bargs[2] = {Int64GetDatum(ids[i]), b.days};
+			Datum	   *idd = palloc(sizeof(Datum) * nm);
+			Datum		bargs[2];
 			SPITupleTable *tt;
 			uint64		nb;
+			BlockRef   *refs;
 
-			CHECK_FOR_INTERRUPTS();
-			if (b.code != NULL && (strcmp(b.code, codes[i]) != 0 || strcmp(b.serial, serials[i]) != 0))
-				billing_flush(&b);
-			if (b.code == NULL)
+			BlockRef   *byid = MemoryContextAlloc(batch_cxt, sizeof(BlockRef) * nm);
+
+			for (int i = 0; i < nm; i++)
 			{
-				b.code = MemoryContextStrdup(b.meter_cxt, codes[i]);
-				b.serial = MemoryContextStrdup(b.meter_cxt, serials[i]);
+				idd[i] = Int64GetDatum(ids[i]);
+				byid[i] = (BlockRef) {0, i, ids[i]};
 			}
-			energy_spi_run(b.blocks_plan, bargs, NULL, SPI_OK_SELECT, "read a meter's blocks");
-			/* the blocks' rows stay while billing_block runs statements of its own */
+			qsort(byid, nm, sizeof(BlockRef), cmp_blockref_id);
+			bargs[0] = energy_array(idd, NULL, nm, INT8OID);
+			bargs[1] = b.days;
+			energy_spi_run(b.blocks_plan, bargs, NULL, SPI_OK_SELECT, "read the meters' blocks");
+			/* the rows stay while billing_block runs statements of its own */
 			tt = SPI_tuptable;
 			nb = SPI_processed;
+			refs = MemoryContextAlloc(batch_cxt, sizeof(BlockRef) * Max(nb, 1));
 			for (uint64 k = 0; k < nb; k++)
 			{
 				bool		isnull;
-				int64		channel_id = DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 1, &isnull));
-				int64		file_id = DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 2, &isnull));
-				DateADT		day = DatumGetDateADT(SPI_getbinval(tt->vals[k], tt->tupdesc, 3, &isnull));
-				Datum		blk = SPI_getbinval(tt->vals[k], tt->tupdesc, 4, &isnull);
-				MemoryContext bold;
+				int64		id = DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 1, &isnull));
 
-				MemoryContextReset(block_cxt);
-				bold = MemoryContextSwitchTo(block_cxt);
-				billing_block(&b, ids[i], channel_id, file_id, day,
-							  (bytea *) PG_DETOAST_DATUM_PACKED(blk));
-				MemoryContextSwitchTo(bold);
+				BlockRef	key = {0, 0, id};
+				BlockRef   *hit = bsearch(&key, byid, nm, sizeof(BlockRef), cmp_blockref_id);
+
+				refs[k].row = k;
+				refs[k].meter = hit ? hit->meter : -1;
+			}
+			qsort(refs, nb, sizeof(BlockRef), cmp_blockref);
+			for (int i = 0, k = 0; i < nm; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (b.code != NULL && (strcmp(b.code, codes[i]) != 0 || strcmp(b.serial, serials[i]) != 0))
+					billing_flush(&b);
+				if (b.code == NULL)
+				{
+					b.code = MemoryContextStrdup(b.meter_cxt, codes[i]);
+					b.serial = MemoryContextStrdup(b.meter_cxt, serials[i]);
+				}
+				for (; k < (int) nb && refs[k].meter == i; k++)
+				{
+					HeapTuple	row = tt->vals[refs[k].row];
+					bool		isnull;
+					int64		channel_id = DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 2, &isnull));
+					int64		file_id = DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 3, &isnull));
+					DateADT		day = DatumGetDateADT(SPI_getbinval(row, tt->tupdesc, 4, &isnull));
+					Datum		blk = SPI_getbinval(row, tt->tupdesc, 5, &isnull);
+					MemoryContext bold;
+
+					MemoryContextReset(block_cxt);
+					bold = MemoryContextSwitchTo(block_cxt);
+					billing_block(&b, ids[i], channel_id, file_id, day,
+								  (bytea *) PG_DETOAST_DATUM_PACKED(blk));
+					MemoryContextSwitchTo(bold);
+				}
 			}
 			SPI_freetuptable(tt);
 		}
