@@ -123,7 +123,9 @@ typedef struct Factor
 {
 	int64		digits;
 	int			scale;
-	Datum		numeric;		/* the factor, for the slow path */
+	/* digits x 10^(SUM_SCALE - scale - value's scale), per value scale */
+	int128		mult[EC_MAX_SCALE + 1];
+	bool		mult_ok[EC_MAX_SCALE + 1];
 } Factor;
 
 static const int128 *
@@ -164,6 +166,12 @@ canonical_fixed(const EcValue *value, const Factor *f)
 		if (!v.exact)
 			sum_overflow();
 	}
+	if (v.scale >= 0 && v.scale <= EC_MAX_SCALE && f->mult_ok[v.scale])
+	{
+		if (__builtin_mul_overflow((int128) v.digits, f->mult[v.scale], &x))
+			sum_overflow();
+		return x;
+	}
 	shift = SUM_SCALE - v.scale - f->scale;
 	if (shift < 0)
 		sum_overflow();
@@ -171,6 +179,19 @@ canonical_fixed(const EcValue *value, const Factor *f)
 		__builtin_mul_overflow(x, pow10_128()[shift], &x))
 		sum_overflow();
 	return x;
+}
+
+/* The factor's multiplier for each scale a value may have. */
+static void
+factor_prepare(Factor *f)
+{
+	for (int s = 0; s <= EC_MAX_SCALE; s++)
+	{
+		int			shift = SUM_SCALE - s - f->scale;
+
+		f->mult_ok[s] = shift >= 0 &&
+			!__builtin_mul_overflow((int128) f->digits, pow10_128()[shift], &f->mult[s]);
+	}
 }
 
 static inline void
@@ -677,6 +698,7 @@ typedef struct Billing
 	HTAB	   *channels;
 	HTAB	   *files;
 	SPIPlanPtr	blocks_plan;
+	SPIPlanPtr	segments_plan;
 	SPIPlanPtr	interval_plan;
 	SPIPlanPtr	channel_plan;
 	SPIPlanPtr	file_plan;
@@ -725,6 +747,7 @@ channel_info(Billing *b, int64 channel_id)
 					 errmsg("factor %g of unit \"%s\" is not a decimal energy can sum exactly", factor, c->units)));
 		c->factor.digits = f.digits;
 		c->factor.scale = f.scale;
+		factor_prepare(&c->factor);
 		c->demand_units = strcmp(c->units, "kWh") == 0 ? "kW" :
 			strcmp(c->units, "kvarh") == 0 ? "kvar" :
 			strcmp(c->units, "kVAh") == 0 ? "kVA" : NULL;
@@ -925,7 +948,6 @@ billing_block(Billing *b, int64 meter_id, int64 channel_id, int64 file_id,
 		if (arr.superseded[i])
 			continue;
 		wall = arr.at[i] - iv;
-		x = canonical_fixed(&arr.value[i], &c->factor);
 		if (!b->demand)
 		{
 			TimestampTz t = span_instant(&f->zone, wall);
@@ -934,6 +956,7 @@ billing_block(Billing *b, int64 meter_id, int64 channel_id, int64 file_id,
 
 			if (p < 0)
 				continue;
+			x = canonical_fixed(&arr.value[i], &c->factor);
 			fig[p].readings++;
 			if (s->ptr != NULL && s->len > 0 && (!f->mdff || s->ptr[0] != 'A'))
 				fig[p].flagged++;
@@ -950,6 +973,7 @@ billing_block(Billing *b, int64 meter_id, int64 channel_id, int64 file_id,
 
 			int64		slot;
 
+			x = canonical_fixed(&arr.value[i], &c->factor);
 			memset(&key, 0, sizeof(key));	/* hashed as bytes, padding too */
 			key.start = span_instant(&f->zone, midnight + into - into % w);
 			key.group = g;
@@ -979,7 +1003,25 @@ typedef struct BlockRef
 	uint64		row;
 	int			meter;
 	int64		id;				/* the meter's id, to find its place */
+	int64		segment;
 } BlockRef;
+
+/* A segment of a batch's blocks: its channel and file. */
+typedef struct SegmentInfo
+{
+	int64		segment_id;
+	int64		channel_id;
+	int64		file_id;
+} SegmentInfo;
+
+static int
+cmp_segment(const void *a, const void *b)
+{
+	int64		x = ((const SegmentInfo *) a)->segment_id;
+	int64		y = ((const SegmentInfo *) b)->segment_id;
+
+	return x < y ? -1 : x > y;
+}
 
 static int
 cmp_blockref_id(const void *a, const void *b)
@@ -1198,12 +1240,24 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 	ctl.entrysize = sizeof(FileInfo);
 	b.files = hash_create("energy billing files", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
+	/*
+	 * A batch's blocks: one range of the index per day (its meters' ids
+	 * lie between the smallest and the largest), each entry kept when its
+	 * meter is one of the batch (a hashed filter, "+ 0" keeps it out of
+	 * the index condition, where it would be one descent per meter and
+	 * day); their segments' channels and files by a second statement,
+	 * once per segment rather than once per block.
+	 */
 	b.blocks_plan = energy_prepare(psprintf(
-		"SELECT r.meter_id, s.channel_id, s.file_id, r.day, r.block FROM %1$s.energy_reading r "
-		"JOIN %1$s.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id "
-		"AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id "
-		"WHERE r.meter_id OPERATOR(pg_catalog.=) ANY ($1) AND r.day OPERATOR(pg_catalog.=) ANY ($2)",
-		b.schema.nspname), 2, (Oid[]) {INT8ARRAYOID, DATEARRAYOID});
+		"SELECT r.meter_id, r.segment_id, r.day, r.block FROM %1$s.energy_reading r "
+		"WHERE r.day OPERATOR(pg_catalog.=) ANY ($2) "
+		"AND r.meter_id OPERATOR(pg_catalog.>=) $3 AND r.meter_id OPERATOR(pg_catalog.<=) $4 "
+		"AND (r.meter_id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.=) ANY ($1)",
+		b.schema.nspname), 4, (Oid[]) {INT8ARRAYOID, DATEARRAYOID, INT8OID, INT8OID});
+	b.segments_plan = energy_prepare(psprintf(
+		"SELECT s.segment_id, s.channel_id, s.file_id FROM %1$s.energy_segment s "
+		"WHERE s.segment_id OPERATOR(pg_catalog.=) ANY ($1)",
+		b.schema.nspname), 1, (Oid[]) {INT8ARRAYOID});
 	b.interval_plan = energy_prepare(psprintf(
 		"SELECT pg_catalog.min(d.interval_minutes) FROM %1$s.energy_daily d "
 		"WHERE d.day OPERATOR(pg_catalog.=) $1 AND d.meter_id OPERATOR(pg_catalog.=) $2 "
@@ -1272,38 +1326,78 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 		 */
 		{
 			Datum	   *idd = palloc(sizeof(Datum) * nm);
-			Datum		bargs[2];
+			Datum		bargs[4];
 			SPITupleTable *tt;
 			uint64		nb;
 			BlockRef   *refs;
-
 			BlockRef   *byid = MemoryContextAlloc(batch_cxt, sizeof(BlockRef) * nm);
+			SegmentInfo *segs;
+			int			nsegs = 0;
 
 			for (int i = 0; i < nm; i++)
 			{
 				idd[i] = Int64GetDatum(ids[i]);
-				byid[i] = (BlockRef) {0, i, ids[i]};
+				byid[i] = (BlockRef) {0, i, ids[i], 0};
 			}
 			qsort(byid, nm, sizeof(BlockRef), cmp_blockref_id);
 			bargs[0] = energy_array(idd, NULL, nm, INT8OID);
 			bargs[1] = b.days;
+			bargs[2] = Int64GetDatum(byid[0].id);
+			bargs[3] = Int64GetDatum(byid[nm - 1].id);
 			energy_spi_run(b.blocks_plan, bargs, NULL, SPI_OK_SELECT, "read the meters' blocks");
 			/* the rows stay while billing_block runs statements of its own */
 			tt = SPI_tuptable;
 			nb = SPI_processed;
 			refs = MemoryContextAlloc(batch_cxt, sizeof(BlockRef) * Max(nb, 1));
+			segs = MemoryContextAlloc(batch_cxt, sizeof(SegmentInfo) * Max(nb, 1));
 			for (uint64 k = 0; k < nb; k++)
 			{
 				bool		isnull;
-				int64		id = DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 1, &isnull));
-
-				BlockRef	key = {0, 0, id};
+				BlockRef	key = {0, 0, DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 1, &isnull)), 0};
 				BlockRef   *hit = bsearch(&key, byid, nm, sizeof(BlockRef), cmp_blockref_id);
 
 				refs[k].row = k;
 				refs[k].meter = hit ? hit->meter : -1;
+				refs[k].segment = DatumGetInt64(SPI_getbinval(tt->vals[k], tt->tupdesc, 2, &isnull));
+				segs[k].segment_id = refs[k].segment;
 			}
 			qsort(refs, nb, sizeof(BlockRef), cmp_blockref);
+
+			/* the segments' channels and files, once per segment */
+			if (nb > 0)
+			{
+				Datum	   *sd;
+				SPITupleTable *st;
+
+				qsort(segs, nb, sizeof(SegmentInfo), cmp_segment);
+				for (uint64 k = 0; k < nb; k++)
+					if (nsegs == 0 || segs[nsegs - 1].segment_id != segs[k].segment_id)
+						segs[nsegs++].segment_id = segs[k].segment_id;
+				sd = MemoryContextAlloc(batch_cxt, sizeof(Datum) * nsegs);
+				for (int k = 0; k < nsegs; k++)
+				{
+					sd[k] = Int64GetDatum(segs[k].segment_id);
+					segs[k].channel_id = -1;
+				}
+				bargs[0] = energy_array(sd, NULL, nsegs, INT8OID);
+				energy_spi_run(b.segments_plan, bargs, NULL, SPI_OK_SELECT, "read the blocks' segments");
+				st = SPI_tuptable;
+				for (uint64 k = 0; k < SPI_processed; k++)
+				{
+					bool		isnull;
+					SegmentInfo key;
+					SegmentInfo *hit;
+
+					key.segment_id = DatumGetInt64(SPI_getbinval(st->vals[k], st->tupdesc, 1, &isnull));
+					hit = bsearch(&key, segs, nsegs, sizeof(SegmentInfo), cmp_segment);
+					if (hit == NULL)
+						continue;
+					hit->channel_id = DatumGetInt64(SPI_getbinval(st->vals[k], st->tupdesc, 2, &isnull));
+					hit->file_id = DatumGetInt64(SPI_getbinval(st->vals[k], st->tupdesc, 3, &isnull));
+				}
+				SPI_freetuptable(st);
+			}
+
 			for (int i = 0, k = 0; i < nm; i++)
 			{
 				CHECK_FOR_INTERRUPTS();
@@ -1318,15 +1412,19 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 				{
 					HeapTuple	row = tt->vals[refs[k].row];
 					bool		isnull;
-					int64		channel_id = DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 2, &isnull));
-					int64		file_id = DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 3, &isnull));
-					DateADT		day = DatumGetDateADT(SPI_getbinval(row, tt->tupdesc, 4, &isnull));
-					Datum		blk = SPI_getbinval(row, tt->tupdesc, 5, &isnull);
+					SegmentInfo key;
+					SegmentInfo *seg;
+					DateADT		day = DatumGetDateADT(SPI_getbinval(row, tt->tupdesc, 3, &isnull));
+					Datum		blk = SPI_getbinval(row, tt->tupdesc, 4, &isnull);
 					MemoryContext bold;
 
+					key.segment_id = refs[k].segment;
+					seg = bsearch(&key, segs, nsegs, sizeof(SegmentInfo), cmp_segment);
+					if (seg == NULL || seg->channel_id < 0)
+						elog(ERROR, "segment %lld of a stored block not found", (long long) key.segment_id);
 					MemoryContextReset(block_cxt);
 					bold = MemoryContextSwitchTo(block_cxt);
-					billing_block(&b, ids[i], channel_id, file_id, day,
+					billing_block(&b, ids[i], seg->channel_id, seg->file_id, day,
 								  (bytea *) PG_DETOAST_DATUM_PACKED(blk));
 					MemoryContextSwitchTo(bold);
 				}
