@@ -697,7 +697,8 @@ typedef struct Billing
 	ZoneSpan	tariff_zone;
 	HTAB	   *channels;
 	HTAB	   *files;
-	SPIPlanPtr	blocks_plan;
+	SPIPlanPtr	blocks_range_plan;
+	SPIPlanPtr	blocks_list_plan;
 	SPIPlanPtr	segments_plan;
 	SPIPlanPtr	interval_plan;
 	SPIPlanPtr	channel_plan;
@@ -1241,19 +1242,22 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 	b.files = hash_create("energy billing files", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	/*
-	 * A batch's blocks: one range of the index per day (its meters' ids
-	 * lie between the smallest and the largest), each entry kept when its
-	 * meter is one of the batch (a hashed filter, "+ 0" keeps it out of
-	 * the index condition, where it would be one descent per meter and
-	 * day); their segments' channels and files by a second statement,
-	 * once per segment rather than once per block.
+	 * A batch's blocks, by one of two statements.  When the batch's meter
+	 * ids are close together (meters first seen in one file), one range of
+	 * the index per day, the few other meters' entries of the range left
+	 * out here; else one index descent per meter and day.  Their segments'
+	 * channels and files come by a second statement, once per segment
+	 * rather than once per block.
 	 */
-	b.blocks_plan = energy_prepare(psprintf(
+	b.blocks_range_plan = energy_prepare(psprintf(
 		"SELECT r.meter_id, r.segment_id, r.day, r.block FROM %1$s.energy_reading r "
-		"WHERE r.day OPERATOR(pg_catalog.=) ANY ($2) "
-		"AND r.meter_id OPERATOR(pg_catalog.>=) $3 AND r.meter_id OPERATOR(pg_catalog.<=) $4 "
-		"AND (r.meter_id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.=) ANY ($1)",
-		b.schema.nspname), 4, (Oid[]) {INT8ARRAYOID, DATEARRAYOID, INT8OID, INT8OID});
+		"WHERE r.day OPERATOR(pg_catalog.=) ANY ($1) "
+		"AND r.meter_id OPERATOR(pg_catalog.>=) $2 AND r.meter_id OPERATOR(pg_catalog.<=) $3",
+		b.schema.nspname), 3, (Oid[]) {DATEARRAYOID, INT8OID, INT8OID});
+	b.blocks_list_plan = energy_prepare(psprintf(
+		"SELECT r.meter_id, r.segment_id, r.day, r.block FROM %1$s.energy_reading r "
+		"WHERE r.day OPERATOR(pg_catalog.=) ANY ($1) AND r.meter_id OPERATOR(pg_catalog.=) ANY ($2)",
+		b.schema.nspname), 2, (Oid[]) {DATEARRAYOID, INT8ARRAYOID});
 	b.segments_plan = energy_prepare(psprintf(
 		"SELECT s.segment_id, s.channel_id, s.file_id FROM %1$s.energy_segment s "
 		"WHERE s.segment_id OPERATOR(pg_catalog.=) ANY ($1)",
@@ -1333,6 +1337,7 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 			BlockRef   *byid = MemoryContextAlloc(batch_cxt, sizeof(BlockRef) * nm);
 			SegmentInfo *segs;
 			int			nsegs = 0;
+			uint64		skip;
 
 			for (int i = 0; i < nm; i++)
 			{
@@ -1340,11 +1345,18 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 				byid[i] = (BlockRef) {0, i, ids[i], 0};
 			}
 			qsort(byid, nm, sizeof(BlockRef), cmp_blockref_id);
-			bargs[0] = energy_array(idd, NULL, nm, INT8OID);
-			bargs[1] = b.days;
-			bargs[2] = Int64GetDatum(byid[0].id);
-			bargs[3] = Int64GetDatum(byid[nm - 1].id);
-			energy_spi_run(b.blocks_plan, bargs, NULL, SPI_OK_SELECT, "read the meters' blocks");
+			bargs[0] = b.days;
+			if (byid[nm - 1].id - byid[0].id < (int64) nm * 4)
+			{
+				bargs[1] = Int64GetDatum(byid[0].id);
+				bargs[2] = Int64GetDatum(byid[nm - 1].id);
+				energy_spi_run(b.blocks_range_plan, bargs, NULL, SPI_OK_SELECT, "read the meters' blocks");
+			}
+			else
+			{
+				bargs[1] = energy_array(idd, NULL, nm, INT8OID);
+				energy_spi_run(b.blocks_list_plan, bargs, NULL, SPI_OK_SELECT, "read the meters' blocks");
+			}
 			/* the rows stay while billing_block runs statements of its own */
 			tt = SPI_tuptable;
 			nb = SPI_processed;
@@ -1398,7 +1410,15 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 				SPI_freetuptable(st);
 			}
 
-			for (int i = 0, k = 0; i < nm; i++)
+			/* rows of meters not of the batch (in the range) sort first */
+			{
+				uint64		k0 = 0;
+
+				while (k0 < nb && refs[k0].meter < 0)
+					k0++;
+				skip = k0;
+			}
+			for (int i = 0, k = (int) skip; i < nm; i++)
 			{
 				CHECK_FOR_INTERRUPTS();
 				if (b.code != NULL && (strcmp(b.code, codes[i]) != 0 || strcmp(b.serial, serials[i]) != 0))
