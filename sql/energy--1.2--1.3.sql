@@ -160,13 +160,14 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_holiday', '');
 -- reading index and decoded once, each reading that counts placed by the
 -- start of its interval, with each local day's periods worked out once;
 -- no row per reading is formed.  They run with the caller's rights: the
--- caller needs SELECT on the tables they read, as for energy_data.
+-- caller needs SELECT on the tables they read, as for energy_data.  They
+-- run statements through a cursor, so not in a parallel worker.
 CREATE FUNCTION @extschema@.energy_tou(meter_code text, serial_code text, from_day date, to_day date,
 									   tariff text)
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   readings bigint, sum_value numeric, flagged bigint)
 AS 'MODULE_PATHNAME', 'energy_tou_date'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_tou(text, text, date, date, text) IS
 	'Energy per time-of-use period: one row per meter, channel (data type and canonical unit) and period of the tariff, with the readings, their exact sum and how many are flagged, over the intervals whose start''s local date (tariff zone) is in from_day..to_day. A reading at t in its file''s zone covers (t - interval, t] and belongs to the period of its start; no window: period NULL, so the periods add up to the channel''s total. Only the copies that count; register reads (TOU files) are left out. NULL meter_code: every meter, one at a time; NULL serial_code: every serial. An unknown tariff is 42704; from_day > to_day gives no rows.';
 
@@ -175,7 +176,7 @@ CREATE FUNCTION @extschema@.energy_tou(meter_code text, serial_code text, from_d
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   readings bigint, sum_value numeric, flagged bigint)
 AS 'MODULE_PATHNAME', 'energy_tou_text'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_tou(text, text, text, text, text) IS
 	'energy_tou with each day written as energy_get takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time; whatever DateStyle says.';
 
@@ -184,7 +185,7 @@ CREATE FUNCTION @extschema@.energy_demand(meter_code text, serial_code text, fro
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   max_demand float8, at timestamptz, readings bigint)
 AS 'MODULE_PATHNAME', 'energy_demand_date'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_demand(text, text, date, date, text, integer) IS
 	'Maximum demand per energy channel (kWh gives kW, kvarh kvar, kVAh kVA) and period of the tariff: the largest energy of a window times 60 / window_minutes. Windows are aligned to multiples of window_minutes from midnight in the file''s zone and belong to the period of their start, and to the range when their start''s local date (tariff zone) is in from_day..to_day; at is the window''s end, the earliest of equal windows wins; readings counts the channel''s readings in the period''s windows. A window that does not divide a day, or is not a whole number of a channel''s intervals, is 22023 naming the channel. Only the copies that count; register reads are left out. An unknown tariff is 42704; from_day > to_day gives no rows.';
 
@@ -193,6 +194,6 @@ CREATE FUNCTION @extschema@.energy_demand(meter_code text, serial_code text, fro
 RETURNS TABLE (meter_code text, serial_number text, data_type text, units text, period text,
 			   max_demand float8, at timestamptz, readings bigint)
 AS 'MODULE_PATHNAME', 'energy_demand_text'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_demand(text, text, text, text, text, integer) IS
 	'energy_demand with each day written as energy_get takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time; whatever DateStyle says.';

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * billing.c
- *	  Billing figures in local time: the time zones of files and tariffs,
- *	  and the days energy_tou() and energy_demand() take as text.
+ *	  Billing figures in local time: energy_tou(), energy per time-of-use
+ *	  period, and energy_demand(), maximum demand per period, from the
+ *	  stored blocks; and the check of the zones of files and tariffs.
  *
  * A reading's time is a wall-clock time in its file's zone, and a tariff's
  * windows are wall-clock times in the tariff's zone; both zones are names
@@ -18,8 +19,27 @@
  * energy.file_time_zone's check hook and the tariff table's CHECK both ask
  * energy_zone_acceptable().
  *
- * energy_tou() and energy_demand() themselves are SQL (the upgrade script's
- * "Billing figures in local time"): this file holds what they need from C.
+ * The flow of a call (billing_run), for a billing run over a fleet:
+ *
+ *	tariff_load()     the tariff, its windows and holidays; each local day of
+ *	                  the range cut once into pieces [lo, hi) of wall-clock
+ *	                  time, each with its period
+ *	meters            the meters with readings stored on the days the range
+ *	                  can reach, in code order, 256 at a time (SPI cursor)
+ *	blocks            a batch's blocks of those days through the reading
+ *	                  index, their segments' channels and files once each
+ *	billing_block()   each block decoded once (codec.c); each reading that
+ *	                  counts placed by the start of its interval: its file's
+ *	                  wall clock to an instant, the instant to the tariff's
+ *	                  wall clock (ZoneSpan: one addition, from PostgreSQL's
+ *	                  transition table), then its local day's pieces; an
+ *	                  exact sum per period (energy_tou) or per window
+ *	                  (energy_demand)
+ *	billing_flush()   a meter code and serial done: windows placed, rows
+ *	                  written to the result, memory reset
+ *
+ * No row per reading is formed, and memory holds one batch of meters; the
+ * result rows go to the tuplestore, which spills to disk past work_mem.
  *
  *-------------------------------------------------------------------------
  */
@@ -1183,10 +1203,14 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 	HASHCTL		ctl = {0};
 	MemoryContext block_cxt;
 
-	if (PG_ARGISNULL(4) || (demand && PG_ARGISNULL(5)))
+	if (PG_ARGISNULL(4))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the tariff and both days must be given")));
+	if (demand && PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("window_minutes must be given")));
 	if (DATE_NOT_FINITE(from) || DATE_NOT_FINITE(to))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),

@@ -74,8 +74,9 @@
  *					a stage of it
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
  *					the change log
- *	billing.c		billing figures in local time: the zones of files and
- *					tariffs, checked; energy_tou() and energy_demand() are SQL
+ *	billing.c		billing figures in local time: energy_tou() and
+ *					energy_demand() from the stored blocks, per meter; the
+ *					zones of files and tariffs, checked
  *
  * This header is the seam between them; the parser (parser.h) stays
  * server-free.  pg_compat.h holds what differs between PostgreSQL 15 and

@@ -347,6 +347,8 @@ SELECT * FROM energy_demand('DEM15', NULL, '2026-10-06', '2026-10-06', 'nsw_tou'
 SELECT * FROM energy_demand('DEM15', NULL, '2026-10-06', '2026-10-06', 'nsw_tou', 7);    -- ERROR
 SELECT * FROM energy_demand('DEM15', NULL, '2026-10-06', '2026-10-06', 'nsw_tou', 0);    -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT * FROM energy_demand('DEM15', NULL, '2026-10-06', '2026-10-06', 'nsw_tou', NULL); -- ERROR
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- The same by plain SQL over energy_data: windows from midnight in the
 -- file's zone, placed by their start in the tariff's zone.
