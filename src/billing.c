@@ -727,7 +727,7 @@ typedef struct Billing
 	MemoryContext meter_cxt;	/* the current meter code and serial */
 	char	   *code;
 	char	   *serial;
-	BillGroup	   *groups;
+	BillGroup  *groups;
 	int			ngroups;
 	int			capgroups;
 	HTAB	   *windows;		/* windows that have no slot */
@@ -809,7 +809,7 @@ file_info(Billing *b, int64 file_id)
 static int
 group_of(Billing *b, const ChannelInfo *c)
 {
-	BillGroup	   *g;
+	BillGroup  *g;
 
 	for (int i = 0; i < b->ngroups; i++)
 		if (strcmp(b->groups[i].data_type, c->data_type) == 0 &&
@@ -936,7 +936,7 @@ billing_block(Billing *b, int64 meter_id, int64 channel_id, int64 file_id,
 	int			minutes;
 	int64		iv;
 	int			g;
-	BillFigures    *fig;
+	BillFigures *fig;
 
 	if (b->demand && c->demand_units == NULL)
 		return;					/* not an energy channel */
@@ -1121,11 +1121,11 @@ billing_flush(Billing *b)
 	qsort(b->groups, b->ngroups, sizeof(BillGroup), cmp_group);
 	for (int i = 0; i < b->ngroups; i++)
 	{
-		BillGroup	   *g = &b->groups[i];
+		BillGroup  *g = &b->groups[i];
 
 		for (int p = 0; p <= t->nperiods; p++)
 		{
-			BillFigures    *fig = &g->fig[p];
+			BillFigures *fig = &g->fig[p];
 			Datum		values[8];
 			bool		nulls[8] = {0};
 
