@@ -7,6 +7,7 @@ MODULE_big = energy
 OBJS = \
 	src/energy.o \
 	src/loader.o \
+	src/catalog.o \
 	src/file.o \
 	src/parser.o \
 	src/parse_csv.o \
@@ -18,6 +19,7 @@ OBJS = \
 	src/chunk.o \
 	src/block.o \
 	src/codec.o \
+	src/sum.o \
 	src/aggregate.o \
 	src/overlap.o \
 	src/resolve.o \

@@ -347,7 +347,7 @@ bench_generated(int per_day, Shape shape, int days)
 	t0 = now_sec();
 	for (int d = 0; d < days; d++)
 	{
-		EcArrays	a = {atout, vout, NULL, stout, NULL, false};
+		EcArrays	a = {atout, vout, NULL, stout, NULL, false, NULL, NULL};
 
 		(void) ec_decode(blocks + cap * d, lens[d], midnight + d * 86400000000LL, &a);
 		sink += vout[per_day - 1].value;
@@ -356,7 +356,7 @@ bench_generated(int per_day, Shape shape, int days)
 	t0 = now_sec();
 	for (int d = 0; d < days; d++)
 	{
-		EcArrays	a = {NULL, NULL, dout, NULL, NULL, false};
+		EcArrays	a = {NULL, NULL, dout, NULL, NULL, false, NULL, NULL};
 
 		(void) ec_decode(blocks + cap * d, lens[d], 0, &a);
 		sink += dout[per_day - 1];

@@ -22,13 +22,15 @@ two calls, then a populate), the expected readings are computed here from
 the bytes of the files still loaded (energy_file's
 sha256 names the version; file_id order is load order; the copy of the
 highest file_id wins, and within a file the later line), independently of
-the extension, and compared exactly with energy_data and with both views;
-the writers then go on.  At the end, amcheck's bt_index_check
-(heapallindexed) runs on every B-tree index of energy's tables and views.
+the extension, and compared exactly with energy_data and with both views,
+and energy_verify() must return no row; the writers then go on.  At the
+end, amcheck's bt_index_check (heapallindexed) runs on every B-tree index
+of energy's tables and views.
 
 Exit status 0 when nothing was lost, doubled or changed, no 23505, amcheck
-found nothing, the views match, and 40P01 ended under 1% of the writing
-calls; 1 otherwise; 2 when the soak itself could not run.
+found nothing, the views match, energy_verify() returned no row, and 40P01
+ended under 1% of the writing calls; 1 otherwise; 2 when the soak itself
+could not run.
 """
 
 import argparse
@@ -402,6 +404,16 @@ def check(args, pool, db, problems):
     counts["partials of files not loaded"] = int(orphans[0][0])
     if int(orphans[0][0]):
         problems.append(f"{orphans[0][0]} partials of files that are not loaded")
+
+    # the extension's own check of itself: no row when nothing contradicts
+    rows, state = db.run("SELECT kind, meter_code, day, file_name, detail FROM energy_verify()")
+    if state:
+        problems.append(f"energy_verify() failed: {state}")
+    counts["energy_verify() rows"] = len(rows)
+    for row in rows[:3]:
+        problems.append("energy_verify(): " + " ".join(row))
+    if len(rows) > 3:
+        problems.append(f"energy_verify(): {len(rows) - 3} more rows")
     return counts
 
 

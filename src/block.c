@@ -10,8 +10,11 @@
  * marks without touching the rest (energy_block_decode, energy_block_remark),
  * and SQL reads blocks through three functions:
  *
- *	 energy_block_readings(block, day)	 one row per reading, for energy_data
- *										 and energy_resolve();
+ *	 energy_block_readings(block, day)	 one row per reading, for
+ *										 energy_resolve() and callers;
+ *	 energy_block_readings(block, day, meter_id, file_id)
+ *										 the same for energy_data, whose
+ *										 errors name the row's meter and file;
  *	 energy_block_marks(block, marks)	 the block with other marks, for
  *										 energy_resolve() on Citus;
  *	 energy_block_encode(at, value, status, superseded, day)
@@ -21,7 +24,11 @@
  * Times are stored relative to the chunk's day (its midnight), which the
  * row already holds, so a regular day costs a few bytes of times.  A block
  * is untrusted input (a corrupt page, a hand-made bytea): the codec checks
- * it in full, and a problem is 22P03 / XX001, never a crash.
+ * it in full, statuses must be text in the database's encoding and times
+ * valid timestamps, and a problem is an error, never a crash: XX001 (data
+ * corrupted) for a block the server read from energy_reading, with a
+ * context naming its meter, day and file, and 22P03 (invalid binary
+ * representation) for bytes a caller passed.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,19 +38,26 @@
 
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "port/pg_crc32c.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "energy.h"
 
 PG_FUNCTION_INFO_V1(energy_block_readings);
+PG_FUNCTION_INFO_V1(energy_block_readings_of);
 PG_FUNCTION_INFO_V1(energy_block_marks);
 PG_FUNCTION_INFO_V1(energy_block_encode);
 
@@ -64,27 +78,109 @@ ec_crc32c(const uint8_t *data, size_t len)
 	return (uint32_t) crc;
 }
 
-/* The timestamp the times of a day's block are stored against. */
-static inline int64
+/*
+ * The timestamp the times of a day's block are stored against: the day's
+ * midnight.  A day whose midnight is no timestamp (infinity, or beyond
+ * 294276 AD) is refused: its product would overflow, and the times
+ * decoded from it wrap around to other days without a word.
+ */
+static int64
 block_base(DateADT day)
 {
+	if (day < DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE ||
+		day >= TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("day %s is out of range for energy readings",
+						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)))),
+				 errdetail("A block's times are stored relative to its day's midnight, which must be a valid timestamp.")));
 	return (int64) day * USECS_PER_DAY;
 }
 
 /*
- * A codec problem as an error.  A block that does not decode is damaged
- * storage (XX001, as PostgreSQL reports a corrupt page), unless it came
- * from the caller (22P03, invalid binary representation).
+ * A codec problem as an error.  A block the server read from
+ * energy_reading is damaged storage (XX001, as PostgreSQL reports a corrupt
+ * page), and where says which (energy_block_where); bytes a caller passed
+ * are 22P03 (invalid binary representation), or 22023 for readings the
+ * encoder refuses.  elevel is ERROR but where the overlap stage goes on
+ * without the block (resolve.c).
  */
-static void
-block_error(EcErrorCode rc, bool stored)
+void
+energy_block_report(int elevel, EcErrorCode rc, bool stored, const char *where)
 {
-	ereport(ERROR,
+	ereport(elevel,
 			(errcode(rc == EC_ERR_INPUT ? ERRCODE_INVALID_PARAMETER_VALUE :
 					 stored ? ERRCODE_DATA_CORRUPTED :
 					 ERRCODE_INVALID_BINARY_REPRESENTATION),
 			 errmsg("energy readings block is not valid: %s", ec_error_name(rc)),
-			 errdetail("%s", ec_error_detail(rc))));
+			 errdetail("%s", ec_error_detail(rc)),
+			 where ? errcontext("energy_reading block of %s", where) : 0));
+}
+
+static void
+block_error(EcErrorCode rc, bool stored)
+{
+	energy_block_report(ERROR, rc, stored, NULL);
+}
+
+/*
+ * Which stored block an error is about: its meter, day and file, by code
+ * and name where the caller may read energy_meter and energy_file (their
+ * SELECT is PUBLIC's unless revoked), else by id.  Runs a statement: call
+ * it before raising the error, never from an error callback.
+ */
+char *
+energy_block_where(Oid nspid, int64 meter_id, int64 file_id, DateADT day)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	int			y,
+				m,
+				d;
+	char	   *meter = psprintf("meter_id " INT64_FORMAT, meter_id);
+	char	   *file = psprintf("file_id " INT64_FORMAT, file_id);
+	Oid			meter_rel = get_relname_relid("energy_meter", nspid);
+	Oid			file_rel = get_relname_relid("energy_file", nspid);
+
+	if (OidIsValid(meter_rel) && OidIsValid(file_rel) &&
+		pg_class_aclcheck(meter_rel, GetUserId(), ACL_SELECT) == ACLCHECK_OK &&
+		pg_class_aclcheck(file_rel, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+	{
+		const char *ns = quote_identifier(get_namespace_name(nspid));
+		Oid			types[2] = {INT8OID, INT8OID};
+		Datum		args[2] = {Int64GetDatum(meter_id), Int64GetDatum(file_id)};
+
+		SPI_connect();
+		energy_spi_exec(psprintf("SELECT (SELECT m.meter_code FROM %1$s.energy_meter m "
+								 "WHERE m.meter_id OPERATOR(pg_catalog.=) $1), "
+								 "(SELECT f.file_name FROM %1$s.energy_file f "
+								 "WHERE f.file_id OPERATOR(pg_catalog.=) $2)", ns),
+						2, types, args, NULL, true, SPI_OK_SELECT,
+						"naming a damaged block");
+		if (SPI_processed == 1)
+		{
+			char	   *code = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+			if (code != NULL)
+				meter = MemoryContextStrdup(outer, psprintf("\"%s\"", code));
+			if (name != NULL)
+				file = MemoryContextStrdup(outer, psprintf("\"%s\"", name));
+		}
+		SPI_finish();
+	}
+	/* the day in ISO form, whatever DateStyle says: a stored day is AD */
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	return psprintf("meter %s, day %04d-%02d-%02d, file %s", meter, y, m, d, file);
+}
+
+/*
+ * The codec's status check: a status is handed to SQL as text, so it must
+ * be valid in the database's encoding, without a NUL (pg_verifymbstr).
+ */
+static bool
+block_text_ok(const char *ptr, size_t len, void *arg)
+{
+	return len <= (size_t) MaxAllocSize && pg_verifymbstr(ptr, (int) len, true);
 }
 
 /*
@@ -158,42 +254,70 @@ energy_block_make(int n, DateADT day, const Timestamp *at, EcValue *values,
 }
 
 /*
- * Decode a stored block into arrays the caller gets back in *out, each n
- * long (palloc'd in the current context); a NULL pointer in want is a part
- * not wanted.  Statuses point into the block, which must outlive them.
+ * Decode a block into arrays the caller gets back in *out, each *n long
+ * (palloc'd in the current context); a NULL pointer in want is a part not
+ * wanted.  Statuses point into the block, which must outlive them, and are
+ * checked to be text (block_text_ok) whether wanted or not, once per
+ * stored string; times are checked to be timestamps.  A block that does
+ * not decode is its code, not an error: the caller reports it
+ * (energy_block_report) or goes on without it.
  */
-int
-energy_block_decode(const bytea *block, DateADT day, EcArrays *out)
+EcErrorCode
+energy_block_try_decode(const bytea *block, DateADT day, EcArrays *out, int *n)
 {
 	const uint8_t *data = (const uint8_t *) VARDATA_ANY(block);
 	size_t		len = VARSIZE_ANY_EXHDR(block);
-	uint32_t	n;
+	int64		base = block_base(day);
+	uint32_t	count;
 	EcErrorCode rc;
 	EcArrays	want = *out;
 
-	if ((rc = ec_count(data, len, &n)) != EC_OK)
-		block_error(rc, true);
+	*n = 0;
+	if ((rc = ec_count(data, len, &count)) != EC_OK)
+		return rc;
 	if (want.at)
-		out->at = palloc(sizeof(int64) * Max(n, 1));
+		out->at = palloc(sizeof(int64) * Max(count, 1));
 	if (want.value)
-		out->value = palloc(sizeof(EcValue) * Max(n, 1));
+		out->value = palloc(sizeof(EcValue) * Max(count, 1));
 	if (want.value_double)
-		out->value_double = palloc(sizeof(double) * Max(n, 1));
+		out->value_double = palloc(sizeof(double) * Max(count, 1));
 	if (want.status)
-		out->status = palloc(sizeof(EcText) * Max(n, 1));
+		out->status = palloc(sizeof(EcText) * Max(count, 1));
+	/* wanted or not: a block is refused whole, whoever reads it */
+	out->check = block_text_ok;
 	if (want.superseded)
-		out->superseded = palloc(sizeof(bool) * Max(n, 1));
-	if ((rc = ec_decode(data, len, block_base(day), out)) != EC_OK)
+		out->superseded = palloc(sizeof(bool) * Max(count, 1));
+	if ((rc = ec_decode(data, len, base, out)) != EC_OK)
+		return rc;
+	/* raw times are any int64, and a regular block's arithmetic wraps */
+	if (want.at)
+		for (uint32_t i = 0; i < count; i++)
+			if (!IS_VALID_TIMESTAMP(out->at[i]))
+				return EC_ERR_CORRUPT;
+	*n = (int) count;
+	return EC_OK;
+}
+
+/* The same, a damaged block an error (XX001: a stored block). */
+int
+energy_block_decode(const bytea *block, DateADT day, EcArrays *out)
+{
+	int			n;
+	EcErrorCode rc;
+
+	if ((rc = energy_block_try_decode(block, day, out, &n)) != EC_OK)
 		block_error(rc, true);
-	return (int) n;
+	return n;
 }
 
 /*
  * The block with other superseded marks (NULL: none), the readings' bytes
- * kept as they are.
+ * kept as they are; stored says whose bytes they are, for the error.  A
+ * caller's block is checked as the decoder checks it, statuses included,
+ * since what comes back may be stored.
  */
 bytea *
-energy_block_remark(const bytea *block, const bool *marks)
+energy_block_remark(const bytea *block, const bool *marks, bool stored)
 {
 	const uint8_t *data = (const uint8_t *) VARDATA_ANY(block);
 	size_t		len = VARSIZE_ANY_EXHDR(block);
@@ -204,43 +328,52 @@ energy_block_remark(const bytea *block, const bool *marks)
 	EcErrorCode rc;
 
 	if ((rc = ec_count(data, len, &n)) != EC_OK)
-		block_error(rc, true);
+		block_error(rc, stored);
+	if (!stored && (rc = ec_check_texts(data, len, block_text_ok, NULL)) != EC_OK)
+		block_error(rc, stored);
 	cap = ec_set_marks_bound(len, n);
 	out = palloc(VARHDRSZ + cap);
 	if ((rc = ec_set_marks(data, len, marks, (uint8_t *) VARDATA(out), cap, &out_len)) != EC_OK)
-		block_error(rc, true);
+		block_error(rc, stored);
 	SET_VARSIZE(out, VARHDRSZ + out_len);
 	return out;
 }
 
 /*
- * energy_block_readings(block bytea, day date)
- *	  RETURNS TABLE (at timestamp, value float8, status text, superseded boolean)
- *
- * Every reading of a block in stored order, superseded ones included (the
- * view filters them; energy_resolve() needs them).  Materialize mode: a
- * block is at most a day of one channel.
+ * Every reading of a block as rows, in stored order, superseded ones
+ * included.  Materialize mode: the rows go to a tuplestore, which keeps
+ * work_mem of them in memory and spills the rest to a temporary file.
+ * Each row's status is copied into text only to be copied again into the
+ * tuplestore, so it is freed at once: a block's dictionary status covers
+ * up to 65,535 readings, and keeping each copy until the call returns
+ * made a 16 kB block cost a gigabyte of the backend's memory.  What stays
+ * is the decoded arrays (about 40 bytes a reading) and one row.
  */
-Datum
-energy_block_readings(PG_FUNCTION_ARGS)
+static void
+block_rows(FunctionCallInfo fcinfo, bytea *block, DateADT day, bool stored,
+		   int64 meter_id, int64 file_id)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bytea	   *block = PG_GETARG_BYTEA_PP(0);
-	DateADT		day = PG_GETARG_DATEADT(1);
 	EcArrays	a = {0};
 	int			n;
+	EcErrorCode rc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	a.at = (int64 *) 1;
 	a.value_double = (double *) 1;
 	a.status = (EcText *) 1;
 	a.superseded = (bool *) 1;
-	n = energy_block_decode(block, day, &a);
+	if ((rc = energy_block_try_decode(block, day, &a, &n)) != EC_OK)
+		energy_block_report(ERROR, rc, stored,
+							stored ? energy_block_where(get_func_namespace(fcinfo->flinfo->fn_oid),
+														meter_id, file_id, day) : NULL);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		v[4];
 		bool		nulls[4] = {false, false, false, false};
+		text	   *status = NULL;
 
+		CHECK_FOR_INTERRUPTS();
 		v[0] = TimestampGetDatum(a.at[i]);
 		v[1] = Float8GetDatum(a.value_double[i]);
 		if (a.status[i].ptr == NULL)
@@ -249,11 +382,45 @@ energy_block_readings(PG_FUNCTION_ARGS)
 			v[2] = (Datum) 0;
 		}
 		else
-			v[2] = PointerGetDatum(cstring_to_text_with_len(a.status[i].ptr,
-															(int) a.status[i].len));
+		{
+			status = cstring_to_text_with_len(a.status[i].ptr, (int) a.status[i].len);
+			v[2] = PointerGetDatum(status);
+		}
 		v[3] = BoolGetDatum(a.superseded[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+		if (status != NULL)
+			pfree(status);
 	}
+}
+
+/*
+ * energy_block_readings(block bytea, day date)
+ *	  RETURNS TABLE (at timestamp, value float8, status text, superseded boolean)
+ *
+ * Every reading of a block the caller passes: a block that does not decode
+ * is 22P03, since nothing says where the bytes came from.
+ */
+Datum
+energy_block_readings(PG_FUNCTION_ARGS)
+{
+	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), false, 0, 0);
+	return (Datum) 0;
+}
+
+/*
+ * energy_block_readings(block bytea, day date, meter_id bigint, file_id bigint)
+ *	  RETURNS TABLE (at timestamp, value float8, status text, superseded boolean)
+ *
+ * The same for the block of energy_reading's row of this meter and day, in
+ * a segment of this file (energy_data passes them): a block that does not
+ * decode is damaged storage, XX001, and the error's context names the
+ * meter, the day and the file.
+ */
+Datum
+energy_block_readings_of(PG_FUNCTION_ARGS)
+{
+	block_rows(fcinfo, PG_GETARG_BYTEA_PP(0), PG_GETARG_DATEADT(1), true,
+			   PG_GETARG_INT64(2), PG_GETARG_INT64(3));
 	return (Datum) 0;
 }
 
@@ -283,8 +450,13 @@ energy_block_marks(PG_FUNCTION_ARGS)
 		bool	   *nulls;
 		int			count;
 
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("marks must be a one-dimensional array"),
+					 errdetail("The array has %d dimensions.", ARR_NDIM(arr))));
 		deconstruct_array(arr, BOOLOID, 1, true, TYPALIGN_CHAR, &elems, &nulls, &count);
-		if (ARR_NDIM(arr) > 1 || count != (int) n)
+		if (count != (int) n)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("marks have %d elements, the block %u readings", count, n)));
@@ -292,7 +464,7 @@ energy_block_marks(PG_FUNCTION_ARGS)
 		for (int i = 0; i < count; i++)
 			marks[i] = !nulls[i] && DatumGetBool(elems[i]);
 	}
-	PG_RETURN_BYTEA_P(energy_block_remark(block, marks));
+	PG_RETURN_BYTEA_P(energy_block_remark(block, marks, false));
 }
 
 /* Elements of a one-dimensional array argument, checked to be n long. */
@@ -306,9 +478,14 @@ block_arg_array(FunctionCallInfo fcinfo, int arg, Oid type, Datum **elems,
 	char		align;
 	int			n;
 
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a chunk's arrays must be one-dimensional"),
+				 errdetail("An array has %d dimensions.", ARR_NDIM(arr))));
 	get_typlenbyvalalign(type, &len, &byval, &align);
 	deconstruct_array(arr, type, len, byval, align, elems, nulls, &n);
-	if (ARR_NDIM(arr) > 1 || (expect >= 0 && n != expect))
+	if (expect >= 0 && n != expect)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("a chunk's arrays differ in length: %d and %d", expect, n)));

@@ -66,17 +66,16 @@ energy_citus_table(Oid relid)
 }
 
 /*
- * Whether energy_distribute() has distributed this schema's tables: their
- * anchor, energy_daily, is a Citus table.  If so, the transaction goes on
- * over one connection per worker (see above).
+ * Whether energy_distribute() has distributed this schema's tables (their
+ * anchor, energy_daily, is a Citus table), as the call's context placed
+ * them: an answer, with no side effect (energy_schema_place switches a
+ * writer to one connection per worker, see above).
  */
 bool
 energy_distributed(const EnergySchema *schema)
 {
-	if (!energy_citus_table(energy_relation(schema, "energy_daily")))
-		return false;
-	energy_citus_sequential();
-	return true;
+	Assert(schema->placement != PLACEMENT_UNKNOWN);
+	return schema->placement == PLACEMENT_CITUS;
 }
 
 /*

@@ -1180,10 +1180,12 @@ ec_count(const uint8_t *block, size_t len, uint32_t *n)
  * reads is checked here: lengths against the bytes left, counts against n,
  * exception indices increasing within 0 .. n - 1, codes and runs covering
  * exactly n readings, nothing left over.  A block that passes decodes
- * without another check.
+ * without another check.  With check, each stored status (dictionary
+ * entry or inline) is also given to it once.
  */
 static EcErrorCode
-parse_block(const uint8_t *block, size_t len, EcLayout *L)
+parse_block(const uint8_t *block, size_t len, EcLayout *L,
+			EcTextCheck check, void *check_arg)
 {
 	EcReader	r = {block, block + len, false};
 	EcErrorCode rc;
@@ -1336,6 +1338,8 @@ parse_block(const uint8_t *block, size_t len, EcLayout *L)
 			L->dict[k].len = (size_t) slen;
 			if (r.bad || (L->dict[k].ptr = (const char *) rd_bytes(&r, slen)) == NULL)
 				return EC_ERR_CORRUPT;
+			if (check != NULL && !check(L->dict[k].ptr, L->dict[k].len, check_arg))
+				return EC_ERR_TEXT;
 		}
 		L->runs = r.p;
 		if (L->ndict > 0)
@@ -1351,8 +1355,13 @@ parse_block(const uint8_t *block, size_t len, EcLayout *L)
 					return EC_ERR_CORRUPT;
 				if (code == L->ndict + 1)
 				{
-					if (rd_bytes(&r, rd_varint(&r)) == NULL || r.bad)
+					uint64_t	slen = rd_varint(&r);
+					const uint8_t *s;
+
+					if (r.bad || (s = rd_bytes(&r, slen)) == NULL)
 						return EC_ERR_CORRUPT;
+					if (check != NULL && !check((const char *) s, (size_t) slen, check_arg))
+						return EC_ERR_TEXT;
 					run = 1;
 				}
 				else
@@ -1449,10 +1458,18 @@ ec_iter_begin(const uint8_t *block, size_t len, EcIter *it)
 	EcErrorCode rc;
 
 	memset(it, 0, sizeof(*it));
-	if ((rc = parse_block(block, len, &L)) != EC_OK)
+	if ((rc = parse_block(block, len, &L, NULL, NULL)) != EC_OK)
 		return rc;
 	iter_init(&L, it);
 	return EC_OK;
+}
+
+EcErrorCode
+ec_check_texts(const uint8_t *block, size_t len, EcTextCheck check, void *arg)
+{
+	EcLayout	L;
+
+	return parse_block(block, len, &L, check, arg);
 }
 
 bool
@@ -1570,7 +1587,7 @@ ec_decode(const uint8_t *block, size_t len, int64_t base, EcArrays *out)
 	uint32_t	n;
 
 	out->has_marks = false;
-	if ((rc = parse_block(block, len, &L)) != EC_OK)
+	if ((rc = parse_block(block, len, &L, out->check, out->check_arg)) != EC_OK)
 		return rc;
 	n = L.n;
 	out->has_marks = L.marks_mode != MARKS_NONE;
@@ -1684,7 +1701,7 @@ ec_set_marks(const uint8_t *block, size_t len, const bool *superseded,
 	EcWriter	w = {out, out + cap, false, 0, 0};
 
 	*out_len = 0;
-	if ((rc = parse_block(block, len, &L)) != EC_OK)
+	if ((rc = parse_block(block, len, &L, NULL, NULL)) != EC_OK)
 		return rc;
 	keep = (size_t) (L.marks_section - block);
 	wr_bytes(&w, block, keep);
@@ -1715,6 +1732,8 @@ ec_error_name(EcErrorCode code)
 			return "checksum";
 		case EC_ERR_CORRUPT:
 			return "corrupt";
+		case EC_ERR_TEXT:
+			return "status";
 	}
 	return "unknown";
 }
@@ -1736,6 +1755,8 @@ ec_error_detail(EcErrorCode code)
 			return "The block's checksum does not match its bytes.";
 		case EC_ERR_CORRUPT:
 			return "The block is truncated or holds a field out of range.";
+		case EC_ERR_TEXT:
+			return "A status in the block is not valid text in the database's encoding, or holds a zero byte.";
 	}
 	return "Unknown error.";
 }

@@ -45,7 +45,8 @@ typedef enum EcErrorCode
 	EC_ERR_SPACE,				/* output buffer smaller than needed */
 	EC_ERR_VERSION,				/* first byte is no version this code reads */
 	EC_ERR_CHECKSUM,			/* block's checksum does not match its bytes */
-	EC_ERR_CORRUPT				/* truncated, or a field out of range */
+	EC_ERR_CORRUPT,				/* truncated, or a field out of range */
+	EC_ERR_TEXT					/* a status its EcTextCheck refused */
 } EcErrorCode;
 
 /*
@@ -92,6 +93,15 @@ typedef struct EcBlock
 } EcBlock;
 
 /*
+ * A check of one status's bytes, which the codec takes as they are: the
+ * backend's refuses what is not text in the database's encoding (or holds a
+ * NUL), so that a crafted block cannot hand such bytes to SQL.  false makes
+ * the block EC_ERR_TEXT.  Called once per stored string (each dictionary
+ * entry, each inline status), not once per reading.
+ */
+typedef bool (*EcTextCheck) (const char *ptr, size_t len, void *arg);
+
+/*
  * Where the decoder puts a block's readings: each array holds ec_count()
  * elements, and a NULL array is a part the caller does not want (it is
  * still checked).  has_marks is set to whether the block carries marks;
@@ -105,6 +115,8 @@ typedef struct EcArrays
 	EcText	   *status;			/* ptr into the block, or NULL */
 	bool	   *superseded;
 	bool		has_marks;		/* out */
+	EcTextCheck check;			/* in: NULL, or each status is checked */
+	void	   *check_arg;
 } EcArrays;
 
 /*
@@ -164,6 +176,13 @@ extern EcErrorCode ec_count(const uint8_t *block, size_t len, uint32_t *n);
 /* Check the whole block and fill the arrays that are not NULL. */
 extern EcErrorCode ec_decode(const uint8_t *block, size_t len, int64_t base,
 							 EcArrays *out);
+
+/*
+ * Check the whole block, and each stored status with check (the decoder's
+ * checks without decoding): for a block that is passed on as it is.
+ */
+extern EcErrorCode ec_check_texts(const uint8_t *block, size_t len,
+								  EcTextCheck check, void *arg);
 
 /* Check the whole block and stand before its first value. */
 extern EcErrorCode ec_iter_begin(const uint8_t *block, size_t len,

@@ -34,11 +34,39 @@ PG_MODULE_MAGIC;
 int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
+bool		energy_resolve_in_sql = false;
 char	   *energy_file_time_zone = NULL;
 
 void		_PG_init(void);
 static bool check_file_time_zone(char **newval, void **extra, GucSource source);
-static int	installed_version(void);
+
+/*
+ * A setting set by its 1.2 name still works, with a WARNING naming the
+ * new one; the built-in default and a reset say nothing.
+ */
+static void
+warn_deprecated(GucSource source, const char *old, const char *new)
+{
+	if (source > PGC_S_DEFAULT)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING_DEPRECATED_FEATURE),
+				 errmsg("setting \"%s\" is deprecated", old),
+				 errhint("Use \"%s\", which it sets: the old name goes in a later release.", new)));
+}
+
+static bool
+check_deprecated_max_record(int *newval, void **extra, GucSource source)
+{
+	warn_deprecated(source, "energy.max_record_bytes", "energy.max_record_size");
+	return true;
+}
+
+static bool
+check_deprecated_read_buffer(int *newval, void **extra, GucSource source)
+{
+	warn_deprecated(source, "energy.read_buffer_kb", "energy.read_buffer_size");
+	return true;
+}
 
 /*
  * Settings only change how a load is carried out in the caller's own
@@ -58,7 +86,7 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("energy.max_record_bytes",
+	DefineCustomIntVariable("energy.max_record_size",
 							"Longest record a meter file may have.",
 							"A longer record (or a run of bytes with no line end) is an error, so a file without newlines cannot exhaust memory.",
 							&energy_max_record_bytes,
@@ -66,13 +94,41 @@ _PG_init(void)
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("energy.read_buffer_kb",
+	DefineCustomIntVariable("energy.read_buffer_size",
 							"Size of each read from a meter file.",
 							NULL,
 							&energy_read_buffer_kb,
 							256, 8, 64 * 1024,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	/*
+	 * 1.2's names, kept for one release: each sets the same value as its new
+	 * name (the same variable) and says, when set, which name to use.
+	 */
+	DefineCustomIntVariable("energy.max_record_bytes",
+							"Deprecated name of energy.max_record_size.",
+							NULL,
+							&energy_max_record_bytes,
+							1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE | GUC_NOT_IN_SAMPLE,
+							check_deprecated_max_record, NULL, NULL);
+
+	DefineCustomIntVariable("energy.read_buffer_kb",
+							"Deprecated name of energy.read_buffer_size.",
+							NULL,
+							&energy_read_buffer_kb,
+							256, 8, 64 * 1024,
+							PGC_USERSET, GUC_UNIT_KB | GUC_NOT_IN_SAMPLE,
+							check_deprecated_read_buffer, NULL, NULL);
+
+	DefineCustomBoolVariable("energy.resolve_in_sql",
+							 "Resolves overlapping copies with the SQL twin energy_resolve() on one server too.",
+							 "A developer setting, as debug_parallel_query is: the overlap, reload, unload and writers' tests run once with it on, so that resolve.c and energy_resolve() give the same answers on every version.",
+							 &energy_resolve_in_sql,
+							 false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("energy.file_time_zone",
 							   "Time zone of the wall-clock times of LP and TOU files, recorded with each file as it loads.",
@@ -108,6 +164,82 @@ check_file_time_zone(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * The schema versions this library serves, oldest first: what each lays
+ * out (see EnergyLayout).  1.3 adds tables and functions beside 1.2's and
+ * changes none of the loader's tables, so it writes as 1.2 does.
+ */
+static const EnergyLayout served_versions[] = {
+	{
+		.version = ENERGY_SCHEMA_1_0,
+		.reading_form = READING_ARRAYS,
+		.reading_natts = 6, .reading_line = 0, .reading_block = 0, .register_natts = 12, .daily_natts = 9,
+		.marks = false, .change_log = false, .unit_table = false, .daily_day_first = false,
+		.resolver = RESOLVER_NONE, .load_result_natts = 5, .chunk_max = 112,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_1,
+		.reading_form = READING_ARRAYS_LINE,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 0, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = false,
+		.resolver = RESOLVER_SQL_1_1, .load_result_natts = 5, .chunk_max = 112,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_2,
+		.reading_form = READING_BLOCK,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
+		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+	},
+	{
+		.version = ENERGY_SCHEMA_1_3,
+		.reading_form = READING_BLOCK,
+		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
+		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
+		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+	},
+};
+
+static int	installed_version(void);
+
+/*
+ * The row of served_versions for a schema version; a version this library
+ * does not know (a newer schema under an older library) is refused.
+ */
+static const EnergyLayout *
+layout_of(int version)
+{
+	for (int i = 0; i < lengthof(served_versions); i++)
+		if (served_versions[i].version == version)
+			return &served_versions[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("extension \"energy\" is at version %d.%d, which this library does not serve",
+					version / 100, version % 100),
+			 errhint("Install the library of that version or a newer one.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * A call's context, in the schema nspid: its name, the installed version
+ * (one probe of pg_extension: a backend must follow an ALTER EXTENSION
+ * UPDATE run by another session) and that version's layout.  The
+ * placement is asked later, once SPI is connected (energy_schema_place).
+ */
+void
+energy_schema_lookup_nsp(EnergySchema *schema, Oid nspid)
+{
+	char	   *nspname = get_namespace_name(nspid);
+
+	if (nspname == NULL)
+		elog(ERROR, "schema of extension \"energy\" not found");
+	schema->nspid = nspid;
+	schema->nspname = quote_identifier(nspname);
+	schema->version = installed_version();
+	schema->layout = layout_of(schema->version);
+	schema->placement = PLACEMENT_UNKNOWN;
+}
+
+/*
  * The SQL the C code runs must name the extension's own schema, never rely
  * on search_path: a caller's search_path may hold look-alike objects.  The
  * schema is the one the called function lives in, which is the extension's
@@ -116,22 +248,32 @@ check_file_time_zone(char **newval, void **extra, GucSource source)
 void
 energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo)
 {
-	char	   *nspname;
+	energy_schema_lookup_nsp(schema, get_func_namespace(fcinfo->flinfo->fn_oid));
+}
 
-	schema->nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
-	nspname = get_namespace_name(schema->nspid);
-	if (nspname == NULL)
-		elog(ERROR, "schema of extension \"energy\" not found");
-	schema->nspname = quote_identifier(nspname);
-	schema->version = 0;		/* read when first needed */
+/*
+ * Where the tables live, asked once per call (with SPI connected): on one
+ * server, or in Citus's shards once energy_distribute() has run.  A writer
+ * on Citus goes on over one connection per worker for the rest of its
+ * transaction (energy_citus_sequential); a reader changes nothing.
+ */
+void
+energy_schema_place(EnergySchema *schema, bool writer)
+{
+	if (schema->placement == PLACEMENT_UNKNOWN)
+		schema->placement =
+			energy_citus_table(energy_relation(schema, "energy_daily")) ?
+			PLACEMENT_CITUS : PLACEMENT_ONE_SERVER;
+	if (writer && schema->placement == PLACEMENT_CITUS)
+		energy_citus_sequential();
 }
 
 /*
  * The version of the extension's SQL objects, as "major.minor" in
  * pg_extension, made a number (1.1 is ENERGY_SCHEMA_1_1).  A new library
  * may meet an old schema between "make install" and ALTER EXTENSION
- * UPDATE.  One probe of pg_extension's name index: lookups read it on
- * every call, since pg_extension has no cache to invalidate.
+ * UPDATE.  One probe of pg_extension's name index, once per call, since
+ * pg_extension has no cache to invalidate.
  */
 static int
 installed_version(void)
@@ -166,15 +308,10 @@ installed_version(void)
 	return major * 100 + minor;
 }
 
-/*
- * The installed schema's version, read once per call (the EnergySchema
- * lives as long as the call).
- */
+/* The installed schema's version, as read when the call began. */
 int
 energy_schema_version(EnergySchema *schema)
 {
-	if (schema->version == 0)
-		schema->version = installed_version();
 	return schema->version;
 }
 
@@ -182,7 +319,7 @@ energy_schema_version(EnergySchema *schema)
 bool
 energy_schema_at_least(EnergySchema *schema, int version)
 {
-	return energy_schema_version(schema) >= version;
+	return schema->version >= version;
 }
 
 /*

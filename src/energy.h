@@ -36,13 +36,18 @@
  * the first time), and energy_get() and energy_get_channels() answer from
  * them (view.c, lookup.c).
  *
- * The file map, in the same order.  Calls go down the list; glue.c (the
- * parser's values and errors) and energy.c (the schema) serve every stage.
- * Nothing calls back up into the driver:
+ * The file map, in the same order.  Calls go down the list; a few leaves
+ * serve every stage wherever they are listed: energy.c (the call's
+ * context), glue.c (the parser's values and errors), sum.c (exact sums),
+ * spi.c (SQL from C) and citus.c (where the tables live).  Nothing calls
+ * back up into the driver:
  *
  *	energy.c		module init, settings, the extension's schema
  *	loader.c		the driver: energy_load(), energy_load_data(); per file:
  *					look up and lock its name, compare, parse, write, report
+ *	catalog.c		the file catalogue (loader_int.h): energy_file, segments,
+ *					rejects, the end of a call under the writers' locks,
+ *					energy_unload()
  *	file.c			the file stage: safe open, folder listing, read, SHA-256
  *	parser.c		the parser's driver (parser.h, server-free): format
  *					detection, then each format's routine (parser_int.h)
@@ -58,6 +63,8 @@
  *	block.c			a chunk's stored form: its encoded block, and the SQL
  *					functions that read and re-mark blocks
  *	codec.c			the block encoding (codec.h), server-free
+ *	sum.c			the exact sum of decimals, a leaf the partials and the
+ *					overlap stage's rewrite both use
  *	aggregate.c		per-day partial aggregates and the meter-days they cover
  *	overlap.c		one reading, one value: partials other files share; on
  *					one server or Citus, as its placement chosen per call
@@ -106,35 +113,98 @@
 extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
+extern bool energy_resolve_in_sql;
 extern char *energy_file_time_zone;
 
 /*
- * Where the extension lives.  Resolved once per call, since the extension
- * may be dropped and created again (in another schema) between calls.
+ * How one version of the extension's SQL objects lays its tables out: one
+ * row per schema version this library serves (energy.c's served_versions).
+ * A newer library serves an older schema as that version behaved until
+ * ALTER EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its
+ * old entry points); every stage reads what it needs of the layout here,
+ * and none asks the catalog, counts columns or probes for a relation to
+ * find out.  Dropping a version is deleting its row and the code that
+ * only its row selects.
+ */
+typedef enum EnergyReadingForm
+{
+	READING_ARRAYS,				/* 1.0: at, value and status arrays */
+	READING_ARRAYS_LINE,		/* 1.1: the same, with line and superseded */
+	READING_BLOCK				/* 1.2: one encoded block, marks inside */
+} EnergyReadingForm;
+
+typedef enum EnergyResolver
+{
+	RESOLVER_NONE,				/* 1.0: copies are never compared */
+	RESOLVER_SQL_1_1,			/* 1.1's energy_resolve(): every copy */
+	RESOLVER_COUNTING			/* 1.2: only the copies that count: resolve.c,
+								 * or energy_resolve() for register reads and
+								 * on Citus */
+} EnergyResolver;
+
+typedef struct EnergyLayout
+{
+	int			version;		/* major * 100 + minor */
+	EnergyReadingForm reading_form;
+	int			reading_natts;	/* columns, dropped ones included */
+	AttrNumber	reading_line;	/* energy_reading's line, or 0 */
+	AttrNumber	reading_block;	/* energy_reading's block, or 0 */
+	int			register_natts;
+	int			daily_natts;
+	bool		marks;			/* readings and register reads carry their line
+								 * and superseded mark, partials their flagged
+								 * count and interval */
+	bool		change_log;		/* energy_change: incremental populate,
+								 * staleness per meter-day */
+	bool		unit_table;		/* energy_unit and energy_channel_view */
+	bool		daily_day_first;	/* energy_daily's key is (day, meter,
+									 * channel), not (meter, day, channel) */
+	EnergyResolver resolver;
+	int			load_result_natts;	/* energy_load's result: 6 has
+									 * rows_replacing */
+	int			chunk_max;		/* readings per energy_reading row */
+} EnergyLayout;
+
+/* Where the tables live: asked once per call (energy_schema_place). */
+typedef enum EnergyPlacement
+{
+	PLACEMENT_UNKNOWN = 0,
+	PLACEMENT_ONE_SERVER,
+	PLACEMENT_CITUS
+} EnergyPlacement;
+
+/*
+ * A call's context: where the extension lives, which schema version it
+ * has (read once, energy_schema_lookup) and so its layout, and where its
+ * tables live (asked once, energy_schema_place).  Built at the start of
+ * each call, since the extension may be updated, or dropped and created
+ * again in another schema, between calls.
  */
 typedef struct EnergySchema
 {
 	Oid			nspid;
 	const char *nspname;		/* quoted, ready to paste into SQL */
 	int			version;		/* installed schema, ENERGY_SCHEMA_1_1 for
-								 * 1.1; 0 until read */
+								 * 1.1 */
+	const EnergyLayout *layout; /* that version's row of served_versions */
+	EnergyPlacement placement;	/* PLACEMENT_UNKNOWN until placed */
 } EnergySchema;
 
 /*
- * Versions of the extension's SQL objects, as major * 100 + minor.  A newer
- * library serves an older schema as that version behaved until ALTER
- * EXTENSION energy UPDATE (as contrib's pg_stat_statements keeps its old
- * entry points): code that depends on what a version added asks for it by
- * name, through the helpers below, never by a bare number.
+ * Versions of the extension's SQL objects, as major * 100 + minor.  Code
+ * that depends on what a version added reads the layout, or asks for a
+ * version by name through the helpers below, never by a bare number.
  */
 #define ENERGY_SCHEMA_1_0 100
 #define ENERGY_SCHEMA_1_1 101
 #define ENERGY_SCHEMA_1_2 102	/* the writers' protocol, client forms */
-#define ENERGY_SCHEMA_1_3 103	/* energy_file.time_zone, tariffs */
+#define ENERGY_SCHEMA_1_3 103	/* the month-end release */
 /* The schema version this library was built for (energy.control's). */
-#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_2
+#define ENERGY_SCHEMA_VERSION ENERGY_SCHEMA_1_3
 
 extern void energy_schema_lookup(EnergySchema *schema, FunctionCallInfo fcinfo);
+extern void energy_schema_lookup_nsp(EnergySchema *schema, Oid nspid);
+extern void energy_schema_place(EnergySchema *schema, bool writer);
 extern int	energy_schema_version(EnergySchema *schema);
 extern int	energy_plan_probes(void);
 extern bool energy_schema_at_least(EnergySchema *schema, int version);
@@ -145,10 +215,8 @@ extern bool energy_schema_at_least(EnergySchema *schema, int version);
  * energy_channel_view with energy_get_channels(); a 1.0 schema refreshes in
  * full and tells staleness from the snapshot of its last refresh.
  */
-#define energy_schema_has_change_log(schema) \
-	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
-#define energy_schema_has_channel_view(schema) \
-	energy_schema_at_least((schema), ENERGY_SCHEMA_1_1)
+#define energy_schema_has_change_log(schema) ((schema)->layout->change_log)
+#define energy_schema_has_channel_view(schema) ((schema)->layout->unit_table)
 
 extern void energy_require_schema(EnergySchema *schema, int version,
 								  const char *what);
@@ -171,7 +239,8 @@ extern void energy_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *ar
 extern Datum energy_array(Datum *elems, bool *nulls, int n, Oid elemtype);
 
 /*
- * Hash of up to three small integer ids (meter, channel, segment, day).  They
+ * Hash of up to three small integer ids (three of meter, channel, segment
+ * and day, or fewer with zeros for the rest).  They
  * are consecutive numbers and simplehash indexes by the low bits, so every
  * key bit must reach them: multiply each by an odd constant, then finish
  * with murmur's 64-bit mixer.
@@ -203,7 +272,7 @@ extern int64 energy_channel_id(EnergyDictionary *dict, const EpText *data_type,
 							   const EpText *units);
 
 /*
- * An exact sum of decimals (aggregate.c): the values the parser gave
+ * An exact sum of decimals (sum.c): the values the parser gave
  * exactly, at up to 9 places, in a 128-bit integer of units of 10^-9; the
  * others in a compensated extended-precision sum beside it.
  */
@@ -349,7 +418,6 @@ extern void energy_sink_partial(EnergySink *sink, const EnergyPartial *p);
 extern void energy_sink_chunk(EnergySink *sink, const EnergyChunk *chunk);
 extern void energy_sink_register(EnergySink *sink, const EnergyRegister *r);
 extern void energy_sink_change(EnergySink *sink, int64 meter_id, int32 day);
-extern bool energy_sink_current(const EnergySink *sink);
 extern int	energy_sink_chunk_max(const EnergySink *sink);
 extern bool energy_sink_distributed(const EnergySink *sink);
 extern void energy_sink_flush(EnergySink *sink);
@@ -359,8 +427,15 @@ extern void energy_sink_close(EnergySink *sink);
 extern bytea *energy_block_make(int n, DateADT day, const Timestamp *at,
 								EcValue *values, text **status,
 								const bool *marks);
+extern EcErrorCode energy_block_try_decode(const bytea *block, DateADT day,
+										   EcArrays *out, int *n);
 extern int	energy_block_decode(const bytea *block, DateADT day, EcArrays *out);
-extern bytea *energy_block_remark(const bytea *block, const bool *marks);
+extern bytea *energy_block_remark(const bytea *block, const bool *marks,
+								  bool stored);
+extern void energy_block_report(int elevel, EcErrorCode rc, bool stored,
+								const char *where);
+extern char *energy_block_where(Oid nspid, int64 meter_id, int64 file_id,
+								DateADT day);
 
 /* Packing LP readings into chunks (chunk.c) */
 typedef struct EnergyChunks EnergyChunks;

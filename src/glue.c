@@ -35,7 +35,7 @@
 /* ---------------------------------------------------------------------
  * Parser memory comes from a memory context, so an error frees it.  The
  * allocations may be "huge": the size limit that matters is the parser's
- * own (energy.max_record_bytes plus one read), not palloc's 1 GB.
+ * own (energy.max_record_size plus one read), not palloc's 1 GB.
  * ---------------------------------------------------------------------
  */
 static void *

@@ -30,9 +30,11 @@
  * records (and unreadable files of a directory) go to energy_rejects.
  *
  * This file only drives: the bytes come from the file stage (file.c), the
- * parser's values and errors are converted by glue.c, and rows go down
- * through the dictionaries, chunks, partials and sink.  None of those calls
- * back up into here.  While a file is loaded, an error context callback
+ * parser's values and errors are converted by glue.c, rows go down through
+ * the dictionaries, chunks, partials and sink, and energy_file's steps (1,
+ * 3, 5 and 6: look up, register, finish, the end of the call) and rejects
+ * are the file catalogue's (catalog.c, through loader_int.h).  None of
+ * those calls back up into here.  While a file is loaded, an error context callback
  * (glue.c) names the file, line and column of any error, as COPY does.
  *
  *-------------------------------------------------------------------------
@@ -60,274 +62,15 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "energy.h"
+#include "loader_int.h"
 
 PG_FUNCTION_INFO_V1(energy_load);
 PG_FUNCTION_INFO_V1(energy_load_data);
-PG_FUNCTION_INFO_V1(energy_unload);
-
-/*
- * Units of energy_unit are looked up in lower case, up to this many bytes:
- * a longer unit is not in the table (unit_factor).
- */
-#define UNIT_KEY_MAX	64
-
-typedef struct UnitFactor
-{
-	char		unit[UNIT_KEY_MAX];
-	double		factor;
-} UnitFactor;
-
-/* Attempts at claiming a file name that concurrent loads keep taking. */
-#define CLAIM_ATTEMPTS		10
-
-typedef enum OnError
-{
-	ON_ERROR_STOP,
-	ON_ERROR_SKIP
-} OnError;
-
-/*
- * Every statement a load runs per file is prepared once per call: for a
- * directory of many small files (one meter each, the common export), parse
- * and plan time would otherwise cost more than the rows.  %1$s is the
- * extension's schema.
- */
-typedef enum PlanId
-{
-	PLAN_LOOKUP_FILE,
-	PLAN_DELETE_REJECTS,
-	PLAN_DELETE_READINGS,
-	PLAN_DELETE_REGISTERS,
-	PLAN_DELETE_DAILY,
-	PLAN_DELETE_SEGMENTS,
-	PLAN_DELETE_FILE,
-	PLAN_INSERT_FILE,
-	PLAN_INSERT_FILE_ZONE,
-	PLAN_UPDATE_FILE,
-	PLAN_INSERT_SEGMENTS,
-	PLAN_INSERT_REJECT,
-	PLAN_REMOVED_KEYS,
-	NUM_PLANS
-} PlanId;
-
-typedef struct PlanDef
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[5];
-} PlanDef;
-
-static const PlanDef plan_defs[NUM_PLANS] = {
-	[PLAN_LOOKUP_FILE] = {
-		"SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected "
-		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-	1, {TEXTOID}},
-	[PLAN_DELETE_REJECTS] = {
-		"DELETE FROM %1$s.energy_rejects WHERE file_name OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}},
-	[PLAN_DELETE_READINGS] = {
-		"DELETE FROM %1$s.energy_reading r USING ("
-		"SELECT DISTINCT d.meter_id, d.day, s.segment_id "
-		"FROM %1$s.energy_segment s JOIN %1$s.energy_daily d "
-		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
-		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id "
-		"WHERE s.file_id OPERATOR(pg_catalog.=) $1 OFFSET 0) k "
-		"WHERE r.meter_id OPERATOR(pg_catalog.=) k.meter_id AND r.day OPERATOR(pg_catalog.=) k.day "
-		"AND r.segment_id OPERATOR(pg_catalog.=) k.segment_id",
-	1, {INT8OID}},
-	[PLAN_DELETE_REGISTERS] = {
-		"DELETE FROM %1$s.energy_register WHERE segment_id OPERATOR(pg_catalog.=) ANY "
-		"(ARRAY(SELECT segment_id FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1))",
-	1, {INT8OID}},
-	[PLAN_DELETE_DAILY] = {ENERGY_DELETE_PARTIALS_SQL, 1, {INT8OID}},
-	[PLAN_DELETE_SEGMENTS] = {
-		"DELETE FROM %1$s.energy_segment WHERE file_id OPERATOR(pg_catalog.=) $1",
-	1, {INT8OID}},
-	[PLAN_DELETE_FILE] = {
-		"DELETE FROM %1$s.energy_file WHERE file_id OPERATOR(pg_catalog.=) $1",
-	1, {INT8OID}},
-	[PLAN_INSERT_FILE] = {
-		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format) "
-		"VALUES ($1, $2, '\\x'::pg_catalog.bytea, $3) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
-	3, {TEXTOID, INT8OID, TEXTOID}},
-	/* 1.3: with the zone its wall-clock times are in */
-	[PLAN_INSERT_FILE_ZONE] = {
-		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format, time_zone) "
-		"VALUES ($1, $2, '\\x'::bytea, $3, $4) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
-	4, {TEXTOID, INT8OID, TEXTOID, TEXTOID}},
-	[PLAN_UPDATE_FILE] = {
-		"UPDATE %1$s.energy_file SET sha256 = $2, rows_loaded = $3, rows_rejected = $4, "
-		"file_size = $5 WHERE file_id OPERATOR(pg_catalog.=) $1",
-	5, {INT8OID, BYTEAOID, INT8OID, INT8OID, INT8OID}},
-	[PLAN_INSERT_SEGMENTS] = {
-		"INSERT INTO %1$s.energy_segment (segment_id, file_id, meter_id, channel_id) "
-		"OVERRIDING SYSTEM VALUE SELECT u.s, $2, u.m, u.c FROM ROWS FROM "
-		"(pg_catalog.unnest($1), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(s, m, c)",
-	4, {INT8ARRAYOID, INT8OID, INT8ARRAYOID, INT8ARRAYOID}},
-	[PLAN_INSERT_REJECT] = {
-		"INSERT INTO %1$s.energy_rejects (file_name, line, raw, sqlstate, message) "
-		"VALUES ($1, $2, $3, $4, $5)",
-	5, {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID}},
-	[PLAN_REMOVED_KEYS] = {
-		"SELECT DISTINCT d.meter_id, d.day FROM %1$s.energy_segment s JOIN %1$s.energy_daily d "
-		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
-		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id WHERE s.file_id OPERATOR(pg_catalog.=) ANY ($1)",
-	1, {INT8ARRAYOID}},
-};
-
-typedef struct SegmentKey
-{
-	int64		meter_id;
-	int64		channel_id;
-} SegmentKey;
-
-typedef struct SegmentEntry
-{
-	SegmentKey	key;
-	int64		segment_id;
-} SegmentEntry;
-
-/* State of one call, shared by all files of a directory. */
-typedef struct LoadState
-{
-	EnergySchema schema;
-	OnError		on_error;
-	ReturnSetInfo *rsinfo;
-	MemoryContext file_cxt;		/* reset after each file */
-	EnergyDictionary *dict;
-	EnergyDaily *daily;
-	EnergySink *sink;
-	EnergyChunks *chunks;
-	EnergyOverlap *overlap;		/* NULL on a 1.0 schema */
-	MemoryContext call_cxt;		/* lives as long as the call */
-	int			spi_level;		/* energy_spi_connect's, for energy_spi_finish */
-	bool		sniff;			/* a folder's file that is not *.csv: loaded
-								 * only if its content is a meter file */
-	Oid			reading_relid;
-	Oid			segment_seq;	/* identity sequence of energy_segment */
-	char	   *readbuf;
-	size_t		readbuf_size;
-	MemoryContext reject_cxt;	/* one reject's memory, reset after each */
-	EnergyErrorPosition pos;	/* for the error context of the file */
-	SPIPlanPtr	plans[NUM_PLANS];
-
-	/* old versions to remove at the end of the call (step 6) */
-	int64	   *removed;
-	int			n_removed;
-	int			max_removed;
-
-	/* energy_unit's factors by unit in lower case, and the last one used */
-	HTAB	   *factors;
-	char		last_units[UNIT_KEY_MAX];
-	size_t		last_units_len;
-	double		last_factor;
-
-	/* the result rows, returned at the end of the call */
-	struct LoadResult *results;
-	int			n_results;
-	int			max_results;
-} LoadState;
-
-/* One row of the call's result, kept until rows_replacing is known. */
-typedef struct LoadResult
-{
-	char	   *file_name;
-	const char *format;			/* NULL for a rejected file */
-	int64		rows;
-	int64		rejected;
-	const char *action;
-	int64		file_id;		/* 0 when nothing was written */
-} LoadResult;
-
-/* State of one file. */
-typedef struct FileLoad
-{
-	EnergySource *src;
-	EpParser   *parser;			/* NULL until parsing starts */
-	EpFormat	format;
-	int64		file_id;		/* 0 until registered */
-	bool		existed;
-	int64		old_file_id;
-	int64		old_size;
-	bytea	   *old_sha;
-	char	   *old_format;
-	int64		old_rows;
-	int64		old_rejected;
-	pg_cryptohash_ctx *hash;	/* the pass's hash; NULL outside a pass */
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	uint64		rows;
-	uint64		rejected;
-	uint64		bytes_read;
-	bool		progress;		/* a progress report is open */
-	HTAB	   *segments;
-	SegmentEntry *last_segment;
-	ErrorContextCallback errcb;
-} FileLoad;
-
-/*
- * Run one of the prepared statements; returns SPI's code after checking it
- * is the expected one.
- */
-static int
-run_plan(LoadState *ls, PlanId id, Datum *values, const char *nulls, int expected)
-{
-
-	Assert(id >= 0 && id < NUM_PLANS);
-	if (ls->plans[id] == NULL)
-	{
-		const PlanDef *def = &plan_defs[id];
-
-		ls->plans[id] = energy_prepare(psprintf(def->sql, ls->schema.nspname),
-									   def->nargs, (Oid *) def->argtypes);
-	}
-	energy_spi_run(ls->plans[id], values, nulls, expected, plan_defs[id].sql);
-	return expected;
-}
 
 /* ---------------------------------------------------------------------
- * Rejects and output
+ * Output
  * ---------------------------------------------------------------------
  */
-
-/*
- * One row of energy_rejects; raw NULL when there is no record to keep.  The
- * texts are already in the database encoding.
- */
-static void
-record_reject(LoadState *ls, const char *file_name, uint64 line,
-			  text *raw, int sqlerrcode, text *message)
-{
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-
-	values[0] = CStringGetTextDatum(file_name);
-	values[1] = Int64GetDatum((int64) line);
-	nulls[1] = line > 0 ? ' ' : 'n';
-	values[2] = PointerGetDatum(raw);
-	nulls[2] = raw ? ' ' : 'n';
-	values[3] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
-	values[4] = PointerGetDatum(message);
-	run_plan(ls, PLAN_INSERT_REJECT, values, nulls, SPI_OK_INSERT);
-}
-
-/* A file that could not be opened (or named) as a row of energy_rejects. */
-static void
-record_file_reject(LoadState *ls, const char *file_name, int sqlerrcode,
-				   const char *message, const char *detail)
-{
-	record_reject(ls, file_name, 0, NULL, sqlerrcode,
-				  cstring_to_text(detail && detail[0] ? psprintf("%s: %s", message, detail) : message));
-}
-
-/* A parser error as a row of energy_rejects. */
-static void
-record_parse_reject(LoadState *ls, const char *file_name, const EpError *err)
-{
-	record_reject(ls, file_name, err->line,
-				  err->raw ? energy_reject_raw(err->raw, err->raw_len) : NULL,
-				  energy_parse_sqlerrcode(err->code), energy_reject_message(err));
-}
 
 /*
  * One row of the call's result, kept in the call's memory: its
@@ -388,383 +131,9 @@ emit_results(LoadState *ls)
 		values[4] = CStringGetTextDatum(r->action);
 		values[5] = Int64GetDatum(r->file_id != 0 && ls->overlap ?
 								  energy_overlap_replacing(ls->overlap, r->file_id) : 0);
-		Assert(desc->natts == 5 || desc->natts == 6);
+		Assert(desc->natts == ls->schema.layout->load_result_natts);
 		tuplestore_putvalues(ls->rsinfo->setResult, desc, values, nulls);
 	}
-}
-
-/*
- * The format as energy_file and the result name it; NULL before the header.
- */
-static const char *
-format_name(EpFormat f)
-{
-	switch (f)
-	{
-		case EP_FORMAT_LP:
-			return "LP";
-		case EP_FORMAT_TOU:
-			return "TOU";
-		case EP_FORMAT_NEM12:
-			return "NEM12";
-		case EP_FORMAT_NEM13:
-			return "NEM13";
-		default:
-			break;
-	}
-	elog(ERROR, "unexpected file format %d", (int) f);
-	return NULL;				/* keep compiler quiet */
-}
-
-/* ---------------------------------------------------------------------
- * energy_file bookkeeping
- * ---------------------------------------------------------------------
- */
-
-/*
- * What energy_file holds under this name, locked FOR UPDATE: the row is the
- * name's lock.  A concurrent load of the same name waits here until we
- * commit, then (under READ COMMITTED) sees our version; the comparison and
- * the replacement see the same version.  The lock lives in the row, not in
- * the lock table, so a call may load any number of files.
- */
-static void
-lookup_existing(LoadState *ls, FileLoad *fl)
-{
-	Datum		values[1];
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-
-	values[0] = CStringGetTextDatum(fl->src->name);
-	run_plan(ls, PLAN_LOOKUP_FILE, values, NULL, SPI_OK_SELECT);
-	fl->existed = (SPI_processed > 0);
-	if (!fl->existed)
-	{
-		/* even empty, a result holds its memory until freed */
-		SPI_freetuptable(SPI_tuptable);
-		return;
-	}
-	Assert(SPI_processed == 1);
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	fl->old_file_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	fl->old_size = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	fl->old_sha = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 3, &isnull));
-	fl->old_format = SPI_getvalue(tup, desc, 4);
-	fl->old_rows = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-	fl->old_rejected = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/*
- * Rejects describe one version of a file: a new version starts afresh.
- */
-static void
-delete_rejects(LoadState *ls, const char *name)
-{
-	Datum		values[1] = {CStringGetTextDatum(name)};
-
-	run_plan(ls, PLAN_DELETE_REJECTS, values, NULL, SPI_OK_DELETE);
-}
-
-/*
- * A removed file's partials go.  The overlap stage removes them, logs their
- * meter-days and restores the keys where the file's copies counted, on
- * one server or on Citus (energy_overlap_remove_partials); a 1.0 schema
- * (before ALTER EXTENSION UPDATE) has no change log and no overlaps, and
- * its next populate is a full refresh anyway.
- */
-static void
-delete_daily(LoadState *ls, Datum *values)
-{
-	if (ls->overlap == NULL)
-		run_plan(ls, PLAN_DELETE_DAILY, values, NULL, SPI_OK_DELETE);
-	else
-		energy_overlap_remove_partials(ls->overlap, DatumGetInt64(values[0]));
-}
-
-/*
- * Release a file's name: its energy_file row goes at once (the new version
- * takes the name), its rows are removed at the end of the call, under the
- * locks of its meter-days (remove_files).
- */
-static void
-release_file(LoadState *ls, int64 file_id)
-{
-	Datum		values[1] = {Int64GetDatum(file_id)};
-
-	run_plan(ls, PLAN_DELETE_FILE, values, NULL, SPI_OK_DELETE);
-	if (ls->n_removed == ls->max_removed)
-	{
-		ls->max_removed = Max(16, ls->max_removed * 2);
-		ls->removed = ls->removed == NULL ?
-			MemoryContextAlloc(ls->call_cxt, sizeof(int64) * ls->max_removed) :
-			repalloc_huge(ls->removed, sizeof(int64) * ls->max_removed);
-	}
-	ls->removed[ls->n_removed++] = file_id;
-}
-
-/*
- * Remove every trace of the released files.  Readings are found through the
- * (day, meter_id, segment_id) btree, at the meter-days the file's partials
- * name, so this costs the file's size, not the table's, whether or not the
- * table was vacuumed or analyzed (BRIN on segment_id would read every range
- * not yet summarized).
- */
-static void
-remove_files(LoadState *ls)
-{
-	for (int i = 0; i < ls->n_removed; i++)
-	{
-		Datum		values[1] = {Int64GetDatum(ls->removed[i])};
-
-		CHECK_FOR_INTERRUPTS();
-		run_plan(ls, PLAN_DELETE_READINGS, values, NULL, SPI_OK_DELETE);
-		run_plan(ls, PLAN_DELETE_REGISTERS, values, NULL, SPI_OK_DELETE);
-		delete_daily(ls, values);
-		run_plan(ls, PLAN_DELETE_SEGMENTS, values, NULL, SPI_OK_DELETE);
-	}
-	ls->n_removed = 0;
-}
-
-/*
- * The meter-days of the call: those of every partial it wrote, and those of
- * the released files (through their segments, which no other writer
- * changes, to their partials, whose meter-days no other writer changes).
- */
-static int
-call_keys(LoadState *ls, EnergyLockKey **keys)
-{
-	EnergyLockKey *written;
-	int			n = ls->overlap ? energy_overlap_keys(ls->overlap, &written) : 0;
-	uint64		more = 0;
-	EnergyLockKey *all;
-
-	if (ls->n_removed > 0)
-	{
-		Datum		files[1];
-		Datum	   *elems = palloc(sizeof(Datum) * ls->n_removed);
-
-		for (int i = 0; i < ls->n_removed; i++)
-			elems[i] = Int64GetDatum(ls->removed[i]);
-		files[0] = energy_array(elems, NULL, ls->n_removed, INT8OID);
-		run_plan(ls, PLAN_REMOVED_KEYS, files, NULL, SPI_OK_SELECT);
-		more = SPI_processed;
-	}
-	all = palloc(sizeof(EnergyLockKey) * (n + more + 1));
-	if (n > 0)
-		memcpy(all, written, sizeof(EnergyLockKey) * n);
-	for (uint64 i = 0; i < more; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		isnull;
-
-		all[n + i].meter_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		all[n + i].day = DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	if (ls->n_removed > 0)
-		SPI_freetuptable(SPI_tuptable);
-	*keys = all;
-	return n + (int) more;
-}
-
-/*
- * Step 6 of every call (see the top of the file): under the locks of every
- * meter-day the call touched, taken at once in lock.c's order, the readings
- * other files share are resolved, the released files removed, and the
- * copies they had superseded brought back.
- */
-static void
-writers_finish(LoadState *ls)
-{
-	EnergyLockKey *keys;
-	int			n;
-	bool		waited;
-	/*
-	 * Every statement from here on is meant as index probes per key,
-	 * whatever the planner believes of an unnest() or of tables never
-	 * analyzed (one scan of energy_daily or energy_reading per file would
-	 * cost the history).
-	 */
-	int			nestlevel = energy_plan_probes();
-
-	if (ls->overlap == NULL)
-		remove_files(ls);
-	else
-	{
-		n = call_keys(ls, &keys);
-		waited = energy_lock_keys(keys, n);
-		energy_overlap_resolve_new(ls->overlap, waited);
-		remove_files(ls);
-		energy_overlap_resolve_removed(ls->overlap);
-	}
-	AtEOXact_GUC(true, nestlevel);
-}
-
-/*
- * Called once the header has shown that the new content is a meter file:
- * only now is the old version removed and the new one registered.
- *
- * A new name has no row to lock, so two loads may both find none; the
- * unique file_name then makes the second INSERT wait for the first to
- * commit and insert nothing.  Nothing has been written yet, so the loser
- * returns false and the driver starts the file again from the lookup,
- * which now sees (and waits for) the winner's row.  Under REPEATABLE READ
- * or SERIALIZABLE the snapshot cannot see that row: PostgreSQL raises a
- * serialization failure (40001) in the INSERT itself, never a second copy.
- */
-static bool
-register_file(LoadState *ls, FileLoad *fl, EpFormat format)
-{
-	Datum		values[4];
-	bool		isnull;
-
-	Assert(format != EP_FORMAT_NONE);
-	if (fl->existed)
-		release_file(ls, fl->old_file_id);
-
-	values[0] = CStringGetTextDatum(fl->src->name);
-	values[1] = Int64GetDatum(fl->src->size);
-	values[2] = CStringGetTextDatum(format_name(format));
-
-	/*
-	 * From 1.3 each file records the zone of its wall-clock times: NEM time
-	 * for AEMO's files (their rule), energy.file_time_zone for the exports.
-	 */
-	if (energy_schema_at_least(&ls->schema, ENERGY_SCHEMA_1_3))
-	{
-		bool		nem = (format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13);
-
-		values[3] = CStringGetTextDatum(nem ? ENERGY_NEM_TIME_ZONE : energy_file_time_zone);
-		run_plan(ls, PLAN_INSERT_FILE_ZONE, values, NULL, SPI_OK_INSERT_RETURNING);
-	}
-	else
-		run_plan(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
-	if (SPI_processed != 1)
-	{
-		Assert(!fl->existed);
-		SPI_freetuptable(SPI_tuptable);
-		return false;
-	}
-	fl->file_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	delete_rejects(ls, fl->src->name);
-	fl->format = format;
-	energy_daily_begin(ls->daily, ls->sink, ls->overlap, fl->file_id);
-	return true;
-}
-
-/*
- * Segments get their ids from the identity sequence as they are met, and
- * their rows are written once, at the end of the file, in one statement.
- */
-static int64
-segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id)
-{
-	SegmentKey	key;
-	SegmentEntry *e = fl->last_segment;
-	bool		found;
-
-	if (e && e->key.meter_id == meter_id && e->key.channel_id == channel_id)
-		return e->segment_id;
-
-	key.meter_id = meter_id;
-	key.channel_id = channel_id;
-	e = hash_search(fl->segments, &key, HASH_ENTER, &found);
-	if (!found)
-		e->segment_id = nextval_internal(ls->segment_seq, true);
-	fl->last_segment = e;
-	return e->segment_id;
-}
-
-/* qsort order of segments: by id, the order they were met in */
-static int
-segment_entry_cmp(const void *a, const void *b)
-{
-	int64		x = (*(SegmentEntry *const *) a)->segment_id;
-	int64		y = (*(SegmentEntry *const *) b)->segment_id;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/*
- * The file's segments as arrays, one statement per SEGMENT_BATCH of them:
- * not one per segment, and not arrays of a million segments at once for a
- * file of a million new meters.  They go in by id, which is the order the
- * file met them in: both of energy_segment's indexes then grow at one end,
- * where pages split full, instead of at random places (hash order), where
- * they split half full.
- */
-#define SEGMENT_BATCH 8192
-
-static void
-write_segments(LoadState *ls, FileLoad *fl)
-{
-	Datum		seg[SEGMENT_BATCH],
-				meter[SEGMENT_BATCH],
-				channel[SEGMENT_BATCH];
-	Datum		values[4];
-	HASH_SEQ_STATUS status;
-	long		n = hash_get_num_entries(fl->segments);
-	SegmentEntry **all;
-	SegmentEntry *e;
-	long		j = 0;
-	int			i = 0;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "energy segments batch",
-											  ALLOCSET_DEFAULT_SIZES);
-
-	all = palloc_extended(sizeof(SegmentEntry *) * Max(n, 1), MCXT_ALLOC_HUGE);
-	hash_seq_init(&status, fl->segments);
-	while ((e = hash_seq_search(&status)) != NULL)
-		all[j++] = e;
-	qsort(all, n, sizeof(SegmentEntry *), segment_entry_cmp);
-
-	values[1] = Int64GetDatum(fl->file_id);
-	for (j = 0; j < n; j++)
-	{
-		seg[i] = Int64GetDatum(all[j]->segment_id);
-		meter[i] = Int64GetDatum(all[j]->key.meter_id);
-		channel[i] = Int64GetDatum(all[j]->key.channel_id);
-		if (++i == SEGMENT_BATCH || j == n - 1)
-		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			values[0] = energy_array(seg, NULL, i, INT8OID);
-			values[2] = energy_array(meter, NULL, i, INT8OID);
-			values[3] = energy_array(channel, NULL, i, INT8OID);
-			run_plan(ls, PLAN_INSERT_SEGMENTS, values, NULL, SPI_OK_INSERT);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(cxt);
-			i = 0;
-		}
-	}
-	pfree(all);
-	MemoryContextDelete(cxt);
-}
-
-/*
- * The file's row gets its hash and counts last, once they describe what was
- * stored.
- */
-static void
-finish_file(LoadState *ls, FileLoad *fl)
-{
-	Datum		values[5];
-	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-
-	write_segments(ls, fl);
-
-	SET_VARSIZE(sha, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	memcpy(VARDATA(sha), fl->digest, PG_SHA256_DIGEST_LENGTH);
-	values[0] = Int64GetDatum(fl->file_id);
-	values[1] = PointerGetDatum(sha);
-	values[2] = Int64GetDatum((int64) fl->rows);
-	values[3] = Int64GetDatum((int64) fl->rejected);
-	values[4] = Int64GetDatum((int64) fl->bytes_read);
-	run_plan(ls, PLAN_UPDATE_FILE, values, NULL, SPI_OK_UPDATE);
-	if (SPI_processed != 1)
-		elog(ERROR, "energy_file row of \"%s\" vanished during the load", fl->src->name);
 }
 
 /* ---------------------------------------------------------------------
@@ -811,7 +180,7 @@ load_row(LoadState *ls, FileLoad *fl, const EpRow *row)
 	}
 	meter_id = energy_meter_id(ls->dict, &row->meter, &row->serial, &row->plant);
 	channel_id = energy_channel_id(ls->dict, &row->data_type, &row->units);
-	seg = segment_id(ls, fl, meter_id, channel_id);
+	seg = catalog_segment_id(ls, fl, meter_id, channel_id);
 	day = energy_day(nem12 ? &row->day : &row->at);
 	at = nem12 ? energy_timestamp(&row->at) : energy_day_timestamp(day, &row->at);
 	energy_daily_add(ls->daily, meter_id, channel_id, day, at, &row->value,
@@ -895,7 +264,7 @@ file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
 	fl->errcb.previous = error_context_stack;
 	error_context_stack = &fl->errcb;
 
-	lookup_existing(ls, fl);
+	catalog_lookup(ls, fl);
 }
 
 /*
@@ -994,7 +363,7 @@ reject_write(LoadState *ls, const char *file_name, const EpError *err)
 {
 	MemoryContext old = MemoryContextSwitchTo(ls->reject_cxt);
 
-	record_parse_reject(ls, file_name, err);
+	catalog_parse_reject(ls, file_name, err);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ls->reject_cxt);
 }
@@ -1012,7 +381,7 @@ reject_file(LoadState *ls, FileLoad *fl, EpError *err)
 	if (ls->on_error == ON_ERROR_STOP)
 		energy_raise_parse_error(&ls->pos, err);
 	energy_error_position_set(&ls->pos, err);
-	delete_rejects(ls, fl->src->name);
+	catalog_delete_rejects(ls, fl->src->name);
 	reject_write(ls, fl->src->name, err);
 	emit(ls, fl->src->name, NULL, 0, 1, "rejected");
 }
@@ -1042,8 +411,8 @@ read_units(LoadState *ls)
 	ls->factors = hash_create("energy unit factors", 64, &hctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	ls->last_units_len = SIZE_MAX;
-	/* a 1.0 schema has no unit table: every factor is 1 */
-	if (!OidIsValid(get_relname_relid("energy_unit", ls->schema.nspid)))
+	/* a 1.0 schema has no unit table: every unit is unknown */
+	if (!ls->schema.layout->unit_table)
 		return;
 	energy_spi_exec(psprintf("SELECT pg_catalog.lower(unit), factor FROM %s.energy_unit",
 							 ls->schema.nspname),
@@ -1130,7 +499,7 @@ parse_records(LoadState *ls, FileLoad *fl)
 			reject_file(ls, fl, &err);
 			return PARSE_NOT_METER;
 		}
-		if (fl->file_id == 0 && !register_file(ls, fl, ep_format(fl->parser)))
+		if (fl->file_id == 0 && !catalog_register(ls, fl, ep_format(fl->parser)))
 			return PARSE_LOST_RACE;
 		if (st == EP_END)
 			return PARSE_LOADED;
@@ -1172,10 +541,10 @@ file_write(LoadState *ls, FileLoad *fl)
 	energy_chunks_flush(ls->chunks);
 	energy_sink_flush(ls->sink);
 	energy_daily_end(ls->daily);
-	finish_file(ls, fl);
+	catalog_finish(ls, fl);
 	progress_update(fl);
 
-	emit_file(ls, fl->src->name, format_name(fl->format), (int64) fl->rows,
+	emit_file(ls, fl->src->name, catalog_format_name(fl->format), (int64) fl->rows,
 			  (int64) fl->rejected, fl->existed ? "replaced" : "loaded", fl->file_id);
 }
 
@@ -1194,7 +563,7 @@ file_retry(LoadState *ls, FileLoad *fl, int attempt)
 						fl->src->name),
 				 errhint("Retry the load.")));
 	energy_source_rewind(fl->src);
-	lookup_existing(ls, fl);
+	catalog_lookup(ls, fl);
 }
 
 /* The one cleanup path of a file, whatever the way it ended. */
@@ -1277,6 +646,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 												1, false);
 
 	ls->spi_level = energy_spi_connect();
+	energy_schema_place(&ls->schema, true);
 
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;
@@ -1287,7 +657,8 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 	read_units(ls);
 	ls->daily = energy_daily_create(cxt);
 	ls->sink = energy_sink_open(&ls->schema, &ls->pos);
-	if (energy_sink_current(ls->sink))
+	/* a 1.0 schema has no superseded marks: its loads compare no copies */
+	if (ls->schema.layout->resolver != RESOLVER_NONE)
 		ls->overlap = energy_overlap_create(&ls->schema, cxt,
 											energy_sink_distributed(ls->sink));
 	ls->chunks = energy_chunks_create(ls->sink, cxt);
@@ -1303,7 +674,7 @@ static void
 load_end(LoadState *ls)
 {
 	energy_sink_close(ls->sink);
-	writers_finish(ls);
+	catalog_writers_finish(ls);
 	emit_results(ls);
 	energy_spi_finish(ls->spi_level);
 }
@@ -1337,7 +708,7 @@ load_path(LoadState *ls, const char *path, const char *name)
 					(errcode(oe.sqlerrcode),
 					 errmsg_internal("%s", oe.message),
 					 oe.detail ? errdetail_internal("%s", oe.detail) : 0));
-		record_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
+		catalog_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
 		emit(ls, name, NULL, 0, 1, "rejected");
 		return;
 	}
@@ -1366,7 +737,7 @@ refuse_name(LoadState *ls, const char *name, int sqlstate, const char *why)
 				(errcode(sqlstate),
 				 errmsg_internal("%s", message),
 				 errdetail_internal("%s", detail)));
-	record_file_reject(ls, escaped, sqlstate, message, detail);
+	catalog_file_reject(ls, escaped, sqlstate, message, detail);
 	emit(ls, escaped, NULL, 0, 1, "rejected");
 }
 
@@ -1493,41 +864,3 @@ energy_load_data(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/*
- * energy_unload(file_name): remove a loaded file, its readings, partials and
- * rejects, and log its meter-days for the next populate.  Returns how many
- * readings went (the file's rows_loaded).  The file's row is locked first,
- * as a load locks it, so an unload and a load of one file never interleave.
- * Privileges are the caller's: EXECUTE, and DELETE on the tables, as for
- * the statements it runs.
- */
-Datum
-energy_unload(PG_FUNCTION_ARGS)
-{
-	char	   *name = energy_name_base(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-										"file_name", false);
-	LoadState	ls;
-	FileLoad	fl;
-	EnergySource src;
-
-	memset(&ls, 0, sizeof(ls));
-	memset(&fl, 0, sizeof(fl));
-	energy_schema_lookup(&ls.schema, fcinfo);
-	energy_source_from_data(&src, name, NULL, 0);
-	fl.src = &src;
-	ls.spi_level = energy_spi_connect();
-	ls.call_cxt = CurrentMemoryContext;
-	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext,
-									   energy_distributed(&ls.schema));
-	lookup_existing(&ls, &fl);
-	if (!fl.existed)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FILE),
-				 errmsg("file \"%s\" is not loaded", name),
-				 errhint("energy_file lists the files loaded.")));
-	delete_rejects(&ls, name);
-	release_file(&ls, fl.old_file_id);
-	writers_finish(&ls);
-	energy_spi_finish(ls.spi_level);
-	PG_RETURN_INT64(fl.old_rows);
-}

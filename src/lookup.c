@@ -465,19 +465,18 @@ change_pending_sql(const EnergySchema *schema, Datum meter, const Datum *serial,
  * the overlap stage and populate have.
  */
 static bool
-change_pending_any(FunctionCallInfo fcinfo, Datum meter, const Datum *serial,
+change_pending_any(EnergySchema *schema, Datum meter, const Datum *serial,
 				   DateADT from, DateADT to)
 {
-	EnergySchema schema = {0};
 	bool		found;
 	int			spi_level;
 
 	if (!energy_citus_installed())
 		return change_pending(meter, serial, from, to);
-	energy_schema_lookup(&schema, fcinfo);
 	spi_level = energy_spi_connect();
-	if (energy_distributed(&schema))
-		found = change_pending_sql(&schema, meter, serial, from, to);
+	energy_schema_place(schema, false);
+	if (energy_distributed(schema))
+		found = change_pending_sql(schema, meter, serial, from, to);
 	else
 		found = change_pending(meter, serial, from, to);
 	energy_spi_finish(spi_level);
@@ -493,15 +492,7 @@ static void
 lookup_begin(FunctionCallInfo fcinfo, int view, EnergySchema *schema)
 {
 	InitMaterializedSRF(fcinfo, 0);
-	memset(schema, 0, sizeof(*schema));
-	schema->nspid = get_func_namespace(fcinfo->flinfo->fn_oid);
-	if (schema->nspid != rels_nspid || energy_schema_version(schema) != rels_version)
-	{
-		int			version = energy_schema_version(schema);
-
-		energy_schema_lookup(schema, fcinfo);
-		schema->version = version;
-	}
+	energy_schema_lookup(schema, fcinfo);
 	resolve_rels(schema);
 	check_rels_granted(view);
 }
@@ -524,8 +515,6 @@ energy_get_1_0(FunctionCallInfo fcinfo, EnergySchema *schema, Datum meter,
 	bool		isnull;
 	int			spi_level;
 
-	if (schema->nspname == NULL)
-		energy_schema_lookup(schema, fcinfo);
 	spi_level = energy_spi_connect();
 	energy_spi_exec(psprintf("SELECT EXISTS (SELECT 1 FROM %1$s.energy_file f "
 							 "WHERE f.load_xid OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmin(v.snapshot) "
@@ -607,7 +596,7 @@ energy_get_internal(FunctionCallInfo fcinfo, Datum meter, Datum serial,
 	}
 	probe_close(&v);
 
-	if (change_pending_any(fcinfo, meter, &serial, from, to))
+	if (change_pending_any(&schema, meter, &serial, from, to))
 		ereport(NOTICE,
 				(errmsg("energy_data_view is stale: %s changed after the last energy_populate_view()",
 						from == to ? "this meter-day" : "days of this range"),
@@ -732,7 +721,7 @@ energy_get_channels_internal(FunctionCallInfo fcinfo, DateADT day)
 	}
 	probe_close(&v);
 
-	if (change_pending_any(fcinfo, meter, PG_ARGISNULL(1) ? NULL : &serial, day, day))
+	if (change_pending_any(&schema, meter, PG_ARGISNULL(1) ? NULL : &serial, day, day))
 		ereport(NOTICE,
 				(errmsg("energy_channel_view is stale: this meter-day changed after the last energy_populate_view()"),
 				 errhint("Call energy_populate_view() to include the change.")));

@@ -119,9 +119,7 @@ struct EnergyOverlap
 	const char *nspname;
 	Oid			daily_relid;
 	Oid			daily_pkey;		/* its primary key, for the probe */
-	const OverlapPlacement *placement;	/* direct_placement, or
-										 * citus_placement */
-	bool		schema_1_1;		/* 1.1's energy_resolve(): every copy, no counts */
+	const OverlapPlacement *placement;	/* a row of the table below */
 	const EnergySchema *schema;
 	int64		file_id;		/* the file whose partials come next */
 
@@ -153,6 +151,18 @@ static const OverlapPlacement direct_placement = {
 	.begin = begin_direct,
 	.probe = probe_direct,
 	.resolve = resolve_direct,
+	.remove_partials = remove_partials_direct,
+};
+
+/*
+ * One server, the SQL twin energy_resolve() for every key: a 1.1 schema's
+ * own (which compares every copy), or 1.2's when a developer sets
+ * energy.resolve_in_sql, so that the twins meet on every version.
+ */
+static const OverlapPlacement direct_sql_placement = {
+	.begin = begin_direct,
+	.probe = probe_direct,
+	.resolve = resolve_sql,
 	.remove_partials = remove_partials_direct,
 };
 
@@ -201,10 +211,14 @@ energy_overlap_create(EnergySchema *schema, MemoryContext cxt, bool distributed)
 	o->cxt = cxt;
 	o->nspname = MemoryContextStrdup(cxt, schema->nspname);
 	o->daily_relid = energy_relation(schema, "energy_daily");
-	o->placement = distributed ? &citus_placement : &direct_placement;
-	o->schema_1_1 = energy_schema_version(schema) < ENERGY_SCHEMA_1_2;
+	if (distributed)
+		o->placement = &citus_placement;
+	else if (schema->layout->resolver == RESOLVER_SQL_1_1 || energy_resolve_in_sql)
+		o->placement = &direct_sql_placement;
+	else
+		o->placement = &direct_placement;
 	o->schema = schema;
-	if (!o->schema_1_1)
+	if (schema->layout->daily_day_first)
 		o->daily_pkey = energy_relation(schema, "energy_daily_pkey");
 	hctl.keysize = sizeof(int64);
 	hctl.entrysize = sizeof(EnergyReplacing);
@@ -497,13 +511,13 @@ overlap_probe_index(EnergyOverlap *o)
 
 /*
  * Step 1 on one server: the index probe, unless the statement must read
- * the transaction's snapshot or a 1.1 schema's primary key.  On Citus
- * overlap_probe() alone.
+ * the transaction's snapshot or a primary key that leads with the meter
+ * (1.1's).  On Citus overlap_probe() alone.
  */
 static void
 probe_direct(EnergyOverlap *o, bool xact_snapshot)
 {
-	if (!o->schema_1_1 && !xact_snapshot)
+	if (o->schema->layout->daily_day_first && !xact_snapshot)
 		overlap_probe_index(o);
 	else
 		overlap_probe(o, xact_snapshot);
@@ -542,7 +556,7 @@ resolve_sql(EnergyOverlap *o, Datum *meters, Datum *days, Datum *channels,
 		 * A 1.1 schema, before ALTER EXTENSION UPDATE, keeps its own
 		 * energy_resolve(), which compares every copy and counts nothing.
 		 */
-		o->resolve = o->schema_1_1 ?
+		o->resolve = (o->schema->layout->resolver == RESOLVER_SQL_1_1) ?
 			energy_prepare(psprintf("SELECT NULL::pg_catalog.int8, NULL::pg_catalog.int8 FROM %s.energy_resolve($1, $2, $3)",
 									o->nspname), 3, argtypes) :
 			energy_prepare(psprintf("SELECT file_id, replacing FROM %s.energy_resolve($1, $2, $3, $4, $5)",
@@ -583,11 +597,6 @@ resolve_direct(EnergyOverlap *o, Datum *m, Datum *d, Datum *c, Datum *r, int k)
 	int			left;
 	int			j = 0;
 
-	if (o->schema_1_1)
-	{
-		resolve_sql(o, m, d, c, r, k);
-		return;
-	}
 	if (o->to_sql == NULL)
 		o->to_sql = MemoryContextAlloc(o->cxt, sizeof(bool) * RESOLVE_BATCH);
 	left = energy_resolve_chunks(o->schema, m, d, c, r, k, o->replacing, o->to_sql);

@@ -521,6 +521,60 @@ ep_parse_decimal(const char *s, size_t n, EpDecimal *d, char *detail)
 		d->digits = neg ? -(int64_t) m : (int64_t) m;
 		d->scale = scale;
 	}
+	else if (has_exp && sig <= 18)
+	{
+		/*
+		 * An exponent only moves the point: 2.5E+3 is the decimal 2500 and
+		 * 1e-5 is 0.00001, exactly.  The value is m * 10^(exp - scale);
+		 * when that is digits at a scale of 0 .. 18 with at most 18
+		 * digits, it is exact like any other short decimal (so its sum is
+		 * the file's on every path), whatever way the file wrote it.
+		 * Trailing zeros of m may go to bring the scale down to 18; a
+		 * zero takes the nearest scale in range.
+		 */
+		static const uint64_t ipow10[18] = {
+			1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+			1000000000, 10000000000, 100000000000, 1000000000000,
+			10000000000000, 100000000000000, 1000000000000000,
+			10000000000000000, 100000000000000000
+		};
+		long		e10 = exp - scale;
+
+		if (!nonzero)
+		{
+			d->exact = true;
+			d->digits = 0;
+			d->scale = e10 >= 0 ? 0 : (int) (-e10 < 18 ? -e10 : 18);
+		}
+		else if (e10 >= 0)
+		{
+			if (e10 <= 17 && m <= (uint64_t) (999999999999999999ULL / ipow10[e10]))
+			{
+				uint64_t	u = m * ipow10[e10];
+
+				d->exact = true;
+				d->digits = neg ? -(int64_t) u : (int64_t) u;
+				d->scale = 0;
+			}
+		}
+		else
+		{
+			uint64_t	u = m;
+			long		sc = -e10;
+
+			while (sc > 18 && u % 10 == 0)
+			{
+				u /= 10;
+				sc--;
+			}
+			if (sc <= 18)
+			{
+				d->exact = true;
+				d->digits = neg ? -(int64_t) u : (int64_t) u;
+				d->scale = (int) sc;
+			}
+		}
+	}
 
 	if (!nonzero)
 		v = 0.0;

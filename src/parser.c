@@ -139,7 +139,7 @@ ep_bytes_consumed(const EpParser *p)
 static const EpErrorInfo error_table[] = {
 	{EP_ERR_NONE, "none", "00000", "no error"},
 	{EP_ERR_EMPTY, "empty", "22P04", "file is empty: it has no header line"},
-	{EP_ERR_HEADER, "header", "22P04", "header is neither LP nor TOU"},
+	{EP_ERR_HEADER, "header", "22P04", "header is not that of a meter file"},
 	{EP_ERR_COLUMNS, "columns", "22P04", "wrong number of fields"},
 	{EP_ERR_QUOTE, "quote", "22P04", "misplaced or unterminated quote"},
 	{EP_ERR_TOO_LONG, "too_long", "54000", "record too long"},
@@ -275,7 +275,7 @@ read_header(EpParser *p, const Record *rec, EpError *err, bool *is_data)
 	}
 	ep_set_error(p, err, EP_ERR_HEADER, rec->line, 0, rec->base, rec->len,
 				 rec->base, rec->len,
-				 "The header is neither an LP nor a TOU header (%zu fields).",
+				 "The first record is neither an LP or TOU export header nor a NEM12 or NEM13 100 record (%zu fields).",
 				 p->nf);
 	return false;
 }

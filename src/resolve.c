@@ -116,6 +116,7 @@ typedef struct Resolve
 	RChunk	   *chunks;
 	int			nchunks;
 	HTAB	   *replacing;		/* file_id -> count, the call's new files */
+	Oid			nspid;			/* the extension's schema, for messages */
 	SPITupleTable *chunk_result;	/* step 2's rows, which the chunks use */
 
 	/* the range of keys (and their files) steps 2 to 5 work on */
@@ -370,6 +371,16 @@ read_partials(Resolve *r)
  * neither file's partial is summed again.  The block is detoasted into the
  * range's memory (it is rewritten from there when its marks change);
  * statuses point into it.
+ *
+ * A block that does not decode (damaged storage) must not stop the call:
+ * it would make every file that shares its days impossible to unload or
+ * replace.  Nor can it be compared, re-marked or summed.  So it is left as
+ * it is stored, out of the comparison, with a WARNING naming its meter,
+ * day and file: its readings no longer count in its file's partial of the
+ * day (which is written again without them), and energy_data, which reads
+ * it, says XX001 with the same names.  Nothing reads back wrong: the
+ * readings are missing from the sums, not replaced by others, and loading
+ * the file again from its source brings them back.
  */
 static void
 add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
@@ -378,6 +389,7 @@ add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
 	bool		isnull;
 	Datum		d;
 	EcArrays	a = {0};
+	EcErrorCode rc;
 
 	c->file = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 	c->rid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull));
@@ -388,13 +400,33 @@ add_chunk(Resolve *r, HeapTuple tup, TupleDesc desc)
 	c->day = DatumGetDateADT(d);
 	a.at = (int64 *) 1;
 	a.superseded = (bool *) 1;
-	c->n = energy_block_decode(c->block, c->day, &a);
-	c->at = a.at;
+	rc = energy_block_try_decode(c->block, c->day, &a, &c->n);
 	c->value = NULL;
 	c->status = NULL;
+	r->files[c->file].has_chunk = true;
+	if (rc != EC_OK)
+	{
+		RFile	   *f = &r->files[c->file];
+		const char *where = energy_block_where(r->nspid, r->keys[f->key].meter_id,
+											   f->file_id, c->day);
+
+		/* named in the message: psql shows a WARNING's context only on request */
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("energy_reading block of %s is not valid: %s", where, ec_error_name(rc)),
+				 errdetail("%s Its readings are left out of the comparison and no longer count in the file's partial of the day.",
+						   ec_error_detail(rc)),
+				 errhint("Unload the file and load it again from its source to bring its readings back.")));
+		c->n = 0;				/* no copies: left out of everything */
+		c->at = palloc0(sizeof(Timestamp));	/* cmp_chunk_rank reads one */
+		c->mask = palloc0(sizeof(bool));
+		c->old = c->mask;
+		f->changed = true;		/* its partial goes on without the block */
+		return;
+	}
+	c->at = a.at;
 	c->old = a.superseded;
 	c->mask = palloc0(sizeof(bool) * Max(c->n, 1));
-	r->files[c->file].has_chunk = true;
 }
 
 /*
@@ -407,6 +439,7 @@ read_chunks(Resolve *r)
 	Datum	   *cols[5];
 	Datum		args[5];
 	int			n = 0;
+	uint64		nrows;
 
 	for (int c = 0; c < 5; c++)
 		cols[c] = palloc(sizeof(Datum) * Max(1, r->fto - r->ffrom));
@@ -430,12 +463,14 @@ read_chunks(Resolve *r)
 	args[3] = energy_array(cols[3], NULL, n, INT8OID);
 	args[4] = energy_array(cols[4], NULL, n, INT8OID);
 	run(plan_chunks, args, SPI_OK_SELECT);
-	r->chunks = palloc0(sizeof(RChunk) * Max(1, SPI_processed));
-	r->nchunks = 0;
-	for (uint64 i = 0; i < SPI_processed; i++)
-		add_chunk(r, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-	/* the chunks' blocks point into the result: it goes with the batch */
+	/* add_chunk may run a statement of its own (naming a damaged block) */
 	r->chunk_result = SPI_tuptable;
+	nrows = SPI_processed;
+	r->chunks = palloc0(sizeof(RChunk) * Max(1, nrows));
+	r->nchunks = 0;
+	for (uint64 i = 0; i < nrows; i++)
+		add_chunk(r, r->chunk_result->vals[i], r->chunk_result->tupdesc);
+	/* the chunks' blocks point into the result: it goes with the batch */
 	for (int i = r->ffrom; i < r->fto; i++)
 		if (r->files[i].compared && !r->files[i].has_chunk)
 			r->keys[r->files[i].key].to_sql = true;
@@ -759,7 +794,7 @@ remarked_block(const RChunk *c)
 
 	for (int i = 0; i < c->n && !any; i++)
 		any = c->mask[i];
-	return PointerGetDatum(energy_block_remark(c->block, any ? c->mask : NULL));
+	return PointerGetDatum(energy_block_remark(c->block, any ? c->mask : NULL, true));
 }
 
 /* Step 3: the blocks whose marks changed, in one UPDATE; their files changed. */
@@ -800,17 +835,30 @@ typedef struct RStats
 	int64		flagged;
 } RStats;
 
-/* The chunk's values and statuses, decoded the first time they are needed. */
+/*
+ * The chunk's values and statuses, decoded the first time they are needed.
+ * The block decoded in add_chunk, so this cannot fail but for a bug; if it
+ * does, the error names the block.
+ */
 static void
-chunk_values(RChunk *c)
+chunk_values(Resolve *r, RChunk *c)
 {
 	EcArrays	a = {0};
+	EcErrorCode rc;
+	int			n;
 
 	if (c->value != NULL)
 		return;
 	a.value = (EcValue *) 1;
 	a.status = (EcText *) 1;
-	(void) energy_block_decode(c->block, c->day, &a);
+	if ((rc = energy_block_try_decode(c->block, c->day, &a, &n)) != EC_OK)
+	{
+		RFile	   *f = &r->files[c->file];
+
+		energy_block_report(ERROR, rc, true,
+							energy_block_where(r->nspid, r->keys[f->key].meter_id,
+											   f->file_id, c->day));
+	}
 	c->value = a.value;
 	c->status = a.status;
 }
@@ -830,7 +878,7 @@ file_stats(Resolve *r, int file, int first_chunk, int nchunks, RStats *st)
 			counts = !ch->mask[i];
 		if (!counts)
 			continue;			/* every copy lost: nothing to add */
-		chunk_values(ch);
+		chunk_values(r, ch);
 		for (int i = 0; i < ch->n; i++)
 		{
 			double		v = ch->value[i].value;
@@ -952,6 +1000,7 @@ energy_resolve_chunks(const EnergySchema *schema, const Datum *meters, const Dat
 
 	memset(&r, 0, sizeof(r));
 	r.replacing = replacing;
+	r.nspid = schema->nspid;
 	prepare_plans(schema);
 	MemoryContextSwitchTo(cxt);
 	read_keys(&r, meters, days, channels, restore, n);

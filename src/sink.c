@@ -67,21 +67,10 @@
 
 #include "energy.h"
 
-/*
- * Columns of each table in the 1.1 schema, and in 1.0's, which a 1.1
- * library still loads into until ALTER EXTENSION UPDATE: 1.1 appended the
- * line and superseded flags of readings and register reads, and the flagged
- * count and interval of partials, so the first columns are the same.
- */
-#define READING_NATTS	8
-#define READING_NATTS_10 6
+/* energy_change's columns, the same in every version that has it */
+#define CHANGE_NATTS	2
 /* A chunk's times, values, statuses and marks in one block, from 1.2 on. */
 #define READING_BLOCK_COLUMN "block"
-#define REGISTER_NATTS	14
-#define REGISTER_NATTS_10 12
-#define DAILY_NATTS		11
-#define DAILY_NATTS_10	9
-#define CHANGE_NATTS	2
 
 /* Chunks per bulk insert: about 100 kB of rows, as COPY buffers. */
 #define CHUNK_BATCH		64
@@ -98,7 +87,7 @@ typedef struct SinkTable
 	TupleTableSlot **slots;
 	int			nslots;
 	int			nused;
-	int			natts;			/* the table's, in the 1.0 or 1.1 layout */
+	int			natts;			/* the table's, as the schema's layout has it */
 	AttrNumber	att_block;		/* energy_reading's block (1.2), or 0 */
 	AttrNumber	att_line;		/* energy_reading's line (1.1), or 0 */
 	bool		check_constraints;	/* CHECK constraints a user added */
@@ -123,7 +112,7 @@ typedef struct SinkPathRoutine
 	 * nslots is the caller's batch size, which a path may replace by its own.
 	 */
 	void		(*open) (EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-						 Index rti, int natts, int natts_10, int nslots);
+						 Index rti, int natts, int nslots);
 
 	/* Write the pending batch (t->nused rows, at least one). */
 	void		(*flush) (EnergySink *sink, SinkTable *t);
@@ -133,9 +122,9 @@ typedef struct SinkPathRoutine
 } SinkPathRoutine;
 
 static void sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-							 Index rti, int natts, int natts_10, int nslots);
+							 Index rti, int natts, int nslots);
 static void sink_routed_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-							 Index rti, int natts, int natts_10, int nslots);
+							 Index rti, int natts, int nslots);
 static void sink_direct_flush(EnergySink *sink, SinkTable *t);
 static void sink_routed_flush(EnergySink *sink, SinkTable *t);
 static void sink_direct_close(SinkTable *t);
@@ -161,6 +150,7 @@ static inline void sink_position(EnergySink *sink, uint64 line);
 
 struct EnergySink
 {
+	const EnergyLayout *layout; /* the schema version's tables */
 	EState	   *estate;
 	CommandId	cid;
 	EnergyErrorPosition *pos;	/* the load's error context, or NULL */
@@ -191,10 +181,10 @@ sink_table_slots(EnergySink *sink, SinkTable *t, int nslots)
  */
 static void
 sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-				Oid relid, Index rti, int natts, int natts_10, int nslots)
+				Oid relid, Index rti, int natts, int nslots)
 {
 	t->rel = table_open(relid, RowExclusiveLock);
-	sink->path->open(sink, t, schema, rti, natts, natts_10, nslots);
+	sink->path->open(sink, t, schema, rti, natts, nslots);
 }
 
 /*
@@ -203,7 +193,7 @@ sink_table_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
  */
 static void
 sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-				 Index rti, int natts, int natts_10, int nslots)
+				 Index rti, int natts, int nslots)
 {
 	Oid			relid = RelationGetRelid(t->rel);
 	TupleConstr *constr;
@@ -213,8 +203,8 @@ sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot bulk load into \"%s\": it is not a plain table",
 						RelationGetRelationName(t->rel))));
-	t->natts = RelationGetDescr(t->rel)->natts;
-	if (t->natts != natts && t->natts != natts_10)
+	t->natts = natts;
+	if (RelationGetDescr(t->rel)->natts != natts)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" does not have the columns energy expects",
@@ -256,11 +246,11 @@ sink_direct_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
  */
 static void
 sink_routed_open(EnergySink *sink, SinkTable *t, const EnergySchema *schema,
-				 Index rti, int natts, int natts_10, int nslots)
+				 Index rti, int natts, int nslots)
 {
 	Oid			argtypes[1];
 
-	t->natts = RelationGetDescr(t->rel)->natts;
+	t->natts = natts;
 	argtypes[0] = get_array_type(t->rel->rd_rel->reltype);
 	if (!OidIsValid(argtypes[0]))
 		elog(ERROR, "row type of \"%s\" has no array type",
@@ -422,6 +412,28 @@ rel_columns(Oid relid)
 }
 
 /*
+ * The column the layout names must be the table's, by name and not
+ * dropped: the sink writes it by number.  Nothing but the relcache entry
+ * already open is read.
+ */
+static void
+sink_check_column(SinkTable *t, AttrNumber att, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(t->rel);
+	Form_pg_attribute a;
+
+	if (att == 0)
+		return;
+	a = TupleDescAttr(desc, att - 1);
+	if (a->attisdropped || strcmp(NameStr(a->attname), name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" does not have the columns energy expects",
+						RelationGetRelationName(t->rel)),
+				 errdetail("Column %d is not \"%s\".", att, name)));
+}
+
+/*
  * The range table exists only so that permission checks and constraint
  * error messages work as they do for an INSERT.
  */
@@ -429,20 +441,23 @@ EnergySink *
 energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 {
 	EnergySink *sink = palloc0(sizeof(EnergySink));
+	const EnergyLayout *layout = schema->layout;
 	Oid			relids[4];
 	int			ntables;
 	List	   *rtable = NIL;
 	List	   *perminfos = NIL;
 
 	sink->pos = pos;
+	sink->layout = layout;
 	sink->path = energy_distributed(schema) ? &routed_path : &direct_path;
 
 	relids[0] = energy_relation(schema, "energy_reading");
 	relids[1] = energy_relation(schema, "energy_register");
 	relids[2] = energy_relation(schema, "energy_daily");
 	/* Until ALTER EXTENSION UPDATE, a 1.0 schema loads without a change log. */
-	relids[3] = get_relname_relid("energy_change", schema->nspid);
-	ntables = OidIsValid(relids[3]) ? 4 : 3;
+	ntables = layout->change_log ? 4 : 3;
+	if (layout->change_log)
+		relids[3] = energy_relation(schema, "energy_change");
 
 	/*
 	 * Every column is written, so INSERT is needed on every column, as for an
@@ -470,20 +485,18 @@ energy_sink_open(const EnergySchema *schema, EnergyErrorPosition *pos)
 	sink->cid = GetCurrentCommandId(true);
 	sink->estate->es_output_cid = sink->cid;
 
-	sink_table_open(sink, &sink->reading, schema, relids[0], 1, READING_NATTS, READING_NATTS_10,
+	sink_table_open(sink, &sink->reading, schema, relids[0], 1, layout->reading_natts,
 					CHUNK_BATCH);
-	sink->reading.att_block = get_attnum(relids[0], READING_BLOCK_COLUMN);
-	if (sink->reading.att_block == InvalidAttrNumber)
-		sink->reading.att_block = 0;
-	sink->reading.att_line = get_attnum(relids[0], "line");
-	if (sink->reading.att_line == InvalidAttrNumber)
-		sink->reading.att_line = 0;
-	sink_table_open(sink, &sink->reg, schema, relids[1], 2, REGISTER_NATTS, REGISTER_NATTS_10,
+	sink->reading.att_block = layout->reading_block;
+	sink->reading.att_line = layout->reading_line;
+	sink_check_column(&sink->reading, sink->reading.att_block, READING_BLOCK_COLUMN);
+	sink_check_column(&sink->reading, sink->reading.att_line, "line");
+	sink_table_open(sink, &sink->reg, schema, relids[1], 2, layout->register_natts,
 					energy_batch_rows);
-	sink_table_open(sink, &sink->daily, schema, relids[2], 3, DAILY_NATTS, DAILY_NATTS_10,
+	sink_table_open(sink, &sink->daily, schema, relids[2], 3, layout->daily_natts,
 					energy_batch_rows);
 	if (ntables == 4)
-		sink_table_open(sink, &sink->change, schema, relids[3], 4, CHANGE_NATTS, CHANGE_NATTS,
+		sink_table_open(sink, &sink->change, schema, relids[3], 4, CHANGE_NATTS,
 						energy_batch_rows);
 	return sink;
 }
@@ -650,20 +663,45 @@ chunk_arrays(const EnergyChunk *ch, Datum *v, bool *n)
 	}
 }
 
+/*
+ * What every row writer below does first: the batch's next slot (a full
+ * batch is written as it fills, so one is always free), cleared, with
+ * every column null or every column not.
+ */
+static TupleTableSlot *
+row_begin(SinkTable *t, bool all_null)
+{
+	TupleTableSlot *slot = t->slots[t->nused];
+
+	Assert(t->nused < t->nslots);
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, all_null, sizeof(bool) * t->natts);
+	return slot;
+}
+
+/*
+ * And last: the row formed in the slot joins the batch, with the file's
+ * line it came from (0 for none), and a full batch is written.
+ */
+static void
+row_end(EnergySink *sink, SinkTable *t, TupleTableSlot *slot, uint64 line)
+{
+	ExecStoreVirtualTuple(slot);
+	t->lines[t->nused] = line;
+	if (++t->nused == t->nslots)
+		sink_table_flush(sink, t);
+}
+
 void
 energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 {
 	SinkTable  *t = &sink->reading;
-	TupleTableSlot *slot = t->slots[t->nused];
+	/* dropped columns and superseded (nothing is, yet) stay null */
+	TupleTableSlot *slot = row_begin(t, true);
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	/* dropped columns and superseded (nothing is, yet) stay null */
-	memset(n, true, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(ch->meter_id);
 	v[1] = Int64GetDatum(ch->segment_id);
 	v[2] = DateADTGetDatum(ch->day);
@@ -685,34 +723,26 @@ energy_sink_chunk(EnergySink *sink, const EnergyChunk *ch)
 		chunk_arrays(ch, v, n);
 	}
 	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-
-	t->lines[t->nused] = ch->line;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, ch->line);
 }
 
 /* Readings a chunk may hold: a day of 5-minute reads in a block. */
 int
 energy_sink_chunk_max(const EnergySink *sink)
 {
-	return sink->reading.att_block ? 288 : 112;
+	return sink->layout->chunk_max;
 }
 
 void
 energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 {
 	SinkTable  *t = &sink->reg;
-	TupleTableSlot *slot = t->slots[t->nused];
+	TupleTableSlot *slot = row_begin(t, false);
 	const EpRow *row = r->row;
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 	MemoryContext old = MemoryContextSwitchTo(t->batch_cxt);
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(r->meter_id);
 	v[1] = Int64GetDatum(r->segment_id);
 	v[2] = TimestampGetDatum(r->at);
@@ -730,16 +760,13 @@ energy_sink_register(EnergySink *sink, const EnergyRegister *r)
 	n[10] = r->reset_at_null;
 	v[10] = n[10] ? (Datum) 0 : TimestampGetDatum(r->reset_at);
 	v[11] = text_or_null(&row->rate, &n[11]);
-	if (t->natts == REGISTER_NATTS)
+	if (sink->layout->marks)
 	{
 		v[12] = Int64GetDatum((int64) row->line);
 		n[13] = true;			/* superseded: nothing is, yet */
 	}
 	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-	t->lines[t->nused] = r->row->line;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, r->row->line);
 }
 
 /*
@@ -750,14 +777,10 @@ void
 energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 {
 	SinkTable  *t = &sink->daily;
-	TupleTableSlot *slot = t->slots[t->nused];
+	TupleTableSlot *slot = row_begin(t, false);
 	Datum	   *v = slot->tts_values;
 	bool	   *n = slot->tts_isnull;
 
-	/* a full batch is flushed as it fills, so a slot is always free */
-	Assert(t->nused < t->nslots);
-	ExecClearTuple(slot);
-	memset(n, 0, sizeof(bool) * t->natts);
 	v[0] = Int64GetDatum(p->meter_id);
 	v[1] = DateADTGetDatum(p->day);
 	v[2] = Int64GetDatum(p->channel_id);
@@ -767,17 +790,13 @@ energy_sink_partial(EnergySink *sink, const EnergyPartial *p)
 	v[6] = p->sum;
 	v[7] = Float8GetDatum(p->min);
 	v[8] = Float8GetDatum(p->max);
-	if (t->natts == DAILY_NATTS)
+	if (sink->layout->marks)
 	{
 		v[9] = Int64GetDatum(p->flagged);
 		n[10] = (p->interval_minutes <= 0);
 		v[10] = Int32GetDatum(p->interval_minutes);
 	}
-	ExecStoreVirtualTuple(slot);
-
-	t->lines[t->nused] = 0;
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, 0);
 }
 
 /* One meter-day for the change log that populate reads. */
@@ -789,28 +808,13 @@ energy_sink_change(EnergySink *sink, int64 meter_id, int32 day)
 
 	if (t->rel == NULL)
 		return;
-	slot = t->slots[t->nused];
-	ExecClearTuple(slot);
+	slot = row_begin(t, false);
 	slot->tts_values[0] = Int64GetDatum(meter_id);
 	slot->tts_values[1] = DateADTGetDatum(day);
-	slot->tts_isnull[0] = false;
-	slot->tts_isnull[1] = false;
-	ExecStoreVirtualTuple(slot);
-
-	if (++t->nused == t->nslots)
-		sink_table_flush(sink, t);
+	row_end(sink, t, slot, 0);
 }
 
-/*
- * Whether the tables have the 1.1 layout: a 1.0 schema has no superseded
- * flags, so its loads skip the overlap stage.
- */
-bool
-energy_sink_current(const EnergySink *sink)
-{
-	return sink->daily.natts == DAILY_NATTS && sink->reading.natts == READING_NATTS &&
-		sink->reg.natts == REGISTER_NATTS;
-}
+
 
 /* Whether the tables are Citus's, written through the routed path. */
 bool

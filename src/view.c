@@ -166,6 +166,9 @@ typedef struct ViewWriter
 	ResultRelInfo *rri;
 	EState	   *estate;
 	TupleTableSlot *slot;
+	Datum	   *values;			/* a row of the rewrite: ctid, same?, the
+								 * view's columns */
+	bool	   *nulls;
 	int64		deleted;
 	int64		inserted;
 } ViewWriter;
@@ -605,6 +608,8 @@ writer_open(ViewWriter *w, Oid viewid, RewritePlan *rp)
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
 	ExecOpenIndices(w->rri, false);
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	w->values = palloc(sizeof(Datum) * (RelationGetDescr(w->rel)->natts + 2));
+	w->nulls = palloc(sizeof(bool) * (RelationGetDescr(w->rel)->natts + 2));
 }
 
 static void
@@ -675,8 +680,8 @@ writer_apply(ViewWriter *w, Datum *keys)
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		Datum		values[MaxTupleAttributeNumber + 2];
-		bool		nulls[MaxTupleAttributeNumber + 2];
+		Datum	   *values = w->values;
+		bool	   *nulls = w->nulls;
 		List	   *recheck;
 
 		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
@@ -893,6 +898,7 @@ energy_populate_view(PG_FUNCTION_ARGS)
 		energy_view_populated(&schema, "energy_channel_view");
 
 	spi_level = energy_spi_connect();
+	energy_schema_place(&schema, true);
 	stage_routine = energy_distributed(&schema) ? &citus_stage : &direct_stage;
 	/* a state of another unit table is no state: the views are refreshed */
 	has_state = populate_sql(psprintf("SELECT view_rows FROM %1$s.energy_view_state "

@@ -230,7 +230,9 @@ check_decimal(const EpDecimal *d, const char *raw, size_t raw_len, int col)
 	size_t		nd = 0;
 	int			sc = 0;
 	bool		neg = false,
-				frac = false;
+				frac = false,
+				has_exp = false;
+	long		ex = 0;
 	char		mine[32];
 	const char *dd;
 
@@ -277,14 +279,53 @@ check_decimal(const EpDecimal *d, const char *raw, size_t raw_len, int col)
 			if (frac)
 				sc++;
 		}
+		else if (buf[k] == 'e' || buf[k] == 'E')
+		{
+			has_exp = true;
+			ex = strtol(buf + k + 1, NULL, 10);
+			break;
+		}
 		else if (buf[k] != '+')
-			abort();			/* exact implies no exponent */
+			abort();
 	}
 	digs[nd] = '\0';
 	dd = nd ? digs : "0";
 	snprintf(mine, sizeof(mine), "%llu",
 			 (unsigned long long) (d->digits < 0 ? -(uint64_t) d->digits :
 								   (uint64_t) d->digits));
+	if (has_exp)
+	{
+		/*
+		 * An exponent moves the point: the text's decimal (its digits at
+		 * 10^(ex - sc)) and the parser's (digits at 10^-scale) must be one
+		 * number, compared with trailing zeros moved into the exponents.
+		 */
+		long		et = ex - sc,
+					ep = -(long) d->scale;
+		size_t		lt = strlen(dd),
+					lp = strlen(mine);
+
+		while (lt > 1 && dd[lt - 1] == '0')
+		{
+			lt--;
+			et++;
+		}
+		while (lp > 1 && mine[lp - 1] == '0')
+		{
+			lp--;
+			ep++;
+		}
+		if (d->scale < 0 || d->scale > 18 ||
+			(d->digits < 0) != (neg && nd > 0) ||
+			(nd > 0 && (lt != lp || memcmp(dd, mine, lt) != 0 || et != ep)) ||
+			(nd == 0 && d->digits != 0))
+		{
+			fprintf(stderr, "exact decimal %s: digits %lld scale %d\n", buf,
+					(long long) d->digits, d->scale);
+			abort();
+		}
+		return;
+	}
 	if (strcmp(mine, dd) != 0 || sc != d->scale ||
 		(d->digits < 0) != (neg && nd > 0))
 	{

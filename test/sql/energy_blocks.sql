@@ -128,6 +128,8 @@ SELECT energy_populate_view() > 0 AS populated;
 SELECT min_energy::text, max_energy::text FROM energy_data_view WHERE meter_code = '11';
 
 -- Damaged blocks: every one an error, never a crash or a wrong answer.
+-- Bytes passed by the caller are 22P03 (invalid binary representation);
+-- a block read from energy_reading through energy_data is XX001.
 CREATE TEMP TABLE good AS
 SELECT r.block, r.day FROM energy_reading r JOIN energy_segment s USING (segment_id, meter_id)
   JOIN energy_file f USING (file_id) WHERE f.file_name = 'forms.csv';
@@ -152,7 +154,7 @@ BEGIN
     FOR i IN 0 .. length(b) - 1 LOOP
         BEGIN
             SELECT count(*) INTO n FROM energy_block_readings(set_byte(b, i, get_byte(b, i) # 16), d);
-        EXCEPTION WHEN data_corrupted THEN
+        EXCEPTION WHEN invalid_binary_representation THEN
             refused := refused + 1;
         END;
     END LOOP;

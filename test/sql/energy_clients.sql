@@ -33,7 +33,7 @@ SELECT f AS day_as_sent, pg_temp.day_error(f) AS sqlstate
                     '2015-09-01T10:3', '2015-09-01T10:30:5', '2015-09-01T10:30:00.',
                     '2015-09-01 +1', '2015-09-01 Z0', '2015-09-01TT10:00', '2015-09-01 10:00 PST',
                     '2015-02-30T00:00:00', '2015-09-01T00:00:00+10:00 ',
-                    -- a time other than midnight with a zone (energy_clients2)
+                    -- a time other than midnight with a zone (energy_client_forms)
                     '2015-09-01T23:59:59Z', '2015-09-01 23:59:59.999999-05:30']) AS f;
 
 -- energy_get_json with a date: the same body as with text.

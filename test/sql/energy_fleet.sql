@@ -91,12 +91,12 @@ SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_na
 SELECT file_name, action FROM energy_load_data('other.csv', convert_to(E'a,b,c\n1,2,3\n', 'UTF8'), 'skip');
 SELECT file_name, line, raw, sqlstate, message FROM energy_rejects WHERE file_name = 'other.csv';
 
--- energy.max_record_bytes bounds what one load may hold in memory, so only
+-- energy.max_record_size bounds what one load may hold in memory, so only
 -- a superuser may change it.
 CREATE ROLE regress_energy_user;
 SET ROLE regress_energy_user;
-SHOW energy.max_record_bytes;
-SET energy.max_record_bytes = '64MB'; -- ERROR
+SHOW energy.max_record_size;
+SET energy.max_record_size = '64MB'; -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 RESET ROLE;
 DROP ROLE regress_energy_user;

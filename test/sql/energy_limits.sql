@@ -1,6 +1,6 @@
 --
 -- energy: settings and limits.  The "energy." prefix is reserved, records
--- longer than energy.max_record_bytes are refused without reading the rest
+-- longer than energy.max_record_size are refused without reading the rest
 -- into memory, and anything at all (binary junk, a lone BOM) is a clear
 -- error, never a crash.
 --
@@ -15,8 +15,8 @@ CREATE EXTENSION energy;
 -- shared_preload_libraries).
 LOAD 'energy';
 SHOW energy.batch_rows;
-SHOW energy.max_record_bytes;
-SHOW energy.read_buffer_kb;
+SHOW energy.max_record_size;
+SHOW energy.read_buffer_size;
 SET energy.batch_rows = 0; -- ERROR
 -- (a size setting out of its range: energy_limits_units)
 SET energy.no_such_setting = 1; -- ERROR
@@ -26,7 +26,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT file_name, rows_loaded, action
   FROM energy_load(:'data' || '/erm/LP_210095893_20150901T011608049.csv');
 SET energy.batch_rows = 1;
-SET energy.read_buffer_kb = 8;
+SET energy.read_buffer_size = 8;
 SELECT file_name, rows_loaded, action
   FROM energy_load_data('small_batches.csv',
        pg_read_binary_file(:'data' || '/erm/LP_210095893_20150901T011608049.csv'));
@@ -40,11 +40,11 @@ SELECT f.file_name, count(*), sum(u.value::numeric), min(u.at), max(u.at),
  WHERE f.file_name IN ('small_batches.csv', 'LP_210095893_20150901T011608049.csv')
  GROUP BY 1 ORDER BY 1;
 RESET energy.batch_rows;
-RESET energy.read_buffer_kb;
+RESET energy.read_buffer_size;
 
 -- A record longer than the limit: 54000, and in skip mode the next record
 -- loads.
-SET energy.max_record_bytes = '1kB';
+SET energy.max_record_size = '1kB';
 SELECT * FROM energy_load_data('long.csv', convert_to(:'lp_header' || E'\n'
     || '1,1,P,01/01/2020 00:00:00,Import Wh Total,1,kwh,' || repeat('x', 2000) || E'\n'
     || E'1,1,P,01/01/2020 00:15:00,Import Wh Total,2,kwh,\n', 'UTF8')); -- ERROR
@@ -56,7 +56,7 @@ SELECT line, sqlstate, length(raw) AS raw_length FROM energy_rejects WHERE file_
 -- A "file" that is one endless line is refused as soon as the limit is hit.
 SELECT * FROM energy_load_data('endless.csv', convert_to(repeat('y', 100000), 'UTF8')); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-RESET energy.max_record_bytes;
+RESET energy.max_record_size;
 
 -- Binary junk, a lone byte-order mark, nothing but blank lines.
 SELECT * FROM energy_load_data('junk.csv', '\x1f8b0800000000000003ed5d0b7c54d5'::bytea); -- ERROR
@@ -81,4 +81,14 @@ SELECT * FROM energy_load_data('year0.csv', convert_to(:'lp_header' || E'\n'
     || E'2,2,P,01/01/0000 00:00:00,Import Wh Total,1,kwh,\n', 'UTF8')); -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
+-- 1.2's names of the two settings are deprecated aliases for one release
+-- (1.3): each sets the same value as the new name, with a WARNING.
+SET energy.read_buffer_kb = 16;
+SHOW energy.read_buffer_size;
+RESET energy.read_buffer_kb;
+SHOW energy.read_buffer_size;
+SET energy.max_record_bytes = '2MB';
+SHOW energy.max_record_size;
+RESET energy.max_record_size;
+SHOW energy.max_record_bytes;
 DROP EXTENSION energy;

@@ -8,9 +8,9 @@
 --
 CREATE EXTENSION energy;
 LOAD 'energy';
-SET energy.max_record_bytes = '100MB'; -- ERROR
+SET energy.max_record_size = '100MB'; -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SET energy.max_record_bytes = '512B'; -- ERROR
+SET energy.max_record_size = '512B'; -- ERROR
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SHOW energy.max_record_bytes;
+SHOW energy.max_record_size;
 DROP EXTENSION energy;

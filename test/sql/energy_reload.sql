@@ -117,7 +117,8 @@ RESET ROLE;
 CREATE ROLE regress_energy_loader;
 GRANT pg_read_server_files TO regress_energy_loader;
 GRANT EXECUTE ON FUNCTION energy_load(text, text), energy_load_data(text, bytea, text),
-      energy_populate_view() TO regress_energy_loader;
+      energy_unload(text), energy_populate_view(), energy_block_readings(bytea, date),
+      energy_block_readings(bytea, date, bigint, bigint) TO regress_energy_loader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON energy_file, energy_meter, energy_channel,
       energy_segment, energy_reading, energy_register, energy_daily, energy_change, energy_rejects
       TO regress_energy_loader;

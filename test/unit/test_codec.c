@@ -167,7 +167,7 @@ static int
 compare_decoded(const uint8_t *block, size_t len, const Readings *r, const char *what)
 {
 	uint32_t	n = 0;
-	EcArrays	out;
+	EcArrays	out = {0};
 	EcIter		it;
 	int			bad = 0;
 	EcErrorCode rc;
@@ -296,11 +296,16 @@ static const Form forms[] = {
 	{"0.000000000000000001", true, 1, 18},
 	{"1234567890123456789", false, 0, 0},	/* 19 digits */
 	{"0.0000000000000000001", false, 0, 0},	/* 19 places */
-	{"1e3", false, 0, 0},
-	{"1.5E-3", false, 0, 0},
-	{"-2.5e+10", false, 0, 0},
-	{"0e0", false, 0, 0},
-	{"-0E5", false, 0, 0},
+	/* an exponent moves the point: exact decimals still, by hand */
+	{"1e3", true, 1000, 0},
+	{"1.5E-3", true, 15, 4},
+	{"-2.5e+10", true, -25000000000, 0},
+	{"0e0", true, 0, 0},
+	{"-0E5", true, 0, 0},
+	{"2.5E+3", true, 2500, 0},
+	{"1e-5", true, 1, 5},
+	{"1e18", false, 0, 0},		/* 19 digits */
+	{"1e-19", false, 0, 0},		/* 19 places */
 	{"1.7976931348623157e308", false, 0, 0},	/* largest finite */
 	{"-1.7976931348623157e308", false, 0, 0},
 	{"2.2250738585072014e-308", false, 0, 0},	/* smallest normal */
@@ -400,7 +405,7 @@ test_value_forms(void)
 		EcErrorCode rc;
 		uint8_t    *b;
 		EcValue		v[2];
-		EcArrays	out = {NULL, v, NULL, NULL, NULL, false};
+		EcArrays	out = {NULL, v, NULL, NULL, NULL, false, NULL, NULL};
 
 		z.value[0] = vals[3];	/* -0.000 */
 		z.value[1] = vals[1];	/* 0.000000 */
@@ -936,7 +941,7 @@ all_refuse(const uint8_t *block, size_t len, EcErrorCode *why)
 	rc = ec_count(block, len, &n);
 	if (rc == EC_OK)
 	{
-		EcArrays	a;
+		EcArrays	a = {0};
 
 		a.at = malloc(sizeof(int64_t) * (n + 1));
 		a.value = malloc(sizeof(EcValue) * (n + 1));
@@ -1062,6 +1067,107 @@ test_corruption(int blocks)
 		   truncations, corruptions, forged, forged_refused);
 }
 
+/* ---------- the status check ---------- */
+
+/* Refuses a status with a byte 0xFF; counts its calls. */
+static int	text_calls;
+
+static bool
+no_ff(const char *ptr, size_t len, void *arg)
+{
+	text_calls++;
+	(void) arg;
+	return memchr(ptr, 0xFF, len) == NULL;
+}
+
+/*
+ * Every stored string is checked once (dictionary entries and inline
+ * statuses, not each reading), by ec_decode with EcArrays.check and by
+ * ec_check_texts, and one refused string refuses the block with
+ * EC_ERR_TEXT; without a check the same block decodes.
+ */
+static void
+test_text_check(void)
+{
+	/* 60 readings: "A" x 20, 34 distinct statuses, "A" x 3, then NULLs */
+	Readings	r = readings_new(60, 0);
+	char		names[40][8];
+	size_t		len;
+	EcErrorCode rc;
+	uint8_t    *b;
+	int			distinct;
+
+	r.status = calloc(60, sizeof(EcText));
+	for (uint32_t i = 0; i < 60; i++)
+	{
+		r.at[i] = 900000000LL * i;
+		r.value[i] = exact(i, 0);
+		if (i < 20)
+			r.status[i] = (EcText) {"A", 1};
+		else if (i < 54)
+		{
+			snprintf(names[i - 20], sizeof(names[0]), "S%u", i);
+			r.status[i] = (EcText) {names[i - 20], strlen(names[i - 20])};
+		}
+		else if (i < 57)
+			r.status[i] = (EcText) {"A", 1};
+	}
+	/* by hand: "A" and S20 .. S50 fill the dictionary of 32, S51 .. S53 inline */
+	distinct = 32 + 3;
+	b = encode(&r, &len, &rc);
+	CHECK(b != NULL, "encode: %s", ec_error_name(rc));
+	if (b != NULL)
+	{
+		EcArrays	a = {0};
+		EcText		st[60];
+
+		a.status = st;
+		a.check = no_ff;
+		text_calls = 0;
+		CHECK(ec_decode(b, len, 0, &a) == EC_OK, "clean statuses decode with a check");
+		CHECK(text_calls == distinct, "checked %d strings, want %d", text_calls, distinct);
+		text_calls = 0;
+		CHECK(ec_check_texts(b, len, no_ff, NULL) == EC_OK && text_calls == distinct,
+			  "ec_check_texts checks %d strings", text_calls);
+		free(b);
+	}
+
+	/* 0xFF in a dictionary entry, then in an inline status */
+	for (int where = 0; where < 2; where++)
+	{
+		char		bad[4] = {'X', (char) 0xFF, 'Y', 0};
+
+		if (where == 0)
+			r.status[0] = (EcText) {bad, 3};
+		else
+		{
+			r.status[0] = (EcText) {"A", 1};
+			r.status[53] = (EcText) {bad, 3};
+		}
+		b = encode(&r, &len, &rc);
+		CHECK(b != NULL, "encode: %s", ec_error_name(rc));
+		if (b != NULL)
+		{
+			EcArrays	a = {0};
+			EcText		st[60];
+
+			a.status = st;
+			a.check = no_ff;
+			CHECK(ec_decode(b, len, 0, &a) == EC_ERR_TEXT, "%s status refused by the check",
+				  where == 0 ? "dictionary" : "inline");
+			CHECK(ec_check_texts(b, len, no_ff, NULL) == EC_ERR_TEXT,
+				  "ec_check_texts refuses it too");
+			a.check = NULL;
+			CHECK(ec_decode(b, len, 0, &a) == EC_OK &&
+				  st[where == 0 ? 0 : 53].len == 3 &&
+				  memcmp(st[where == 0 ? 0 : 53].ptr, bad, 3) == 0,
+				  "without a check the bytes decode as stored");
+			free(b);
+		}
+	}
+	readings_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1074,6 +1180,7 @@ main(int argc, char **argv)
 	test_times();
 	test_values();
 	test_statuses_and_marks();
+	test_text_check();
 	test_golden();
 	test_limits();
 	test_random(blocks);

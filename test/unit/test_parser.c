@@ -978,17 +978,30 @@ test_numbers(void)
 	expect_num("-999999999999999999", -999999999999999999.0, true, -999999999999999999LL, 0);
 	expect_num("0.000000000000000001", 1e-18, true, 1, 18);
 	expect_num("9007199254740993", 9007199254740992.0, true, 9007199254740993LL, 0);
-	/* not exact: too many digits, too large a scale, or an exponent */
+	/* an exponent moves the point: still an exact decimal, by hand */
+	expect_num("1e3", 1000.0, true, 1000, 0);
+	expect_num("1E+3", 1000.0, true, 1000, 0);
+	expect_num("2.5E+3", 2500.0, true, 2500, 0);
+	expect_num("-2.5e-3", -0.0025, true, -25, 4);
+	expect_num("1e-5", 0.00001, true, 1, 5);
+	expect_num("12.50e1", 125.0, true, 1250, 1);	/* 1250 * 10^(1-2) */
+	expect_num("0e-999", 0.0, true, 0, 18);
+	expect_num("-0e5", -0.0, true, 0, 0);
+	expect_num("1e-18", 1e-18, true, 1, 18);
+	expect_num("100e-20", 1e-18, true, 1, 18);	/* 100 * 10^-20: zeros go */
+	expect_num("1e17", 1e17, true, 100000000000000000LL, 0);
+	expect_num("999999999999999999e0", 999999999999999999.0, true, 999999999999999999LL, 0);
+	/* not exact: too many digits, too large a scale or magnitude */
 	expect_num("1234567890123456789", 1234567890123456789.0, false, 0, 0);
 	expect_num("0.0000000000000000001", 1e-19, false, 0, 0);
-	expect_num("1e3", 1000.0, false, 0, 0);
-	expect_num("1E+3", 1000.0, false, 0, 0);
-	expect_num("2.5e-3", 0.0025, false, 0, 0);
+	expect_num("1e18", 1e18, false, 0, 0);
+	expect_num("99999999999999999e2", 99999999999999999e2, false, 0, 0);
+	expect_num("1e-19", 1e-19, false, 0, 0);
 	expect_num("1.7976931348623157e308", 1.7976931348623157e308, false, 0, 0);
 	expect_num("2.2250738585072014e-308", 2.2250738585072014e-308, false, 0, 0);
-	expect_num("0e-999", 0.0, false, 0, 0);
 	expect_num("0.1234567890123456789012345", 0.1234567890123456789012345, false, 0, 0);
 	expect_num("123456789.123456789e-30", 123456789.123456789e-30, false, 0, 0);
+	expect_num("1234567890123456789e-5", 1234567890123456789e-5, false, 0, 0);
 
 	expect_num_err("abc", EP_ERR_NUMBER, "abc");
 	expect_num_err("NaN", EP_ERR_NUMBER, "NaN");
