@@ -446,6 +446,20 @@ SELECT count(*) FROM energy_load_data('tou.csv', convert_to(
 SELECT count(*) AS register_reads FROM energy_data WHERE meter_code = 'TOU1';
 SELECT count(*) FROM energy_tou('TOU1', NULL, '2026-10-01', '2026-10-31', 'nsw_tou');
 
+-- One meter code and serial with two plant codes is two dictionary
+-- meters but one meter here, as in energy_channel_view: lone readings at
+-- 10:00 (1 kWh, plant PA) and 10:30 (2 kWh, plant PB) Brisbane time, both
+-- in nem_two's day (07:00-19:00): one row, 2 readings, 3 kWh.  A tariff
+-- with no window puts every reading under period NULL; in UTC both are on
+-- 6 October (00:00 and 00:30).
+SELECT file_name, rows_loaded FROM energy_load_data('plants.csv', pg_temp.lp(ARRAY[
+    'PL1,PL1,PA,06/10/2026 10:00:00,Import,1,kWh,',
+    'PL1,PL1,PB,06/10/2026 10:30:00,Import,2,kWh,']));
+SELECT count(*) AS dictionary_meters FROM energy_meter WHERE meter_code = 'PL1';
+SELECT * FROM energy_tou('PL1', NULL, '2026-10-06', '2026-10-06', 'nem_two');
+INSERT INTO energy_tariff VALUES ('bare', 'UTC', NULL);
+SELECT * FROM energy_tou('PL1', 'PL1', '2026-10-06', '2026-10-06', 'bare');
+
 -------------------------------------------------------------------------------
 -- Who may call, and with what rights
 -------------------------------------------------------------------------------
