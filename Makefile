@@ -28,7 +28,8 @@ OBJS = \
 	src/citus.o \
 	src/spi.o \
 	src/view.o \
-	src/lookup.o
+	src/lookup.o \
+	src/billing.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

@@ -77,6 +77,11 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format) "
 		"VALUES ($1, $2, '\\x'::pg_catalog.bytea, $3) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
 	3, {TEXTOID, INT8OID, TEXTOID}},
+	/* 1.3: with the zone its wall-clock times are in */
+	[PLAN_INSERT_FILE_ZONE] = {
+		"INSERT INTO %1$s.energy_file (file_name, file_size, sha256, format, time_zone) "
+		"VALUES ($1, $2, '\\x'::pg_catalog.bytea, $3, $4) ON CONFLICT (file_name) DO NOTHING RETURNING file_id",
+	4, {TEXTOID, INT8OID, TEXTOID, TEXTOID}},
 	[PLAN_UPDATE_FILE] = {
 		"UPDATE %1$s.energy_file SET sha256 = $2, rows_loaded = $3, rows_rejected = $4, "
 		"file_size = $5 WHERE file_id OPERATOR(pg_catalog.=) $1",
@@ -385,7 +390,7 @@ catalog_writers_finish(LoadState *ls)
 bool
 catalog_register(LoadState *ls, FileLoad *fl, EpFormat format)
 {
-	Datum		values[3];
+	Datum		values[4];
 	bool		isnull;
 
 	Assert(format != EP_FORMAT_NONE);
@@ -395,7 +400,20 @@ catalog_register(LoadState *ls, FileLoad *fl, EpFormat format)
 	values[0] = CStringGetTextDatum(fl->src->name);
 	values[1] = Int64GetDatum(fl->src->size);
 	values[2] = CStringGetTextDatum(catalog_format_name(format));
-	catalog_run(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
+
+	/*
+	 * From 1.3 each file records the zone of its wall-clock times: NEM time
+	 * for AEMO's files (their rule), energy.file_time_zone for the exports.
+	 */
+	if (energy_schema_at_least(&ls->schema, ENERGY_SCHEMA_1_3))
+	{
+		bool		nem = (format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13);
+
+		values[3] = CStringGetTextDatum(nem ? ENERGY_NEM_TIME_ZONE : energy_file_time_zone);
+		catalog_run(ls, PLAN_INSERT_FILE_ZONE, values, NULL, SPI_OK_INSERT_RETURNING);
+	}
+	else
+		catalog_run(ls, PLAN_INSERT_FILE, values, NULL, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed != 1)
 	{
 		Assert(!fl->existed);

@@ -35,9 +35,10 @@ int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
 bool		energy_resolve_in_sql = false;
+char	   *energy_file_time_zone = NULL;
 
 void		_PG_init(void);
-static int	installed_version(void);
+static bool check_file_time_zone(char **newval, void **extra, GucSource source);
 
 /*
  * A setting set by its 1.2 name still works, with a WARNING naming the
@@ -129,7 +130,37 @@ _PG_init(void)
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
+	DefineCustomStringVariable("energy.file_time_zone",
+							   "Time zone of the wall-clock times of LP and TOU files, recorded with each file as it loads.",
+							   "NEM12 and NEM13 files are in NEM time (Australia/Brisbane) whatever this says.  energy_tou() and energy_demand() read a reading's time in its file's zone.",
+							   &energy_file_time_zone,
+							   ENERGY_NEM_TIME_ZONE,
+							   PGC_USERSET, 0,
+							   check_file_time_zone, NULL, NULL);
+
 	MarkGUCPrefixReserved("energy");
+}
+
+/*
+ * energy.file_time_zone must name a zone PostgreSQL knows, and never be an
+ * offset written as text, which PostgreSQL reads with the sign reversed
+ * (billing.c).
+ */
+static bool
+check_file_time_zone(char **newval, void **extra, GucSource source)
+{
+	const char *detail;
+	const char *hint;
+
+	if (*newval != NULL && energy_zone_acceptable(*newval, &detail, &hint))
+		return true;
+	GUC_check_errmsg("invalid time zone \"%s\"", *newval ? *newval : "");
+	if (*newval != NULL)
+	{
+		GUC_check_errdetail("%s", detail);
+		GUC_check_errhint("%s", hint);
+	}
+	return false;
 }
 
 /*

@@ -81,6 +81,9 @@
  *					a stage of it
  *	lookup.c		energy_get(), energy_get_channels(), with staleness from
  *					the change log
+ *	billing.c		billing figures in local time: energy_tou() and
+ *					energy_demand() from the stored blocks, per meter; the
+ *					zones of files and tariffs, checked
  *
  * This header is the seam between them; the parser (parser.h) stays
  * server-free.  pg_compat.h holds what differs between PostgreSQL 15 and
@@ -111,6 +114,7 @@ extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
 extern bool energy_resolve_in_sql;
+extern char *energy_file_time_zone;
 
 /*
  * How one version of the extension's SQL objects lays its tables out: one
@@ -534,5 +538,17 @@ extern text *energy_reject_raw(const char *raw, size_t len);
 
 /* energy_data_view (view.c) */
 extern bool energy_view_populated(const EnergySchema *schema, const char *name);
+
+/* A day as the lookups take it as text, or SQLSTATE 22007 (lookup.c). */
+extern DateADT energy_text_day(text *t);
+
+/*
+ * Billing figures in local time (billing.c).  NEM12 and NEM13 times are NEM
+ * time, UTC+10 all year: the zone of Brisbane, which has kept no summer
+ * time since 1992 (the NEM began in 1998).
+ */
+#define ENERGY_NEM_TIME_ZONE "Australia/Brisbane"
+extern bool energy_zone_acceptable(const char *zone, const char **detail,
+								   const char **hint);
 
 #endif							/* ENERGY_H */

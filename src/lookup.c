@@ -615,9 +615,12 @@ finite_day(DateADT day)
 	return day;
 }
 
-/* A day as text, as the lookups take it, or SQLSTATE 22007. */
-static DateADT
-text_day(text *t)
+/*
+ * A day as text, as the lookups take it, or SQLSTATE 22007; the text forms
+ * of energy_tou() and energy_demand() take it the same way (billing.c).
+ */
+DateADT
+energy_text_day(text *t)
 {
 	char	   *s = text_to_cstring(t);
 	DateADT		day;
@@ -657,8 +660,8 @@ energy_get_range(PG_FUNCTION_ARGS)
 Datum
 energy_get_range_text(PG_FUNCTION_ARGS)
 {
-	DateADT		from = text_day(PG_GETARG_TEXT_PP(2));
-	DateADT		to = text_day(PG_GETARG_TEXT_PP(3));
+	DateADT		from = energy_text_day(PG_GETARG_TEXT_PP(2));
+	DateADT		to = energy_text_day(PG_GETARG_TEXT_PP(3));
 
 	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), from, to);
 }
@@ -670,7 +673,7 @@ energy_get_range_text(PG_FUNCTION_ARGS)
 Datum
 energy_get_text(PG_FUNCTION_ARGS)
 {
-	DateADT		day = text_day(PG_GETARG_TEXT_PP(2));
+	DateADT		day = energy_text_day(PG_GETARG_TEXT_PP(2));
 
 	return energy_get_internal(fcinfo, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), day, day);
 }
@@ -746,5 +749,5 @@ energy_get_channels_text(PG_FUNCTION_ARGS)
 		InitMaterializedSRF(fcinfo, 0);
 		return (Datum) 0;
 	}
-	return energy_get_channels_internal(fcinfo, text_day(PG_GETARG_TEXT_PP(2)));
+	return energy_get_channels_internal(fcinfo, energy_text_day(PG_GETARG_TEXT_PP(2)));
 }

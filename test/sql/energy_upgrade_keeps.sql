@@ -50,7 +50,11 @@ LANGUAGE sql AS $$
                               f.rows_rejected)::text FROM energy_file f
     UNION ALL SELECT 'segment', s::text FROM energy_segment s
     UNION ALL SELECT 'reject', (j.file_name, j.line, j.raw, j.sqlstate, j.message)::text FROM energy_rejects j
-    UNION ALL SELECT 'data', d::text FROM energy_data d
+    -- the 1.2 columns of energy_data (1.3 adds time_zone after them)
+    UNION ALL SELECT 'data', (d.meter_code, d.serial_number, d.plant_code, d.date_time, d.data_type, d.energy,
+                              d.units, d.status, d.maximum_demand, d.time_of_max_demand, d.period, d.dls_active,
+                              d.billing_reset_count, d.billing_reset_date_time, d.rate, d.format, d.file_id,
+                              d.day)::text FROM energy_data d
     UNION ALL SELECT 'data_view', v::text FROM energy_data_view v
     -- sum_value as a number: 1.2 prints it without trailing zeros (client forms)
     UNION ALL SELECT 'channel_view', (c.meter_code, c.serial_number, c.plant_code, c.day, c.data_type, c.units,
