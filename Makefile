@@ -45,6 +45,11 @@ ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
+# Every object depends on every header of src/: PGXS tracks no header
+# dependencies, and a struct that changes size in energy.h must never meet
+# an object built against the old one.
+$(OBJS): $(wildcard src/*.h)
+
 # Built into the server, the codec takes its checksum from PostgreSQL's
 # CRC-32C (block.c), which uses the CPU's instruction; standalone (unit
 # tests, fuzzer, benchmarks) it keeps its own.

@@ -405,7 +405,7 @@ catalog_register(LoadState *ls, FileLoad *fl, EpFormat format)
 	 * From 1.3 each file records the zone of its wall-clock times: NEM time
 	 * for AEMO's files (their rule), energy.file_time_zone for the exports.
 	 */
-	if (energy_schema_at_least(&ls->schema, ENERGY_SCHEMA_1_3))
+	if (ls->schema.layout->file_time_zone)
 	{
 		bool		nem = (format == EP_FORMAT_NEM12 || format == EP_FORMAT_NEM13);
 

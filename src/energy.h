@@ -163,6 +163,7 @@ typedef struct EnergyLayout
 	int			load_result_natts;	/* energy_load's result: 6 has
 									 * rows_replacing */
 	int			chunk_max;		/* readings per energy_reading row */
+	bool		file_time_zone; /* energy_file records each file's zone */
 } EnergyLayout;
 
 /* Where the tables live: asked once per call (energy_schema_place). */
