@@ -36,6 +36,13 @@ int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
 bool		energy_resolve_in_sql = false;
 
+/*
+ * Read by the view energy_meter_status through current_setting(), never by
+ * C: defined here so that the value is checked (1 to 3660 days) and shows
+ * in pg_settings once the library is loaded.
+ */
+static int	energy_status_days = 7;
+
 void		_PG_init(void);
 static int	installed_version(void);
 
@@ -128,6 +135,14 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("energy.status_days",
+							"Days before the current date over which energy_meter_status counts readings against expected ones.",
+							"The view reads it with current_setting('energy.status_days', true), and takes 7 while the library is not loaded in the session.",
+							&energy_status_days,
+							7, 1, 3660,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("energy");
 }
