@@ -217,3 +217,4 @@ SELECT meter_code, readings, expected_readings FROM energy_meter_status WHERE me
 
 DROP OWNED BY regress_gaps_reader;
 DROP ROLE regress_gaps_reader;
+DROP EXTENSION energy;
