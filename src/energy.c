@@ -37,6 +37,13 @@ int			energy_read_buffer_kb = 256;
 bool		energy_resolve_in_sql = false;
 char	   *energy_file_time_zone = NULL;
 
+/*
+ * Read by the view energy_meter_status through current_setting(), never by
+ * C: defined here so that the value is checked (1 to 3660 days) and shows
+ * in pg_settings once the library is loaded.
+ */
+static int	energy_status_days = 7;
+
 void		_PG_init(void);
 static bool check_file_time_zone(char **newval, void **extra, GucSource source);
 
@@ -137,6 +144,14 @@ _PG_init(void)
 							   ENERGY_NEM_TIME_ZONE,
 							   PGC_USERSET, 0,
 							   check_file_time_zone, NULL, NULL);
+
+	DefineCustomIntVariable("energy.status_days",
+							"Days before the current date over which energy_meter_status counts readings against expected ones.",
+							"The view reads it with current_setting('energy.status_days', true), and takes 7 while the library is not loaded in the session.",
+							&energy_status_days,
+							7, 1, 3660,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("energy");
 }
