@@ -45,7 +45,19 @@ SELECT (SELECT count(*) FROM energy_data WHERE day < '2015-09-01')
 -- 48 half-hours, and 4 days of the SCENARIO5 meter.
 SELECT superseded, n FROM expect;
 
+-- The meter-days it removes: few enough (at most 64) to lock one by one.
+SELECT count(*) AS meter_days FROM (SELECT meter_id, day FROM energy_reading WHERE day < '2015-09-01'
+                                    UNION SELECT meter_id, at::date FROM energy_register WHERE at < '2015-09-01') k \gset
+BEGIN;
 SELECT energy_forget('2015-09-01') = n AS returns_what_went FROM expect;
+-- The writers' locks (lock.c): each meter-day ("ED", 17732) in
+-- ExclusiveLock, under its buckets ("EB", 17730) in RowExclusiveLock; and
+-- ExclusiveLock on energy_horizon, which every writer's call waits for.
+SELECT objsubid, mode, count(*) = :meter_days AS one_per_meter_day, count(*) <= 32 AS buckets
+  FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND objsubid IN (17730, 17732)
+ GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'energy_horizon'::regclass ORDER BY 1;
+COMMIT;
 SELECT before, forgotten_by = current_user AS by_me, forgotten_at <= now() AS at_commit FROM energy_horizon;
 SELECT count(*) AS data_before FROM energy_data WHERE day < '2015-09-01';
 SELECT count(*) AS chunks_before FROM energy_reading WHERE day < '2015-09-01';
@@ -121,6 +133,25 @@ SELECT energy_unload('LP_210095893_20150901T011608049.csv');
 SELECT count(*) AS partials FROM energy_daily d JOIN energy_meter m USING (meter_id) WHERE m.meter_code = '210095893';
 SELECT energy_populate_view();
 SELECT count(*) AS view_rows FROM energy_data_view WHERE meter_code = '210095893';
+SELECT * FROM energy_verify();
+
+-- More than 64 meter-days (70 meters on 05/09/2015): the bucket locks
+-- alone, every one of the 32 in ExclusiveLock, no meter-day lock.
+SELECT rows_loaded FROM energy_load_data('fleet.csv', (SELECT convert_to(
+    E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\n'
+    || string_agg(format('F%s,F%s,P1,05/09/2015 00:15:00,Import Wh Total,1,kwh,', i, i), E'\n') || E'\n', 'UTF8')
+  FROM generate_series(1, 70) i));
+BEGIN;
+SELECT energy_forget('2015-09-06') AS removed;
+SELECT objsubid, mode, count(*) FROM pg_locks
+ WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND objsubid IN (17730, 17732)
+ GROUP BY 1, 2 ORDER BY 1, 2;
+COMMIT;
+-- Populated after the forget, the views still count the 70 readings from
+-- their partials; energy_data has none of them.
+SELECT energy_populate_view() > 0 AS populated;
+SELECT count(*) AS fleet_days, sum(readings) AS fleet_readings FROM energy_data_view WHERE meter_code LIKE 'F%';
+SELECT count(*) AS fleet_data FROM energy_data WHERE meter_code LIKE 'F%';
 SELECT * FROM energy_verify();
 
 -- Who may call it: not PUBLIC; it runs with the caller's rights, so
