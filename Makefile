@@ -24,6 +24,7 @@ OBJS = \
 	src/overlap.o \
 	src/resolve.o \
 	src/lock.o \
+	src/forget.o \
 	src/sink.o \
 	src/citus.o \
 	src/spi.o \

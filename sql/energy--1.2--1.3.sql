@@ -427,7 +427,9 @@ COMMENT ON FUNCTION @extschema@.energy_resolve(bigint[], date[], bigint[], boole
 --                             finds a file's readings through its partials,
 --                             would leave them behind;
 --   partial_without_reading   a file's partials of a channel-day with no
---                             stored copy of that file behind them;
+--                             stored copy of that file behind them (not on
+--                             a day before energy_horizon's: energy_forget()
+--                             removed those copies and kept the partials);
 --   partial_mismatch          a file's partials of a channel-day (summed
 --                             over their parts) whose readings, sum, min,
 --                             max or flagged count differ from its copies
@@ -564,7 +566,11 @@ DECLARE
 	), per_file AS (
 		SELECT j.*,
 			   CASE WHEN NOT j.has_partial THEN 'reading_without_partial'
-					WHEN NOT j.has_copies THEN 'partial_without_reading'
+					-- a day before the horizon keeps its partials alone
+					WHEN NOT j.has_copies
+					THEN CASE WHEN j.day OPERATOR(pg_catalog.>=) COALESCE(
+								   (SELECT h.before FROM @extschema@.energy_horizon h), '-infinity')
+							  THEN 'partial_without_reading' END
 					WHEN j.p_readings OPERATOR(pg_catalog.<>) j.s_readings
 						 OR pg_catalog.abs(j.p_sum OPERATOR(pg_catalog.-) j.s_sum)
 							OPERATOR(pg_catalog.>) (j.s_magnitude OPERATOR(pg_catalog.*) 1e-15)
@@ -719,7 +725,7 @@ $fn$;
 -- SELECT on energy's tables, or the loading role, which has it).
 REVOKE ALL ON FUNCTION @extschema@.energy_verify() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.energy_verify() IS
-	'Check that the stored state does not contradict itself, in amcheck''s manner: one row per contradiction (kind, meter_code, serial_number, day, file_name, detail), none on a healthy database. Kinds: partial_without_file (partials of a file_id energy_file lacks), segment_without_file (a segment of a file_id energy_file lacks), reading_without_segment (chunks or register reads whose segment is gone), reading_counted_twice (two or more copies of one reading count), superseded_without_winner (every copy of a reading is marked superseded), reading_without_partial (a file''s copies of a channel-day without a partial of that file and channel-day, so an unload would leave them behind), partial_without_reading (a file''s partials of a channel-day without a stored copy behind them), partial_mismatch (a file''s partials of a channel-day whose readings, sum, min, max or flagged count differ from its copies that count), channel_day_without_count (every partial of a channel-day has readings 0; the views are then not compared), data_view_mismatch and channel_view_mismatch (a view row that differs from what the view''s defining query gives, for a meter-day the change log does not list, when the next populate is incremental). A change-log entry of a meter-day whose view rows are current is no contradiction. Reads under one snapshot, takes only AccessShareLock, runs with the caller''s rights and reads every stored reading. EXECUTE is revoked from PUBLIC: grant it to a role with SELECT on energy''s tables.';
+	'Check that the stored state does not contradict itself, in amcheck''s manner: one row per contradiction (kind, meter_code, serial_number, day, file_name, detail), none on a healthy database. Kinds: partial_without_file (partials of a file_id energy_file lacks), segment_without_file (a segment of a file_id energy_file lacks), reading_without_segment (chunks or register reads whose segment is gone), reading_counted_twice (two or more copies of one reading count), superseded_without_winner (every copy of a reading is marked superseded), reading_without_partial (a file''s copies of a channel-day without a partial of that file and channel-day, so an unload would leave them behind), partial_without_reading (a file''s partials of a channel-day without a stored copy behind them, on a day not before the horizon of energy_horizon), partial_mismatch (a file''s partials of a channel-day whose readings, sum, min, max or flagged count differ from its copies that count), channel_day_without_count (every partial of a channel-day has readings 0; the views are then not compared), data_view_mismatch and channel_view_mismatch (a view row that differs from what the view''s defining query gives, for a meter-day the change log does not list, when the next populate is incremental). A change-log entry of a meter-day whose view rows are current is no contradiction. Reads under one snapshot, takes only AccessShareLock, runs with the caller''s rights and reads every stored reading. EXECUTE is revoked from PUBLIC: grant it to a role with SELECT on energy''s tables.';
 
 -------------------------------------------------------------------------------
 -- Billing figures in local time
@@ -1065,3 +1071,46 @@ COMMENT ON COLUMN @extschema@.energy_meter_status.units IS 'Canonical unit (ener
 COMMENT ON COLUMN @extschema@.energy_meter_status.last_day IS 'The last day with readings (> 0) of the channel, any day, even after current_date.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.readings IS 'Readings that count of the energy.status_days days before current_date (current_date itself not included); 0 when none.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.expected_readings IS 'energy.status_days x 1440 / the channel''s interval (that of its last day with one before current_date): the readings of those days had none been missing; NULL for register reads (TOU, NEM13), which have no interval.';
+
+-------------------------------------------------------------------------------
+-- Years of history: forgetting old readings
+-------------------------------------------------------------------------------
+
+-- Where the stored readings stop: energy_forget() removed the LP chunks and
+-- register reads of every day before "before", and kept their partials, so
+-- energy_get(), energy_get_channels() and both views answer those days as
+-- before, while energy_data, energy_reading and energy_register have no
+-- rows there.  One row at most (no row: nothing was forgotten).  Every
+-- writer reads it at the start of its call under RowShareLock, and a
+-- forget takes ExclusiveLock on it (forget.c): the two take turns.
+CREATE TABLE @extschema@.energy_horizon (
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	before date NOT NULL,
+	forgotten_at timestamptz,
+	forgotten_by name
+);
+GRANT SELECT ON @extschema@.energy_horizon TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_horizon', '');
+COMMENT ON TABLE @extschema@.energy_horizon IS
+	'The horizon of forgotten readings: energy_forget() removed the stored readings (energy_reading, energy_register, so energy_data) of every day before "before", and kept their partials (energy_daily), so energy_get, energy_get_channels and the views still answer those days; a later file''s readings of those days are refused. No row: nothing was forgotten.';
+COMMENT ON COLUMN @extschema@.energy_horizon.before IS
+	'Readings of days before this one were forgotten.';
+COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_at IS
+	'When the last energy_forget() that moved the horizon ran.';
+COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_by IS
+	'The role that ran it.';
+
+-- A register read's day is the date of its at (the day of its partial):
+-- energy_forget() removes a day of them through this index, so its cost
+-- follows what it removes (the indexes on meter_id and segment_id would
+-- read every meter's or segment's history).  energy_reading has one
+-- leading with day since 1.2.
+CREATE INDEX energy_register_at_idx ON @extschema@.energy_register (at);
+
+CREATE FUNCTION @extschema@.energy_forget(before date)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'energy_forget'
+LANGUAGE C STRICT VOLATILE SECURITY INVOKER;
+REVOKE ALL ON FUNCTION @extschema@.energy_forget(date) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_forget(date) IS
+	'Remove the stored readings (LP chunks and TOU register reads, superseded copies included) of every day before "before", keep their partials and views, record "before" in energy_horizon, and return how many readings went. A day not after the recorded horizon does nothing and returns 0. Takes turns with every load, replace and unload (ExclusiveLock on energy_horizon, then the writers'' locks of what it removes). Runs with the caller''s rights: it needs DELETE on energy_reading and energy_register and INSERT and UPDATE on energy_horizon; EXECUTE is revoked from PUBLIC. READ COMMITTED only. The space goes to the next (auto)vacuum, after which later loads reuse it.';

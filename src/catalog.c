@@ -564,6 +564,7 @@ energy_unload(PG_FUNCTION_ARGS)
 	fl.src = &src;
 	ls.spi_level = energy_spi_connect();
 	energy_schema_place(&ls.schema, true);
+	energy_horizon_read(&ls.schema);
 	ls.call_cxt = CurrentMemoryContext;
 	ls.overlap = energy_overlap_create(&ls.schema, CurrentMemoryContext,
 									   energy_distributed(&ls.schema));

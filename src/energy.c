@@ -189,21 +189,21 @@ static const EnergyLayout served_versions[] = {
 		.reading_form = READING_ARRAYS,
 		.reading_natts = 6, .reading_line = 0, .reading_block = 0, .register_natts = 12, .daily_natts = 9,
 		.marks = false, .change_log = false, .unit_table = false, .daily_day_first = false,
-		.resolver = RESOLVER_NONE, .load_result_natts = 5, .chunk_max = 112,
+		.resolver = RESOLVER_NONE, .load_result_natts = 5, .chunk_max = 112, .horizon = false,
 	},
 	{
 		.version = ENERGY_SCHEMA_1_1,
 		.reading_form = READING_ARRAYS_LINE,
 		.reading_natts = 8, .reading_line = 7, .reading_block = 0, .register_natts = 14, .daily_natts = 11,
 		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = false,
-		.resolver = RESOLVER_SQL_1_1, .load_result_natts = 5, .chunk_max = 112,
+		.resolver = RESOLVER_SQL_1_1, .load_result_natts = 5, .chunk_max = 112, .horizon = false,
 	},
 	{
 		.version = ENERGY_SCHEMA_1_2,
 		.reading_form = READING_BLOCK,
 		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
 		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
-		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288, .horizon = false,
 	},
 	{
 		.version = ENERGY_SCHEMA_1_3,
@@ -212,6 +212,7 @@ static const EnergyLayout served_versions[] = {
 		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
 		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
 		.file_time_zone = true,
+		.horizon = true,
 	},
 };
 
@@ -253,6 +254,7 @@ energy_schema_lookup_nsp(EnergySchema *schema, Oid nspid)
 	schema->version = installed_version();
 	schema->layout = layout_of(schema->version);
 	schema->placement = PLACEMENT_UNKNOWN;
+	schema->horizon = DATEVAL_NOBEGIN;
 }
 
 /*

@@ -70,6 +70,8 @@
  *					one server or Citus, as its placement chosen per call
  *	resolve.c		their copies compared, marked and summed in one pass, in C
  *	lock.c			the writers' lock protocol: one global order of meter-day locks
+ *	forget.c		energy_forget(): the readings of days before a horizon
+ *					removed, their partials kept; the horizon writers read
  *	sink.c			the sink: each table's path, the direct bulk insert or
  *					the routed INSERT of a Citus table, chosen per call
  *	citus.c			where the tables live (one server or Citus), and the
@@ -164,6 +166,8 @@ typedef struct EnergyLayout
 									 * rows_replacing */
 	int			chunk_max;		/* readings per energy_reading row */
 	bool		file_time_zone; /* energy_file records each file's zone */
+	bool		horizon;		/* energy_horizon: readings before its day are
+								 * forgotten (energy_forget, forget.c) */
 } EnergyLayout;
 
 /* Where the tables live: asked once per call (energy_schema_place). */
@@ -189,6 +193,9 @@ typedef struct EnergySchema
 								 * 1.1 */
 	const EnergyLayout *layout; /* that version's row of served_versions */
 	EnergyPlacement placement;	/* PLACEMENT_UNKNOWN until placed */
+	DateADT		horizon;		/* readings before this day are forgotten:
+								 * read by a writer (energy_horizon_read),
+								 * else DATEVAL_NOBEGIN */
 } EnergySchema;
 
 /*
@@ -354,6 +361,11 @@ extern int	energy_resolve_chunks(const EnergySchema *schema, const Datum *meters
 
 /* The writers' lock protocol (lock.c) */
 extern bool energy_lock_keys(EnergyLockKey *keys, int n);
+extern int	energy_lock_keys_max(void);
+extern void energy_lock_all(void);
+
+/* Forgetting old readings (forget.c) */
+extern void energy_horizon_read(EnergySchema *schema);
 
 /*
  * The sink: where parsed rows go.  One interface, so that a batched SQL path
@@ -513,6 +525,8 @@ extern bool energy_row_check(const EpRow *row, EpFormat format, EpError *err);
 #define ENERGY_FACTOR_MAX 1e12
 extern bool energy_value_check(const EpRow *row, EpFormat format, double factor,
 							   EpError *err);
+extern bool energy_horizon_check(const EpRow *row, EpFormat format, int32 day,
+								 DateADT horizon, EpError *err);
 
 /*
  * Where a load is, for the context line of its errors (energy_error_context,

@@ -301,6 +301,47 @@ energy_value_check(const EpRow *row, EpFormat format, double factor, EpError *er
 	return false;
 }
 
+/*
+ * Whether a row's day is on or after the horizon (energy_horizon, the day
+ * before which energy_forget() removed the stored readings): an older
+ * reading could no longer be compared with the copies that were there, and
+ * its partial would add to partials whose readings are gone, so it is
+ * refused as a row (55000, the store not in the state to take it), and the
+ * rest of the file loads.  horizon is DATEVAL_NOBEGIN when nothing was
+ * forgotten.
+ */
+bool
+energy_horizon_check(const EpRow *row, EpFormat format, int32 day,
+					 DateADT horizon, EpError *err)
+{
+	char		buf[MAXDATELEN + 1];
+	char		hbuf[MAXDATELEN + 1];
+	EpText		t;
+	int			column = 0;		/* an MDFF row has no CSV column */
+	int			y,
+				m,
+				d;
+
+	if (day >= horizon)
+		return true;
+	/* ISO, whatever DateStyle says: the same text in every reject */
+	j2date(day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+	j2date(horizon + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	snprintf(hbuf, sizeof(hbuf), "%04d-%02d-%02d", y, m, d);
+	t.ptr = buf;
+	t.len = strlen(buf);
+	if (format == EP_FORMAT_LP)
+		column = EP_LP_DATETIME + 1;
+	else if (format == EP_FORMAT_TOU)
+		column = EP_TOU_DATETIME + 1;
+	row_error(err, row, format, EP_ERR_FORGOTTEN, column, &t);
+	snprintf(err->detail, sizeof(err->detail),
+			 "Its day %s is before %s, the horizon before which energy_forget() removed the readings.",
+			 buf, hbuf);
+	return false;
+}
+
 /* ---------------------------------------------------------------------
  * Errors
  * ---------------------------------------------------------------------
@@ -432,6 +473,8 @@ energy_raise_parse_error(EnergyErrorPosition *pos, const EpError *err)
 			(errcode(energy_parse_sqlerrcode(err->code)),
 			 errmsg_internal("%s", ep_error_info(err->code)->phrase),
 			 err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
+			 err->code == EP_ERR_FORGOTTEN ?
+			 errhint("Readings of days before energy_horizon.before can no longer be loaded; load the file's later days, or its rows in skip mode.") : 0,
 			 err->code == EP_ERR_HEADER ?
 			 errhint("An LP file starts with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\"; a TOU file with \"MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Energy,Maximum Demand,...\".") : 0));
 	pg_unreachable();

@@ -514,9 +514,15 @@ parse_records(LoadState *ls, FileLoad *fl)
 			reject_record(ls, fl, &err);
 		else if (!energy_row_check(&row, fl->format, &err) ||
 				 (!row.value.is_null &&
-				  !energy_value_check(&row, fl->format, unit_factor(ls, &row.units), &err)))
+				  (!energy_value_check(&row, fl->format, unit_factor(ls, &row.units), &err) ||
+				   !energy_horizon_check(&row, fl->format,
+										 energy_day(fl->format == EP_FORMAT_NEM12 ? &row.day : &row.at),
+										 ls->schema.horizon, &err))))
 		{
-			/* a row the tables (or the views) cannot hold: a reject */
+			/*
+			 * a row the tables (or the views) cannot hold, or a reading of
+			 * a forgotten day: a reject
+			 */
 			reject_record(ls, fl, &err);
 		}
 		else
@@ -647,6 +653,7 @@ load_begin(LoadState *ls, FunctionCallInfo fcinfo, OnError on_error,
 
 	ls->spi_level = energy_spi_connect();
 	energy_schema_place(&ls->schema, true);
+	energy_horizon_read(&ls->schema);
 
 	/* SPI_connect switched to its own context, which lives until SPI_finish */
 	cxt = CurrentMemoryContext;

@@ -158,3 +158,26 @@ energy_lock_keys(EnergyLockKey *keys, int n)
 	}
 	return waited;
 }
+
+/* The most meter-days a writer locks one by one (the rest lock buckets). */
+int
+energy_lock_keys_max(void)
+{
+	return ENERGY_LOCK_KEYS_MAX;
+}
+
+/*
+ * Every bucket in ExclusiveLock, in the protocol's order: the locks of a
+ * writer of more meter-days than it can name (energy_forget of a month of
+ * a fleet), which then waits for, and is waited for by, every writer.  At
+ * most ENERGY_LOCK_BUCKETS entries of the shared lock table.
+ */
+void
+energy_lock_all(void)
+{
+	for (uint32 b = 0; b < ENERGY_LOCK_BUCKETS; b++)
+	{
+		(void) lock_one(ENERGY_LOCKTAG_BUCKET, b, ExclusiveLock);
+		CHECK_FOR_INTERRUPTS();
+	}
+}

@@ -267,12 +267,17 @@ energy_overlap_begin(EnergyOverlap *o, int64 file_id)
 
 /*
  * Remember a key to resolve: restore when a removed file's copies counted
- * there, so that every copy must be compared again.
+ * there, so that every copy must be compared again.  A key of a day before
+ * the horizon is not resolved: its readings were forgotten (forget.c), so
+ * the copies a removed file superseded there cannot come back, and its
+ * other partials stay as they are (a load brings no reading of such a day).
  */
 void
 energy_overlap_add(EnergyOverlap *o, int64 meter_id, int32 day, int64 channel_id,
 				   bool restore)
 {
+	if (day < o->schema->horizon)
+		return;
 	keylist_add(o->cxt, &o->keys, meter_id, day, channel_id, BoolGetDatum(restore), 0);
 }
 

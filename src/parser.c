@@ -160,6 +160,7 @@ static const EpErrorInfo error_table[] = {
 	{EP_ERR_INTERVAL_RANGE, "interval_range", "22003", "interval out of range"},
 	{EP_ERR_KEY_TOO_LONG, "key_too_long", "54000", "value too long"},
 	{EP_ERR_UNTRANSLATABLE, "untranslatable", "22P05", "character has no equivalent in the database encoding"},
+	{EP_ERR_FORGOTTEN, "forgotten", "55000", "reading is before the horizon of forgotten readings"},
 };
 
 static const EpErrorInfo unknown_error = {EP_ERR_NONE, "unknown", "XX000", "invalid input"};

@@ -218,8 +218,10 @@ typedef enum EpErrorCode
 	 */
 	EP_ERR_KEY_TOO_LONG,		/* a meter or channel field longer than the
 								 * dictionaries index; 54000 */
-	EP_ERR_UNTRANSLATABLE		/* a character the database encoding cannot
+	EP_ERR_UNTRANSLATABLE,		/* a character the database encoding cannot
 								 * hold; 22P05 */
+	EP_ERR_FORGOTTEN			/* a reading of a day before the horizon
+								 * energy_forget() recorded; 55000 */
 } EpErrorCode;
 
 /* A field's text: not NUL-terminated; quotes removed, "" unescaped. */
