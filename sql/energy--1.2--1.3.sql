@@ -894,6 +894,79 @@ LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION @extschema@.energy_demand(text, text, text, text, text, integer) IS
 	'energy_demand with each day written as energy_get takes it: dd/mm/yyyy, or yyyy-mm-dd with an optional time; whatever DateStyle says.';
 
+-------------------------------------------------------------------------------
+-- Years of history: forgetting old readings
+-------------------------------------------------------------------------------
+
+-- Where the stored readings stop: energy_forget() removed the LP chunks and
+-- register reads of every day before "before", and kept their partials, so
+-- energy_get(), energy_get_channels() and both views answer those days as
+-- before, while energy_data, energy_reading and energy_register have no
+-- rows there.  One row at most (no row: nothing was forgotten).  Every
+-- writer reads it at the start of its call under RowShareLock, and a
+-- forget takes ExclusiveLock on it (forget.c): the two take turns.
+CREATE TABLE @extschema@.energy_horizon (
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	before date NOT NULL,
+	forgotten_at timestamptz,
+	forgotten_by name
+);
+GRANT SELECT ON @extschema@.energy_horizon TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_horizon', '');
+COMMENT ON TABLE @extschema@.energy_horizon IS
+	'The horizon of forgotten readings: energy_forget() removed the stored readings (energy_reading, energy_register, so energy_data) of every day before "before", and kept their partials (energy_daily), so energy_get, energy_get_channels and the views still answer those days; a later file''s readings of those days are refused. No row: nothing was forgotten.';
+COMMENT ON COLUMN @extschema@.energy_horizon.before IS
+	'Readings of days before this one were forgotten.';
+COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_at IS
+	'When the last energy_forget() that moved the horizon ran.';
+COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_by IS
+	'The role that ran it.';
+
+-- A register read's day is the date of its at (the day of its partial):
+-- energy_forget() removes a day of them through this index, so its cost
+-- follows what it removes (the indexes on meter_id and segment_id would
+-- read every meter's or segment's history).  energy_reading has one
+-- leading with day since 1.2.
+CREATE INDEX energy_register_at_idx ON @extschema@.energy_register (at);
+
+CREATE FUNCTION @extschema@.energy_forget(before date)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'energy_forget'
+LANGUAGE C STRICT VOLATILE SECURITY INVOKER;
+REVOKE ALL ON FUNCTION @extschema@.energy_forget(date) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.energy_forget(date) IS
+	'Remove the stored readings (LP chunks and TOU register reads, superseded copies included) of every day before "before", keep their partials and views, record "before" in energy_horizon, and return how many readings went. A day not after the recorded horizon does nothing and returns 0. Takes turns with every load, replace and unload (ExclusiveLock on energy_horizon, then the writers'' locks of what it removes). Runs with the caller''s rights: it needs DELETE on energy_reading and energy_register and INSERT and UPDATE on energy_horizon; EXECUTE is revoked from PUBLIC. READ COMMITTED only. The space goes to the next (auto)vacuum, after which later loads reuse it.';
+
+-------------------------------------------------------------------------------
+-- Years of history: what the figures say of forgotten days
+-------------------------------------------------------------------------------
+
+-- energy_tou(), energy_demand() and energy_gaps() read the stored readings,
+-- which a forget removed before its horizon: a range that reaches back
+-- past it says so with a NOTICE, never a silent zero (energy_get() and the
+-- views keep those days' aggregates and answer them as before).
+CREATE FUNCTION @extschema@.energy_horizon_notice(from_day date, caller text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	horizon date;
+BEGIN
+	SELECT h.before INTO horizon FROM @extschema@.energy_horizon h;
+	IF horizon IS NOT NULL AND from_day OPERATOR(pg_catalog.<) horizon THEN
+		RAISE NOTICE '% reads no readings before %: they were forgotten', caller,
+			pg_catalog.to_char(horizon, 'YYYY-MM-DD')
+			USING DETAIL = pg_catalog.format('energy_forget() removed the stored readings of the days before %s; the figures cover the days from it on.',
+											 pg_catalog.to_char(horizon, 'YYYY-MM-DD')),
+				  HINT = 'energy_get(), energy_get_channels() and the views keep the daily aggregates of those days; energy_horizon says where the stored readings stop.';
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.energy_horizon_notice(date, text) IS
+	'Raises a NOTICE naming the caller when from_day lies before the horizon of energy_forget() (energy_horizon): energy_tou(), energy_demand() and energy_gaps() call it, so a range over forgotten days is never a silent zero.';
+
+-------------------------------------------------------------------------------
 -- Years of history: gaps and meter status
 -------------------------------------------------------------------------------
 
@@ -939,6 +1012,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $fn$
+SELECT @extschema@.energy_horizon_notice(from_day, 'energy_gaps()');
 SELECT g.data_type, g.units, g.gap_from, g.gap_to, g.missing, ch.meter_code, ch.serial_number
   FROM (SELECT m.meter_code, m.serial_number, c.data_type, COALESCE(u.canonical, c.units) AS units,
 			   pg_catalog.array_agg(DISTINCT d.meter_id) AS meters,
@@ -1071,46 +1145,3 @@ COMMENT ON COLUMN @extschema@.energy_meter_status.units IS 'Canonical unit (ener
 COMMENT ON COLUMN @extschema@.energy_meter_status.last_day IS 'The last day with readings (> 0) of the channel, any day, even after current_date.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.readings IS 'Readings that count of the energy.status_days days before current_date (current_date itself not included); 0 when none.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.expected_readings IS 'energy.status_days x 1440 / the channel''s interval (that of its last day with one before current_date): the readings of those days had none been missing; NULL for register reads (TOU, NEM13), which have no interval.';
-
--------------------------------------------------------------------------------
--- Years of history: forgetting old readings
--------------------------------------------------------------------------------
-
--- Where the stored readings stop: energy_forget() removed the LP chunks and
--- register reads of every day before "before", and kept their partials, so
--- energy_get(), energy_get_channels() and both views answer those days as
--- before, while energy_data, energy_reading and energy_register have no
--- rows there.  One row at most (no row: nothing was forgotten).  Every
--- writer reads it at the start of its call under RowShareLock, and a
--- forget takes ExclusiveLock on it (forget.c): the two take turns.
-CREATE TABLE @extschema@.energy_horizon (
-	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-	before date NOT NULL,
-	forgotten_at timestamptz,
-	forgotten_by name
-);
-GRANT SELECT ON @extschema@.energy_horizon TO PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.energy_horizon', '');
-COMMENT ON TABLE @extschema@.energy_horizon IS
-	'The horizon of forgotten readings: energy_forget() removed the stored readings (energy_reading, energy_register, so energy_data) of every day before "before", and kept their partials (energy_daily), so energy_get, energy_get_channels and the views still answer those days; a later file''s readings of those days are refused. No row: nothing was forgotten.';
-COMMENT ON COLUMN @extschema@.energy_horizon.before IS
-	'Readings of days before this one were forgotten.';
-COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_at IS
-	'When the last energy_forget() that moved the horizon ran.';
-COMMENT ON COLUMN @extschema@.energy_horizon.forgotten_by IS
-	'The role that ran it.';
-
--- A register read's day is the date of its at (the day of its partial):
--- energy_forget() removes a day of them through this index, so its cost
--- follows what it removes (the indexes on meter_id and segment_id would
--- read every meter's or segment's history).  energy_reading has one
--- leading with day since 1.2.
-CREATE INDEX energy_register_at_idx ON @extschema@.energy_register (at);
-
-CREATE FUNCTION @extschema@.energy_forget(before date)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'energy_forget'
-LANGUAGE C STRICT VOLATILE SECURITY INVOKER;
-REVOKE ALL ON FUNCTION @extschema@.energy_forget(date) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@.energy_forget(date) IS
-	'Remove the stored readings (LP chunks and TOU register reads, superseded copies included) of every day before "before", keep their partials and views, record "before" in energy_horizon, and return how many readings went. A day not after the recorded horizon does nothing and returns 0. Takes turns with every load, replace and unload (ExclusiveLock on energy_horizon, then the writers'' locks of what it removes). Runs with the caller''s rights: it needs DELETE on energy_reading and energy_register and INSERT and UPDATE on energy_horizon; EXECUTE is revoked from PUBLIC. READ COMMITTED only. The space goes to the next (auto)vacuum, after which later loads reuse it.';

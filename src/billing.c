@@ -1233,6 +1233,16 @@ billing_run(FunctionCallInfo fcinfo, bool demand, DateADT from, DateADT to)
 	energy_require_schema(&b.schema, ENERGY_SCHEMA_1_3, demand ? "energy_demand()" : "energy_tou()");
 
 	nestlevel = energy_spi_connect();
+	/* a range that reaches back past energy_forget()'s horizon says so */
+	if (b.schema.layout->horizon)
+	{
+		Datum		nargs[2] = {DateADTGetDatum(from),
+		CStringGetTextDatum(demand ? "energy_demand()" : "energy_tou()")};
+
+		energy_spi_exec(psprintf("SELECT %s.energy_horizon_notice($1, $2)", b.schema.nspname),
+						2, (Oid[]) {DATEOID, TEXTOID}, nargs, NULL, true, SPI_OK_SELECT,
+						"reading energy_horizon");
+	}
 	probes = energy_plan_probes();
 	/* the tariff exists whatever the range; an empty range has no rows */
 	b.tariff = tariff_load(&b.schema, PG_GETARG_TEXT_PP(4), from, Max(from, to));

@@ -176,4 +176,15 @@ ROLLBACK;
 SELECT before FROM energy_horizon;
 REVOKE ALL ON FUNCTION energy_forget(date) FROM regress_energy_forgetter;
 DROP ROLE regress_energy_forgetter;
+
+-- The figures read the stored readings: a range that reaches back past the
+-- horizon (2015-09-06) says so, and one from the horizon on says nothing.
+-- 210095893's readings of 2015-09-01 are gone, so those figures have no
+-- rows, and the NOTICE says why.
+INSERT INTO energy_tariff VALUES ('regress_flat', 'Australia/Brisbane', NULL);
+SELECT * FROM energy_tou('210095893', '210095893', '2015-09-01', '2015-09-01', 'regress_flat');
+SELECT * FROM energy_demand('210095893', '210095893', '2015-09-01', '2015-09-01', 'regress_flat');
+SELECT * FROM energy_gaps('210095893', '210095893', '2015-09-01', '2015-09-01');
+SELECT count(*) AS tou_rows FROM energy_tou(NULL, NULL, '2015-09-06', '2015-09-30', 'regress_flat');
+DELETE FROM energy_tariff;
 DROP EXTENSION energy;
