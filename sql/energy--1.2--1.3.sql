@@ -720,3 +720,24 @@ $fn$;
 REVOKE ALL ON FUNCTION @extschema@.energy_verify() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.energy_verify() IS
 	'Check that the stored state does not contradict itself, in amcheck''s manner: one row per contradiction (kind, meter_code, serial_number, day, file_name, detail), none on a healthy database. Kinds: partial_without_file (partials of a file_id energy_file lacks), segment_without_file (a segment of a file_id energy_file lacks), reading_without_segment (chunks or register reads whose segment is gone), reading_counted_twice (two or more copies of one reading count), superseded_without_winner (every copy of a reading is marked superseded), reading_without_partial (a file''s copies of a channel-day without a partial of that file and channel-day, so an unload would leave them behind), partial_without_reading (a file''s partials of a channel-day without a stored copy behind them), partial_mismatch (a file''s partials of a channel-day whose readings, sum, min, max or flagged count differ from its copies that count), channel_day_without_count (every partial of a channel-day has readings 0; the views are then not compared), data_view_mismatch and channel_view_mismatch (a view row that differs from what the view''s defining query gives, for a meter-day the change log does not list, when the next populate is incremental). A change-log entry of a meter-day whose view rows are current is no contradiction. Reads under one snapshot, takes only AccessShareLock, runs with the caller''s rights and reads every stored reading. EXECUTE is revoked from PUBLIC: grant it to a role with SELECT on energy''s tables.';
+
+-------------------------------------------------------------------------------
+-- Files as the market delivers them
+-------------------------------------------------------------------------------
+
+-- A drop folder is loaded again and again: a server file that stands as it
+-- stood when it was read (size, inode, modification and change time) is
+-- unchanged without being read.  NULL for content sent by a client
+-- (energy_load_data), for files loaded before 1.3 until their next load,
+-- and for a file changed less than two seconds before it was read (a file
+-- system's clock moves in ticks: its next load hashes it again).
+ALTER TABLE @extschema@.energy_file
+	ADD COLUMN file_inode bigint,
+	ADD COLUMN file_mtime_ns bigint,
+	ADD COLUMN file_ctime_ns bigint;
+COMMENT ON COLUMN @extschema@.energy_file.file_inode IS
+	'Inode of the server file when it was read; NULL for content sent by a client. With file_size, file_mtime_ns and file_ctime_ns, a file found as recorded is unchanged without being read.';
+COMMENT ON COLUMN @extschema@.energy_file.file_mtime_ns IS
+	'Modification time of the server file when it was read, in nanoseconds since 1970-01-01 UTC (pg_catalog.to_timestamp(file_mtime_ns / 1e9) shows it); NULL for content sent by a client or a file changed within two seconds of its read.';
+COMMENT ON COLUMN @extschema@.energy_file.file_ctime_ns IS
+	'Change time (status change: any write, chmod or rename) of the server file when it was read, in nanoseconds since 1970-01-01 UTC; NULL as file_mtime_ns is.';

@@ -135,7 +135,8 @@ _PG_init(void)
 /*
  * The schema versions this library serves, oldest first: what each lays
  * out (see EnergyLayout).  1.3 adds tables and functions beside 1.2's and
- * changes none of the loader's tables, so it writes as 1.2 does.
+ * writes its readings as 1.2 does; its energy_file records how each server
+ * file stood when it was read (file_stat).
  */
 static const EnergyLayout served_versions[] = {
 	{
@@ -165,6 +166,7 @@ static const EnergyLayout served_versions[] = {
 		.reading_natts = 8, .reading_line = 7, .reading_block = 5, .register_natts = 14, .daily_natts = 11,
 		.marks = true, .change_log = true, .unit_table = true, .daily_day_first = true,
 		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
+		.file_stat = true,
 	},
 };
 

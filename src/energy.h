@@ -155,6 +155,10 @@ typedef struct EnergyLayout
 	int			load_result_natts;	/* energy_load's result: 6 has
 									 * rows_replacing */
 	int			chunk_max;		/* readings per energy_reading row */
+	bool		file_stat;		/* energy_file records each server file's
+								 * size, mtime, ctime and inode, so that a
+								 * file found as recorded is unchanged
+								 * without being read */
 } EnergyLayout;
 
 /* Where the tables live: asked once per call (energy_schema_place). */
@@ -445,6 +449,12 @@ typedef struct EnergySource
 	const char *data;			/* client data */
 	size_t		pos;			/* read position in client data */
 	int64		size;
+	/* how a server file stood (lstat, then fstat once opened) */
+	bool		has_stat;		/* false for client data */
+	int64		inode;
+	int64		mtime_ns;		/* modification time, ns since 1970 */
+	int64		ctime_ns;		/* change time, ns since 1970 */
+	int64		opened_ns;		/* the clock just before it was opened */
 } EnergySource;
 
 /* Why a file could not be opened, so that skip mode can record it. */
@@ -457,6 +467,12 @@ typedef struct EnergyOpenError
 
 extern bool energy_source_open(EnergySource *src, const char *path,
 							   const char *name, EnergyOpenError *oe);
+extern bool energy_source_stat(EnergySource *src, const char *path,
+							   const char *name, EnergyOpenError *oe);
+extern bool energy_source_open_file(EnergySource *src, EnergyOpenError *oe);
+extern bool energy_source_stat_settled(const EnergySource *src);
+extern void energy_source_check_unchanged(EnergySource *src, uint64 bytes_read);
+extern bool energy_source_changed(EnergySource *src);
 extern void energy_source_from_data(EnergySource *src, const char *name,
 									const char *data, size_t len);
 extern void energy_source_close(EnergySource *src);

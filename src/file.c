@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cryptohash.h"
@@ -64,24 +65,36 @@ file_kind(mode_t mode)
 	return "not a regular file";
 }
 
+/* Nanoseconds since 1970 of a struct timespec. */
+static int64
+timespec_ns(const struct timespec *ts)
+{
+	return (int64) ts->tv_sec * INT64CONST(1000000000) + (int64) ts->tv_nsec;
+}
+
+/* Record how the file stands: size, inode, modification and change time. */
+static void
+source_set_stat(EnergySource *src, const struct stat *st)
+{
+	src->has_stat = true;
+	src->size = (int64) st->st_size;
+	src->inode = (int64) st->st_ino;
+	src->mtime_ns = timespec_ns(&st->st_mtim);
+	src->ctime_ns = timespec_ns(&st->st_ctim);
+}
+
 /*
- * Open a regular file without ever blocking: stat refuses FIFOs and devices
- * before open() could wait on them or trigger a device's side effects;
- * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
- * what was really opened.  Returns false and fills *oe on failure.
- *
- * The file itself is never reached through a symbolic link (lstat, and
- * O_NOFOLLOW for a link planted in between): whoever may only write into a
- * drop folder could otherwise point a name there at any file the server can
- * read, and see its first line in an error or in energy_rejects.  The
- * folders on the way are followed, as the caller named them.
+ * The first half of opening a server file: lstat it and refuse anything but
+ * a regular file reached without a symbolic link (see energy_source_open).
+ * The file is not opened: a file that stands as energy_file recorded it is
+ * unchanged without being read (loader.c), so a drop folder loaded again
+ * and again costs a stat per file, not a read.
  */
 bool
-energy_source_open(EnergySource *src, const char *path, const char *name,
+energy_source_stat(EnergySource *src, const char *path, const char *name,
 				   EnergyOpenError *oe)
 {
 	struct stat st;
-	int			fd;
 
 	memset(src, 0, sizeof(*src));
 	src->name = name;
@@ -107,30 +120,134 @@ energy_source_open(EnergySource *src, const char *path, const char *name,
 		oe->detail = psprintf("It is %s; only regular files are loaded.", file_kind(st.st_mode));
 		return false;
 	}
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK | O_NOFOLLOW);
+	source_set_stat(src, &st);
+	return true;
+}
+
+/*
+ * The second half: open what energy_source_stat found, without ever
+ * blocking.  O_NONBLOCK covers a file swapped for a FIFO in between, and
+ * fstat checks what was really opened; its size, times and inode replace
+ * lstat's, and are what the load records and checks again at the end of
+ * its read (energy_source_check_unchanged).
+ */
+bool
+energy_source_open_file(EnergySource *src, EnergyOpenError *oe)
+{
+	struct stat st;
+	struct timespec now;
+	int			fd;
+
+	Assert(src->path != NULL && src->fd < 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	src->opened_ns = timespec_ns(&now);
+	fd = OpenTransientFile(src->path, O_RDONLY | PG_BINARY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0 && errno == ELOOP)
 	{
 		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is a symbolic link", path);
+		oe->message = psprintf("\"%s\" is a symbolic link", src->path);
 		oe->detail = pstrdup("It changed while it was being opened.");
 		return false;
 	}
 	if (fd < 0)
 	{
-		open_error_errno(oe, "open", path);
+		open_error_errno(oe, "open", src->path);
 		return false;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 	{
 		CloseTransientFile(fd);
 		oe->sqlerrcode = ERRCODE_WRONG_OBJECT_TYPE;
-		oe->message = psprintf("\"%s\" is not a regular file", path);
+		oe->message = psprintf("\"%s\" is not a regular file", src->path);
 		oe->detail = pstrdup("It changed while it was being opened.");
 		return false;
 	}
 	src->fd = fd;
-	src->size = (int64) st.st_size;
+	source_set_stat(src, &st);
 	return true;
+}
+
+/*
+ * Open a regular file without ever blocking: stat refuses FIFOs and devices
+ * before open() could wait on them or trigger a device's side effects;
+ * O_NONBLOCK covers a file swapped for a FIFO in between, and fstat checks
+ * what was really opened.  Returns false and fills *oe on failure.
+ *
+ * The file itself is never reached through a symbolic link (lstat, and
+ * O_NOFOLLOW for a link planted in between): whoever may only write into a
+ * drop folder could otherwise point a name there at any file the server can
+ * read, and see its first line in an error or in energy_rejects.  The
+ * folders on the way are followed, as the caller named them.
+ */
+bool
+energy_source_open(EnergySource *src, const char *path, const char *name,
+				   EnergyOpenError *oe)
+{
+	return energy_source_stat(src, path, name, oe) &&
+		energy_source_open_file(src, oe);
+}
+
+/*
+ * How long before its opening a file's last change must be for its stat
+ * to be trusted as its identity later: a file system stamps times from a
+ * clock that moves in ticks (a jiffy on Linux, two seconds on FAT), so a
+ * file rewritten at the same size within the tick of our read would show
+ * the times we recorded.  Git's index calls such entries "racily clean"
+ * and hashes them again; so do we, by not recording their stat.
+ */
+#define STAT_SETTLE_NS	(INT64CONST(2) * 1000000000)
+
+/*
+ * Whether the opened file's stat may stand for its content next time: its
+ * last modification and change both well before we opened it.
+ */
+bool
+energy_source_stat_settled(const EnergySource *src)
+{
+	return src->has_stat && src->fd >= 0 &&
+		src->mtime_ns <= src->opened_ns - STAT_SETTLE_NS &&
+		src->ctime_ns <= src->opened_ns - STAT_SETTLE_NS;
+}
+
+/*
+ * Whether the open file no longer stands as it did when it was opened (its
+ * size, inode, modification or change time differ).
+ */
+bool
+energy_source_changed(EnergySource *src)
+{
+	struct stat st;
+
+	if (src->fd < 0)
+		return false;
+	if (fstat(src->fd, &st) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", src->path)));
+	return (int64) st.st_size != src->size ||
+		(int64) st.st_ino != src->inode ||
+		timespec_ns(&st.st_mtim) != src->mtime_ns ||
+		timespec_ns(&st.st_ctim) != src->ctime_ns;
+}
+
+/*
+ * A file read to its end must still be the file that was opened: one that
+ * was written to while we read it would leave rows of two versions under
+ * one hash, so it is an error, never a silent mix.  The load can be run
+ * again once the writer is done.
+ */
+void
+energy_source_check_unchanged(EnergySource *src, uint64 bytes_read)
+{
+	if (src->fd < 0)
+		return;
+	if (energy_source_changed(src) || (int64) bytes_read != src->size)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("file \"%s\" changed while it was being read", src->path),
+				 errdetail("It had %lld bytes when it was opened; %llu were read.",
+						   (long long) src->size, (unsigned long long) bytes_read),
+				 errhint("Load it again once whatever writes it has finished; deliver files by renaming them into the folder.")));
 }
 
 /* Client data: read from memory, under the name the client gave. */

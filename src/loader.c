@@ -248,23 +248,44 @@ progress_update(FileLoad *fl)
 }
 
 /*
- * Start a file: its error context, and what energy_file already holds
- * under its name (locked, see lookup_existing).
+ * Start reading a file: its error context.  What energy_file holds under
+ * its name has been looked up (and locked) already: load_source.
  */
 static void
-file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
+file_begin(LoadState *ls, FileLoad *fl)
 {
-	memset(fl, 0, sizeof(*fl));
-	fl->src = src;
-
-	ls->pos.file_name = src->name;
+	ls->pos.file_name = fl->src->name;
 	energy_error_position_line(&ls->pos, 0);
 	fl->errcb.callback = energy_error_context;
 	fl->errcb.arg = &ls->pos;
 	fl->errcb.previous = error_context_stack;
 	error_context_stack = &fl->errcb;
+}
 
-	catalog_lookup(ls, fl);
+/*
+ * A server file that stands as energy_file recorded it when it was read
+ * (same size, inode, modification and change time, to the nanosecond) is
+ * unchanged without being opened: a drop folder loaded every few minutes
+ * costs a stat per file it already holds, not a read of every byte.  The
+ * stat is recorded only for a file whose last change was well before its
+ * read (energy_source_stat_settled), and any write to a file moves its
+ * change time, which no user can set back; anything else reads and hashes
+ * the file as before.  A 1.2 schema records no stat: its loads always
+ * hash.
+ */
+static bool
+file_stat_unchanged(LoadState *ls, FileLoad *fl)
+{
+	const EnergySource *src = fl->src;
+
+	if (!ls->schema.layout->file_stat || !src->has_stat || !fl->existed ||
+		!fl->old_has_stat)
+		return false;
+	if (fl->old_size != src->size || fl->old_inode != src->inode ||
+		fl->old_mtime_ns != src->mtime_ns || fl->old_ctime_ns != src->ctime_ns)
+		return false;
+	emit(ls, src->name, fl->old_format, fl->old_rows, fl->old_rejected, "unchanged");
+	return true;
 }
 
 /*
@@ -283,6 +304,9 @@ file_unchanged(LoadState *ls, FileLoad *fl)
 		if (VARSIZE_ANY_EXHDR(fl->old_sha) == PG_SHA256_DIGEST_LENGTH &&
 			memcmp(VARDATA_ANY(fl->old_sha), fl->digest, PG_SHA256_DIGEST_LENGTH) == 0)
 		{
+			/* the next load of it is a stat, if it stood still meanwhile */
+			if (!energy_source_changed(fl->src))
+				catalog_record_stat(ls, fl);
 			emit(ls, fl->src->name, fl->old_format, fl->old_rows, fl->old_rejected,
 				 "unchanged");
 			return true;
@@ -536,6 +560,7 @@ static void
 file_write(LoadState *ls, FileLoad *fl)
 {
 	energy_error_position_line(&ls->pos, 0);
+	energy_source_check_unchanged(fl->src, fl->bytes_read);
 	energy_sha256_end(fl->hash, fl->digest);
 	fl->hash = NULL;
 	energy_chunks_flush(ls->chunks);
@@ -566,6 +591,22 @@ file_retry(LoadState *ls, FileLoad *fl, int attempt)
 	catalog_lookup(ls, fl);
 }
 
+/*
+ * A file that cannot be opened: the call's ERROR, or in skip mode one
+ * reject.
+ */
+static void
+refuse_open(LoadState *ls, const char *name, EnergyOpenError *oe)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		ereport(ERROR,
+				(errcode(oe->sqlerrcode),
+				 errmsg_internal("%s", oe->message),
+				 oe->detail ? errdetail_internal("%s", oe->detail) : 0));
+	catalog_file_reject(ls, name, oe->sqlerrcode, oe->message, oe->detail);
+	emit(ls, name, NULL, 0, 1, "rejected");
+}
+
 /* The one cleanup path of a file, whatever the way it ended. */
 static void
 file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
@@ -579,7 +620,10 @@ file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
 
 /*
  * One file, shaped init -> work -> free like pgvector's BuildIndex: every
- * way through (unchanged, not a meter file, loaded) leaves by file_end.
+ * way through (unchanged, not a meter file, loaded) leaves by file_end, but
+ * for a file found unchanged by its stat or that cannot be opened, which
+ * never started.  A server file comes here stat'ed, not yet opened
+ * (load_path): it is opened only if its stat is not the one recorded.
  * The work is a loop only for the rare load that loses a new name to a
  * concurrent one and must look again.
  */
@@ -589,8 +633,25 @@ load_source(LoadState *ls, EnergySource *src)
 	FileLoad	fl;
 	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
 	ParseOutcome outcome = PARSE_LOADED;
+	EnergyOpenError oe;
 
-	file_begin(ls, &fl, src);
+	memset(&fl, 0, sizeof(fl));
+	fl.src = src;
+	catalog_lookup(ls, &fl);
+	if (file_stat_unchanged(ls, &fl))
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->file_cxt);
+		return;
+	}
+	if (src->path != NULL && src->fd < 0 && !energy_source_open_file(src, &oe))
+	{
+		refuse_open(ls, src->name, &oe);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->file_cxt);
+		return;
+	}
+	file_begin(ls, &fl);
 	for (int attempt = 1; !file_unchanged(ls, &fl); attempt++)
 	{
 		parse_begin(ls, &fl);
@@ -693,7 +754,8 @@ check_read_privilege(void)
 
 /*
  * A file of a directory, or the one file named.  A file that cannot be
- * opened is the call's ERROR, or in skip mode one reject.
+ * stat'ed or opened is the call's ERROR, or in skip mode one reject; it is
+ * opened only if it is not as energy_file recorded it (load_source).
  */
 static void
 load_path(LoadState *ls, const char *path, const char *name)
@@ -701,15 +763,9 @@ load_path(LoadState *ls, const char *path, const char *name)
 	EnergySource src;
 	EnergyOpenError oe;
 
-	if (!energy_source_open(&src, path, name, &oe))
+	if (!energy_source_stat(&src, path, name, &oe))
 	{
-		if (ls->on_error == ON_ERROR_STOP)
-			ereport(ERROR,
-					(errcode(oe.sqlerrcode),
-					 errmsg_internal("%s", oe.message),
-					 oe.detail ? errdetail_internal("%s", oe.detail) : 0));
-		catalog_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
-		emit(ls, name, NULL, 0, 1, "rejected");
+		refuse_open(ls, name, &oe);
 		return;
 	}
 	load_source(ls, &src);
