@@ -42,6 +42,8 @@ ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
+# .gz files are inflated with zlib, which PostgreSQL itself links.
+SHLIB_LINK += -lz
 
 # Built into the server, the codec takes its checksum from PostgreSQL's
 # CRC-32C (block.c), which uses the CPU's instruction; standalone (unit

@@ -34,6 +34,7 @@ PG_MODULE_MAGIC;
 int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
+int			energy_max_inflated_kb = 4 * 1024 * 1024;
 bool		energy_resolve_in_sql = false;
 
 void		_PG_init(void);
@@ -91,6 +92,19 @@ _PG_init(void)
 							&energy_max_record_bytes,
 							1024 * 1024, 1024, 64 * 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	/*
+	 * Like the record limit, superuser only: an archive member is inflated
+	 * in a bounded buffer, but what it inflates to is parsed and stored,
+	 * and a small archive may claim terabytes (a bomb).
+	 */
+	DefineCustomIntVariable("energy.max_inflated_size",
+							"Largest size an archive member (a .gz file) may inflate to.",
+							"A member that inflates past it, or to more than 1000 times the compressed bytes read, is an error as soon as it does, so a small archive cannot fill the database or keep a backend busy.",
+							&energy_max_inflated_kb,
+							4 * 1024 * 1024, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("energy.read_buffer_size",

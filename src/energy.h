@@ -106,6 +106,7 @@
 extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
+extern int	energy_max_inflated_kb;
 extern bool energy_resolve_in_sql;
 
 /*
@@ -455,6 +456,20 @@ typedef struct EnergySource
 	int64		mtime_ns;		/* modification time, ns since 1970 */
 	int64		ctime_ns;		/* change time, ns since 1970 */
 	int64		opened_ns;		/* the clock just before it was opened */
+	/* a member of an archive (a .gz file): read through zlib from outer */
+	struct EnergySource *outer; /* the archive's own source, or NULL */
+	struct z_stream_s *zs;		/* inflate state */
+	char	   *inbuf;			/* compressed bytes read from outer */
+	size_t		inbuf_size;
+	bool		outer_eof;		/* outer has no more bytes */
+	bool		stream_end;		/* the last gzip member ended */
+	uint64		inflated;		/* bytes given out so far */
+	uint64		raw_read;		/* compressed bytes read from outer */
+	bool		defer_errors;	/* a damaged archive sets failed, no ERROR */
+	bool		failed;			/* ... and why: */
+	int			fail_code;
+	char	   *fail_message;
+	char	   *fail_detail;
 } EnergySource;
 
 /* Why a file could not be opened, so that skip mode can record it. */
@@ -473,6 +488,12 @@ extern bool energy_source_open_file(EnergySource *src, EnergyOpenError *oe);
 extern bool energy_source_stat_settled(const EnergySource *src);
 extern void energy_source_check_unchanged(EnergySource *src, uint64 bytes_read);
 extern bool energy_source_changed(EnergySource *src);
+extern bool energy_name_is_gzip(const char *name);
+extern char *energy_gzip_member_name(const char *archive_name, const char **refusal);
+extern void energy_source_gzip(EnergySource *member, EnergySource *outer,
+							   const char *member_name, size_t inbuf_size);
+extern uint64 energy_source_raw_bytes(const EnergySource *src);
+extern void energy_source_raise(EnergySource *src);
 extern void energy_source_from_data(EnergySource *src, const char *name,
 									const char *data, size_t len);
 extern void energy_source_close(EnergySource *src);

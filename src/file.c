@@ -33,6 +33,8 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
+#include <zlib.h>
+
 #include "energy.h"
 
 /* Fill *oe from errno after a failed system call on path. */
@@ -280,10 +282,15 @@ energy_source_close(EnergySource *src)
  * Read the next chunk into buf (at most size bytes); 0 at the end.
  * Interruptible between reads, so a long load answers cancel promptly.
  */
+static size_t gzip_read(EnergySource *src, char *buf, size_t size);
+static void gzip_rewind(EnergySource *src);
+
 size_t
 energy_source_read(EnergySource *src, char *buf, size_t size)
 {
 	CHECK_FOR_INTERRUPTS();
+	if (src->outer != NULL)
+		return gzip_read(src, buf, size);
 	if (src->fd < 0)
 	{
 		size_t		n;
@@ -312,7 +319,9 @@ energy_source_read(EnergySource *src, char *buf, size_t size)
 void
 energy_source_rewind(EnergySource *src)
 {
-	if (src->fd < 0)
+	if (src->outer != NULL)
+		gzip_rewind(src);
+	else if (src->fd < 0)
 		src->pos = 0;
 	else if (lseek(src->fd, 0, SEEK_SET) != 0)
 		ereport(ERROR,
@@ -562,4 +571,258 @@ energy_list_directory(const char *dirpath, char ***names)
 		qsort(list, n, sizeof(char *), name_cmp);
 	*names = list;
 	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * gzip: a .gz file is the archive of one member
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Whether a name is a gzip file's: *.gz, any case.  A folder's *.gz files
+ * load as the file inside; so does energy_load_data's content named so.
+ */
+bool
+energy_name_is_gzip(const char *name)
+{
+	size_t		len = strlen(name);
+
+	return len > 3 && pg_strcasecmp(name + len - 3, ".gz") == 0;
+}
+
+/* Whether a name is an archive's, which an archive must not hold. */
+static bool
+name_is_archive(const char *name)
+{
+	size_t		len = strlen(name);
+
+	return energy_name_is_gzip(name) ||
+		(len > 4 && pg_strcasecmp(name + len - 4, ".zip") == 0);
+}
+
+/*
+ * The member of a .gz file is the file of the archive's name without
+ * ".gz": x.csv.gz holds x.csv, whether gzipped or not one file.  The name
+ * stored in the gzip header (gzip -N) is not used: it is what another
+ * system called the file once, and the name the file arrives under is the
+ * one an operator sees and delivers again.  A member name that is empty,
+ * or is itself an archive's (x.csv.gz.gz), is refused: NULL, and why.
+ */
+char *
+energy_gzip_member_name(const char *archive_name, const char **refusal)
+{
+	size_t		len = strlen(archive_name);
+	char	   *member;
+
+	Assert(energy_name_is_gzip(archive_name));
+	member = pnstrdup(archive_name, len - 3);
+	*refusal = energy_name_refusal(member);
+	if (*refusal == NULL && name_is_archive(member))
+		*refusal = "An archive inside an archive is not loaded; unpack the outer one.";
+	return *refusal ? NULL : member;
+}
+
+/* zlib's memory comes from the current memory context: freed with it. */
+static voidpf
+gzip_alloc(voidpf opaque, uInt items, uInt size)
+{
+	return MemoryContextAllocExtended((MemoryContext) opaque, (Size) items * size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void
+gzip_free(voidpf opaque, voidpf address)
+{
+	pfree(address);
+}
+
+/*
+ * A member read through zlib from its archive's source: the same
+ * EnergySource as a plain file for the driver, which hashes and parses the
+ * member's bytes, so a file gzipped or not has one hash.  zlib checks each
+ * gzip member's CRC-32 and length; memory is the input buffer and zlib's
+ * window, whatever the member's size.
+ */
+void
+energy_source_gzip(EnergySource *member, EnergySource *outer,
+				   const char *member_name, size_t inbuf_size)
+{
+	z_stream   *zs;
+
+	memset(member, 0, sizeof(*member));
+	member->name = member_name;
+	member->path = outer->path;
+	member->fd = -1;
+	member->size = -1;			/* unknown until inflated */
+	member->outer = outer;
+	member->inbuf_size = inbuf_size;
+	member->inbuf = palloc(inbuf_size);
+	zs = palloc0(sizeof(z_stream));
+	zs->zalloc = gzip_alloc;
+	zs->zfree = gzip_free;
+	zs->opaque = (voidpf) CurrentMemoryContext;
+	/* 16 + MAX_WBITS: a gzip header and trailer, checked */
+	if (inflateInit2(zs, 16 + MAX_WBITS) != Z_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialise zlib: %s", zs->msg ? zs->msg : "out of memory")));
+	member->zs = zs;
+}
+
+/* The archive's name, for messages: its path, or the name a client gave. */
+static const char *
+archive_label(const EnergySource *src)
+{
+	return src->outer->path ? src->outer->path : src->outer->name;
+}
+
+/*
+ * A damaged or hostile archive: 22P04 (bad COPY file format) or 54000 (a
+ * limit).  Raised at once, or, while the driver checks a member before
+ * loading any of it (skip mode), kept in the source: the member is then a
+ * reject, with nothing of it loaded.
+ */
+static void
+gzip_error(EnergySource *src, int sqlerrcode, const char *what, const char *detail)
+{
+	src->failed = true;
+	src->fail_code = sqlerrcode;
+	src->fail_message = psprintf("archive \"%s\", member \"%s\": %s",
+								 archive_label(src), src->name, what);
+	src->fail_detail = detail ? pstrdup(detail) : NULL;
+	if (!src->defer_errors)
+		energy_source_raise(src);
+}
+
+/* The ERROR of a member found damaged (gzip_error). */
+void
+energy_source_raise(EnergySource *src)
+{
+	Assert(src->failed);
+	ereport(ERROR,
+			(errcode(src->fail_code),
+			 errmsg_internal("%s", src->fail_message),
+			 src->fail_detail ? errdetail_internal("%s", src->fail_detail) : 0));
+}
+
+/* The next compressed bytes from the archive into zlib's input. */
+static void
+gzip_fill(EnergySource *src)
+{
+	size_t		n = energy_source_read(src->outer, src->inbuf, src->inbuf_size);
+
+	if (n == 0)
+		src->outer_eof = true;
+	src->raw_read += n;
+	src->zs->next_in = (Bytef *) src->inbuf;
+	src->zs->avail_in = (uInt) n;
+}
+
+/*
+ * The next inflated bytes, at most size; 0 at the member's end.  Bombs stop
+ * as soon as the count passes: the output of one call is at most size, and
+ * the limits are checked after each.
+ */
+static size_t
+gzip_read(EnergySource *src, char *buf, size_t size)
+{
+	z_stream   *zs = src->zs;
+	uint64		max_inflated = (uint64) energy_max_inflated_kb * 1024;
+
+	if (src->stream_end || src->failed)
+		return 0;
+	zs->next_out = (Bytef *) buf;
+	zs->avail_out = (uInt) Min(size, (size_t) UINT_MAX);
+	while (zs->avail_out > 0)
+	{
+		int			rc;
+
+		if (zs->avail_in == 0 && !src->outer_eof)
+			gzip_fill(src);
+		rc = inflate(zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+		{
+			/*
+			 * gzip allows members one after another (cat a.gz b.gz): what
+			 * gzip -d gives, one file.
+			 */
+			if (zs->avail_in == 0 && !src->outer_eof)
+				gzip_fill(src);
+			if (zs->avail_in == 0 && src->outer_eof)
+			{
+				src->stream_end = true;
+				break;
+			}
+			if (inflateReset(zs) != Z_OK)
+			{
+				gzip_error(src, ERRCODE_BAD_COPY_FILE_FORMAT, "the archive is damaged", zs->msg);
+				return 0;
+			}
+			continue;
+		}
+		if (rc == Z_MEM_ERROR)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		if (rc == Z_BUF_ERROR && zs->avail_in == 0 && src->outer_eof)
+		{
+			gzip_error(src, ERRCODE_BAD_COPY_FILE_FORMAT, "the archive is truncated",
+					   "Its compressed data ends inside the member.");
+			return 0;
+		}
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+		{
+			/* Z_DATA_ERROR: a bad header, deflate stream, CRC or length */
+			gzip_error(src, ERRCODE_BAD_COPY_FILE_FORMAT, "the archive is damaged",
+					   zs->msg ? psprintf("zlib: %s.", zs->msg) : NULL);
+			return 0;
+		}
+	}
+	size -= zs->avail_out;
+	if (src->inflated == 0 && size >= 2 &&
+		((buf[0] == '\x1f' && buf[1] == '\x8b') ||
+		 (size >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)))
+	{
+		gzip_error(src, ERRCODE_BAD_COPY_FILE_FORMAT, "the member is itself an archive",
+				   "An archive inside an archive is not loaded; unpack the outer one.");
+		return 0;
+	}
+	src->inflated += size;
+	if (src->inflated > max_inflated)
+	{
+		gzip_error(src, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+				   "the member inflates past energy.max_inflated_size",
+				   psprintf("It had inflated to more than %llu bytes; energy.max_inflated_size is %d kB.",
+							(unsigned long long) max_inflated, energy_max_inflated_kb));
+		return 0;
+	}
+	if (src->inflated > (uint64) 1000 * Max(energy_source_raw_bytes(src), 1))
+	{
+		gzip_error(src, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+				   "the member inflates by more than 1000 times (a decompression bomb)",
+				   psprintf("%llu compressed bytes had inflated to %llu.",
+							(unsigned long long) energy_source_raw_bytes(src),
+							(unsigned long long) src->inflated));
+		return 0;
+	}
+	return size;
+}
+
+/* Back to the member's first byte: the archive's, and zlib's start. */
+static void
+gzip_rewind(EnergySource *src)
+{
+	energy_source_rewind(src->outer);
+	if (inflateReset(src->zs) != Z_OK)
+		elog(ERROR, "could not reset zlib");
+	src->zs->avail_in = 0;
+	src->raw_read = 0;
+	src->outer_eof = false;
+	src->stream_end = false;
+	src->inflated = 0;
+}
+
+/* The archive's bytes read so far (pg_stat_progress_copy's bytes). */
+uint64
+energy_source_raw_bytes(const EnergySource *src)
+{
+	return src->outer ? src->raw_read - src->zs->avail_in : 0;
 }

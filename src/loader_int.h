@@ -97,6 +97,7 @@ typedef struct LoadState
 	int			spi_level;		/* energy_spi_connect's, for energy_spi_finish */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
+	bool		in_folder;		/* loading a folder's file */
 	Oid			reading_relid;
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
@@ -153,6 +154,7 @@ typedef struct FileLoad
 	int64		old_ctime_ns;
 	pg_cryptohash_ctx *hash;	/* the pass's hash; NULL outside a pass */
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	bool		digested;		/* digest is the content's, taken ahead */
 	uint64		rows;
 	uint64		rejected;
 	uint64		bytes_read;
