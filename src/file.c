@@ -206,6 +206,9 @@ energy_source_open(EnergySource *src, const char *path, const char *name,
 bool
 energy_source_stat_settled(const EnergySource *src)
 {
+	/* an archive's member: the archive's stat */
+	if (src->outer != NULL)
+		src = src->outer;
 	return src->has_stat && src->fd >= 0 &&
 		src->mtime_ns <= src->opened_ns - STAT_SETTLE_NS &&
 		src->ctime_ns <= src->opened_ns - STAT_SETTLE_NS;
@@ -220,6 +223,8 @@ energy_source_changed(EnergySource *src)
 {
 	struct stat st;
 
+	if (src->outer != NULL)
+		src = src->outer;
 	if (src->fd < 0)
 		return false;
 	if (fstat(src->fd, &st) < 0)
@@ -655,6 +660,12 @@ energy_source_gzip(EnergySource *member, EnergySource *outer,
 	member->fd = -1;
 	member->size = -1;			/* unknown until inflated */
 	member->outer = outer;
+	/* the archive's stat stands for the member's (see file_stat_unchanged) */
+	member->has_stat = outer->has_stat;
+	member->inode = outer->inode;
+	member->mtime_ns = outer->mtime_ns;
+	member->ctime_ns = outer->ctime_ns;
+	member->opened_ns = outer->opened_ns;
 	member->inbuf_size = inbuf_size;
 	member->inbuf = palloc(inbuf_size);
 	zs = palloc0(sizeof(z_stream));

@@ -276,7 +276,9 @@ file_begin(LoadState *ls, FileLoad *fl)
  * read (energy_source_stat_settled), and any write to a file moves its
  * change time, which no user can set back; anything else reads and hashes
  * the file as before.  A 1.2 schema records no stat: its loads always
- * hash.
+ * hash.  A .gz file's member is recorded with the archive's inode and
+ * times (its size is the member's, which is not known before inflating):
+ * an archive that stands as it was is not read either.
  */
 static bool
 file_stat_unchanged(LoadState *ls, FileLoad *fl)
@@ -286,7 +288,8 @@ file_stat_unchanged(LoadState *ls, FileLoad *fl)
 	if (!ls->schema.layout->file_stat || !src->has_stat || !fl->existed ||
 		!fl->old_has_stat)
 		return false;
-	if (fl->old_size != src->size || fl->old_inode != src->inode ||
+	/* a member's recorded size is its own, its stat the archive's */
+	if ((src->outer == NULL && fl->old_size != src->size) || fl->old_inode != src->inode ||
 		fl->old_mtime_ns != src->mtime_ns || fl->old_ctime_ns != src->ctime_ns)
 		return false;
 	emit(ls, src->name, fl->old_format, fl->old_rows, fl->old_rejected, "unchanged");
@@ -802,8 +805,8 @@ check_read_privilege(void)
 
 /*
  * A .gz file: the file inside, under the archive's name without ".gz"
- * (energy_gzip_member_name).  The archive is read in full each time (its
- * stat is not recorded: the member's row describes the member).  Its
+ * (energy_gzip_member_name).  The archive's stat stands for the member's,
+ * so an archive found as recorded is opened but not read.  Its
  * buffers live in a context of their own, gone with the file.  In a
  * folder, a member not named *.csv loads only if it is a meter file, as a
  * plain file of that name would.  path is NULL for a client's content.

@@ -109,11 +109,31 @@ SELECT :size2 = :big_size AS same_size, :mtime2 = :mtime AS same_mtime;
 SELECT file_name, rows_loaded, action FROM energy_load(:'big');
 SELECT max(energy) FROM energy_data WHERE meter_code = 'BIG';
 
+-- A .gz file's member is recorded with the archive's stat (its size is the
+-- member's): an archive that stands as it was is not read either.
+\! mkdir -m 755 "$ENERGY_TEST_DATA"/scratch/gzdrop && gzip -1 -c "$ENERGY_TEST_DATA"/scratch/drop/LP_big.csv > "$ENERGY_TEST_DATA"/scratch/gzdrop/LP_gz.csv.gz && chmod 644 "$ENERGY_TEST_DATA"/scratch/gzdrop/*
+\set gz_size `stat -c %s "$ENERGY_TEST_DATA"/scratch/gzdrop/LP_gz.csv.gz`
+SELECT :gz_size > 100000 AS gz_over_100kb;
+SELECT pg_sleep(2.1);
+SELECT pg_temp.rchar() AS r0 \gset
+SELECT file_name, rows_loaded, action FROM energy_load(:'data' || '/scratch/gzdrop');
+SELECT pg_temp.rchar() - :r0 >= :gz_size AS read_first;
+\set gz_ino `stat -c %i "$ENERGY_TEST_DATA"/scratch/gzdrop/LP_gz.csv.gz`
+SELECT file_size = :big_size AS member_size, file_inode = :gz_ino AS archive_inode
+  FROM energy_file WHERE file_name = 'LP_gz.csv';
+SELECT pg_temp.rchar() AS r0 \gset
+SELECT file_name, rows_loaded, action FROM energy_load(:'data' || '/scratch/gzdrop');
+SELECT pg_temp.rchar() - :r0 < :gz_size / 4 AS not_read_again;
+\! touch "$ENERGY_TEST_DATA"/scratch/gzdrop/LP_gz.csv.gz
+SELECT pg_temp.rchar() AS r0 \gset
+SELECT file_name, rows_loaded, action FROM energy_load(:'data' || '/scratch/gzdrop');
+SELECT pg_temp.rchar() - :r0 >= :gz_size AS read_after_touch;
+
 -- Content sent by a client has no stat: NULL, and always hashed.
 SELECT file_name, action FROM energy_load_data('client.csv',
 	convert_to(E'MeterPoint Code,Serial Number,Plant Code,Date/Time,Data Type,Data Value,Units,Status\nC1,C1,P,01/01/2021 00:15:00,Import Wh Total,1,kwh,\n', 'UTF8'));
 SELECT file_inode IS NULL AND file_mtime_ns IS NULL AND file_ctime_ns IS NULL AS no_stat
   FROM energy_file WHERE file_name = 'client.csv';
 
-\! rm -rf "$ENERGY_TEST_DATA"/scratch/drop "$ENERGY_TEST_DATA"/scratch/big.ref
+\! rm -rf "$ENERGY_TEST_DATA"/scratch/drop "$ENERGY_TEST_DATA"/scratch/gzdrop "$ENERGY_TEST_DATA"/scratch/big.ref
 DROP EXTENSION energy;
