@@ -45,6 +45,8 @@ ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src
+# .gz files are inflated with zlib, which PostgreSQL itself links.
+SHLIB_LINK += -lz
 
 # Every object depends on every header of src/: PGXS tracks no header
 # dependencies, and a struct that changes size in energy.h must never meet

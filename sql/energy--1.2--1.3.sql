@@ -1145,3 +1145,24 @@ COMMENT ON COLUMN @extschema@.energy_meter_status.units IS 'Canonical unit (ener
 COMMENT ON COLUMN @extschema@.energy_meter_status.last_day IS 'The last day with readings (> 0) of the channel, any day, even after current_date.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.readings IS 'Readings that count of the energy.status_days days before current_date (current_date itself not included); 0 when none.';
 COMMENT ON COLUMN @extschema@.energy_meter_status.expected_readings IS 'energy.status_days x 1440 / the channel''s interval (that of its last day with one before current_date): the readings of those days had none been missing; NULL for register reads (TOU, NEM13), which have no interval.';
+
+-------------------------------------------------------------------------------
+-- Files as the market delivers them
+-------------------------------------------------------------------------------
+
+-- A drop folder is loaded again and again: a server file that stands as it
+-- stood when it was read (size, inode, modification and change time) is
+-- unchanged without being read.  NULL for content sent by a client
+-- (energy_load_data), for files loaded before 1.3 until their next load,
+-- and for a file changed less than two seconds before it was read (a file
+-- system's clock moves in ticks: its next load hashes it again).
+ALTER TABLE @extschema@.energy_file
+	ADD COLUMN file_inode bigint,
+	ADD COLUMN file_mtime_ns bigint,
+	ADD COLUMN file_ctime_ns bigint;
+COMMENT ON COLUMN @extschema@.energy_file.file_inode IS
+	'Inode of the server file when it was read; NULL for content sent by a client. With file_size, file_mtime_ns and file_ctime_ns, a file found as recorded is unchanged without being read.';
+COMMENT ON COLUMN @extschema@.energy_file.file_mtime_ns IS
+	'Modification time of the server file when it was read, in nanoseconds since 1970-01-01 UTC (pg_catalog.to_timestamp(file_mtime_ns / 1e9) shows it); NULL for content sent by a client or a file changed within two seconds of its read.';
+COMMENT ON COLUMN @extschema@.energy_file.file_ctime_ns IS
+	'Change time (status change: any write, chmod or rename) of the server file when it was read, in nanoseconds since 1970-01-01 UTC; NULL as file_mtime_ns is.';

@@ -41,7 +41,7 @@ typedef struct PlanDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[5];
+	Oid			argtypes[8];
 } PlanDef;
 
 static const PlanDef plan_defs[NUM_PLANS] = {
@@ -100,6 +100,20 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"ON d.meter_id OPERATOR(pg_catalog.=) s.meter_id AND d.channel_id OPERATOR(pg_catalog.=) s.channel_id "
 		"AND d.file_id OPERATOR(pg_catalog.=) s.file_id WHERE s.file_id OPERATOR(pg_catalog.=) ANY ($1)",
 	1, {INT8ARRAYOID}},
+	[PLAN_LOOKUP_FILE_STAT] = {
+		"SELECT file_id, file_size, sha256, format, rows_loaded, rows_rejected, "
+		"file_inode, file_mtime_ns, file_ctime_ns "
+		"FROM %1$s.energy_file WHERE file_name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	1, {TEXTOID}},
+	[PLAN_UPDATE_FILE_STAT] = {
+		"UPDATE %1$s.energy_file SET sha256 = $2, rows_loaded = $3, rows_rejected = $4, "
+		"file_size = $5, file_inode = $6, file_mtime_ns = $7, file_ctime_ns = $8 "
+		"WHERE file_id OPERATOR(pg_catalog.=) $1",
+	8, {INT8OID, BYTEAOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}},
+	[PLAN_UPDATE_STAT] = {
+		"UPDATE %1$s.energy_file SET file_inode = $2, file_mtime_ns = $3, file_ctime_ns = $4 "
+		"WHERE file_id OPERATOR(pg_catalog.=) $1",
+	4, {INT8OID, INT8OID, INT8OID, INT8OID}},
 };
 
 /*
@@ -210,7 +224,9 @@ catalog_lookup(LoadState *ls, FileLoad *fl)
 	TupleDesc	desc;
 
 	values[0] = CStringGetTextDatum(fl->src->name);
-	catalog_run(ls, PLAN_LOOKUP_FILE, values, NULL, SPI_OK_SELECT);
+	catalog_run(ls, ls->schema.layout->file_stat ? PLAN_LOOKUP_FILE_STAT : PLAN_LOOKUP_FILE,
+				values, NULL, SPI_OK_SELECT);
+	fl->old_has_stat = false;
 	fl->existed = (SPI_processed > 0);
 	if (!fl->existed)
 	{
@@ -227,6 +243,17 @@ catalog_lookup(LoadState *ls, FileLoad *fl)
 	fl->old_format = SPI_getvalue(tup, desc, 4);
 	fl->old_rows = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	fl->old_rejected = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	if (ls->schema.layout->file_stat)
+	{
+		bool		n1,
+					n2,
+					n3;
+
+		fl->old_inode = DatumGetInt64(SPI_getbinval(tup, desc, 7, &n1));
+		fl->old_mtime_ns = DatumGetInt64(SPI_getbinval(tup, desc, 8, &n2));
+		fl->old_ctime_ns = DatumGetInt64(SPI_getbinval(tup, desc, 9, &n3));
+		fl->old_has_stat = !n1 && !n2 && !n3;
+	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -523,8 +550,10 @@ catalog_write_segments(LoadState *ls, FileLoad *fl)
 void
 catalog_finish(LoadState *ls, FileLoad *fl)
 {
-	Datum		values[5];
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	const EnergySource *src = fl->src;
 
 	catalog_write_segments(ls, fl);
 
@@ -535,9 +564,46 @@ catalog_finish(LoadState *ls, FileLoad *fl)
 	values[2] = Int64GetDatum((int64) fl->rows);
 	values[3] = Int64GetDatum((int64) fl->rejected);
 	values[4] = Int64GetDatum((int64) fl->bytes_read);
-	catalog_run(ls, PLAN_UPDATE_FILE, values, NULL, SPI_OK_UPDATE);
+	if (ls->schema.layout->file_stat)
+	{
+		/* a file's stat only once it may stand for its content next time */
+		bool		settled = energy_source_stat_settled(src);
+
+		values[5] = Int64GetDatum(src->inode);
+		values[6] = Int64GetDatum(src->mtime_ns);
+		values[7] = Int64GetDatum(src->ctime_ns);
+		nulls[5] = nulls[6] = nulls[7] = settled ? ' ' : 'n';
+		catalog_run(ls, PLAN_UPDATE_FILE_STAT, values, nulls, SPI_OK_UPDATE);
+	}
+	else
+		catalog_run(ls, PLAN_UPDATE_FILE, values, NULL, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "energy_file row of \"%s\" vanished during the load", fl->src->name);
+}
+
+/*
+ * A file whose content was read and found unchanged, but whose stat was
+ * not recorded (loaded before 1.3, from a client, or too soon after its
+ * last change) or has changed (copied over with the same bytes, touched):
+ * its stat is recorded now, so that the next load of it is a stat, not a
+ * read.  Nothing else of the file is written.
+ */
+void
+catalog_record_stat(LoadState *ls, FileLoad *fl)
+{
+	const EnergySource *src = fl->src;
+	Datum		values[4];
+
+	if (!ls->schema.layout->file_stat || !energy_source_stat_settled(src))
+		return;
+	if (fl->old_has_stat && fl->old_inode == src->inode &&
+		fl->old_mtime_ns == src->mtime_ns && fl->old_ctime_ns == src->ctime_ns)
+		return;
+	values[0] = Int64GetDatum(fl->old_file_id);
+	values[1] = Int64GetDatum(src->inode);
+	values[2] = Int64GetDatum(src->mtime_ns);
+	values[3] = Int64GetDatum(src->ctime_ns);
+	catalog_run(ls, PLAN_UPDATE_STAT, values, NULL, SPI_OK_UPDATE);
 }
 
 /*

@@ -34,6 +34,7 @@ PG_MODULE_MAGIC;
 int			energy_batch_rows = 1000;
 int			energy_max_record_bytes = 1024 * 1024;
 int			energy_read_buffer_kb = 256;
+int			energy_max_inflated_kb = 4 * 1024 * 1024;
 bool		energy_resolve_in_sql = false;
 char	   *energy_file_time_zone = NULL;
 
@@ -99,6 +100,19 @@ _PG_init(void)
 							&energy_max_record_bytes,
 							1024 * 1024, 1024, 64 * 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	/*
+	 * Like the record limit, superuser only: an archive member is inflated
+	 * in a bounded buffer, but what it inflates to is parsed and stored,
+	 * and a small archive may claim terabytes (a bomb).
+	 */
+	DefineCustomIntVariable("energy.max_inflated_size",
+							"Largest size an archive member (a .gz file) may inflate to.",
+							"A member that inflates past it, or to more than 1000 times the compressed bytes read, is an error as soon as it does, so a small archive cannot fill the database or keep a backend busy.",
+							&energy_max_inflated_kb,
+							4 * 1024 * 1024, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("energy.read_buffer_size",
@@ -181,7 +195,8 @@ check_file_time_zone(char **newval, void **extra, GucSource source)
 /*
  * The schema versions this library serves, oldest first: what each lays
  * out (see EnergyLayout).  1.3 writes readings, partials and segments as
- * 1.2 does; its energy_file records each file's zone.
+ * 1.2 does; its energy_file records each file's zone and how each server
+ * file stood when it was read (file_stat).
  */
 static const EnergyLayout served_versions[] = {
 	{
@@ -213,6 +228,7 @@ static const EnergyLayout served_versions[] = {
 		.resolver = RESOLVER_COUNTING, .load_result_natts = 6, .chunk_max = 288,
 		.file_time_zone = true,
 		.horizon = true,
+		.file_stat = true,
 	},
 };
 

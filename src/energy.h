@@ -115,6 +115,7 @@
 extern int	energy_batch_rows;
 extern int	energy_max_record_bytes;
 extern int	energy_read_buffer_kb;
+extern int	energy_max_inflated_kb;
 extern bool energy_resolve_in_sql;
 extern char *energy_file_time_zone;
 
@@ -168,6 +169,10 @@ typedef struct EnergyLayout
 	bool		file_time_zone; /* energy_file records each file's zone */
 	bool		horizon;		/* energy_horizon: readings before its day are
 								 * forgotten (energy_forget, forget.c) */
+	bool		file_stat;		/* energy_file records each server file's
+								 * size, mtime, ctime and inode, so that a
+								 * file found as recorded is unchanged
+								 * without being read */
 } EnergyLayout;
 
 /* Where the tables live: asked once per call (energy_schema_place). */
@@ -466,6 +471,26 @@ typedef struct EnergySource
 	const char *data;			/* client data */
 	size_t		pos;			/* read position in client data */
 	int64		size;
+	/* how a server file stood (lstat, then fstat once opened) */
+	bool		has_stat;		/* false for client data */
+	int64		inode;
+	int64		mtime_ns;		/* modification time, ns since 1970 */
+	int64		ctime_ns;		/* change time, ns since 1970 */
+	int64		opened_ns;		/* the clock just before it was opened */
+	/* a member of an archive (a .gz file): read through zlib from outer */
+	struct EnergySource *outer; /* the archive's own source, or NULL */
+	struct z_stream_s *zs;		/* inflate state */
+	char	   *inbuf;			/* compressed bytes read from outer */
+	size_t		inbuf_size;
+	bool		outer_eof;		/* outer has no more bytes */
+	bool		stream_end;		/* the last gzip member ended */
+	uint64		inflated;		/* bytes given out so far */
+	uint64		raw_read;		/* compressed bytes read from outer */
+	bool		defer_errors;	/* a damaged archive sets failed, no ERROR */
+	bool		failed;			/* ... and why: */
+	int			fail_code;
+	char	   *fail_message;
+	char	   *fail_detail;
 } EnergySource;
 
 /* Why a file could not be opened, so that skip mode can record it. */
@@ -478,6 +503,18 @@ typedef struct EnergyOpenError
 
 extern bool energy_source_open(EnergySource *src, const char *path,
 							   const char *name, EnergyOpenError *oe);
+extern bool energy_source_stat(EnergySource *src, const char *path,
+							   const char *name, EnergyOpenError *oe);
+extern bool energy_source_open_file(EnergySource *src, EnergyOpenError *oe);
+extern bool energy_source_stat_settled(const EnergySource *src);
+extern void energy_source_check_unchanged(EnergySource *src, uint64 bytes_read);
+extern bool energy_source_changed(EnergySource *src);
+extern bool energy_name_is_gzip(const char *name);
+extern char *energy_gzip_member_name(const char *archive_name, const char **refusal);
+extern void energy_source_gzip(EnergySource *member, EnergySource *outer,
+							   const char *member_name, size_t inbuf_size);
+extern uint64 energy_source_raw_bytes(const EnergySource *src);
+extern void energy_source_raise(EnergySource *src);
 extern void energy_source_from_data(EnergySource *src, const char *name,
 									const char *data, size_t len);
 extern void energy_source_close(EnergySource *src);

@@ -225,8 +225,13 @@ progress_start(LoadState *ls, FileLoad *fl)
 
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, ls->reading_relid);
 	val[0] = PROGRESS_COPY_COMMAND_FROM;
-	val[1] = fl->src->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
-	val[2] = fl->src->size;
+	{
+		/* an archive's member: the archive's bytes */
+		EnergySource *raw = fl->src->outer ? fl->src->outer : fl->src;
+
+		val[1] = raw->fd >= 0 ? PROGRESS_COPY_TYPE_FILE : PROGRESS_COPY_TYPE_CALLBACK;
+		val[2] = raw->size;
+	}
 	pgstat_progress_update_multi_param(3, index, val);
 	fl->progress = true;
 }
@@ -241,30 +246,54 @@ progress_update(FileLoad *fl)
 	PROGRESS_COPY_TUPLES_EXCLUDED};
 	int64		val[3];
 
-	val[0] = (int64) fl->bytes_read;
+	val[0] = fl->src->outer ? (int64) energy_source_raw_bytes(fl->src) : (int64) fl->bytes_read;
 	val[1] = (int64) fl->rows;
 	val[2] = (int64) fl->rejected;
 	pgstat_progress_update_multi_param(3, index, val);
 }
 
 /*
- * Start a file: its error context, and what energy_file already holds
- * under its name (locked, see lookup_existing).
+ * Start reading a file: its error context.  What energy_file holds under
+ * its name has been looked up (and locked) already: load_source.
  */
 static void
-file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
+file_begin(LoadState *ls, FileLoad *fl)
 {
-	memset(fl, 0, sizeof(*fl));
-	fl->src = src;
-
-	ls->pos.file_name = src->name;
+	ls->pos.file_name = fl->src->name;
 	energy_error_position_line(&ls->pos, 0);
 	fl->errcb.callback = energy_error_context;
 	fl->errcb.arg = &ls->pos;
 	fl->errcb.previous = error_context_stack;
 	error_context_stack = &fl->errcb;
+}
 
-	catalog_lookup(ls, fl);
+/*
+ * A server file that stands as energy_file recorded it when it was read
+ * (same size, inode, modification and change time, to the nanosecond) is
+ * unchanged without being opened: a drop folder loaded every few minutes
+ * costs a stat per file it already holds, not a read of every byte.  The
+ * stat is recorded only for a file whose last change was well before its
+ * read (energy_source_stat_settled), and any write to a file moves its
+ * change time, which no user can set back; anything else reads and hashes
+ * the file as before.  A 1.2 schema records no stat: its loads always
+ * hash.  A .gz file's member is recorded with the archive's inode and
+ * times (its size is the member's, which is not known before inflating):
+ * an archive that stands as it was is not read either.
+ */
+static bool
+file_stat_unchanged(LoadState *ls, FileLoad *fl)
+{
+	const EnergySource *src = fl->src;
+
+	if (!ls->schema.layout->file_stat || !src->has_stat || !fl->existed ||
+		!fl->old_has_stat)
+		return false;
+	/* a member's recorded size is its own, its stat the archive's */
+	if ((src->outer == NULL && fl->old_size != src->size) || fl->old_inode != src->inode ||
+		fl->old_mtime_ns != src->mtime_ns || fl->old_ctime_ns != src->ctime_ns)
+		return false;
+	emit(ls, src->name, fl->old_format, fl->old_rows, fl->old_rejected, "unchanged");
+	return true;
 }
 
 /*
@@ -277,12 +306,20 @@ file_begin(LoadState *ls, FileLoad *fl, EnergySource *src)
 static bool
 file_unchanged(LoadState *ls, FileLoad *fl)
 {
-	if (fl->existed && fl->old_size == fl->src->size)
+	/* an archive's member has no size until it is inflated */
+	if (fl->existed && (fl->src->outer != NULL || fl->old_size == fl->src->size))
 	{
-		energy_source_digest(fl->src, ls->readbuf, ls->readbuf_size, fl->digest);
+		if (!fl->digested)
+			energy_source_digest(fl->src, ls->readbuf, ls->readbuf_size, fl->digest);
+		fl->digested = false;	/* a retry reads the file again */
+		if (fl->src->failed)
+			energy_source_raise(fl->src);
 		if (VARSIZE_ANY_EXHDR(fl->old_sha) == PG_SHA256_DIGEST_LENGTH &&
 			memcmp(VARDATA_ANY(fl->old_sha), fl->digest, PG_SHA256_DIGEST_LENGTH) == 0)
 		{
+			/* the next load of it is a stat, if it stood still meanwhile */
+			if (!energy_source_changed(fl->src))
+				catalog_record_stat(ls, fl);
 			emit(ls, fl->src->name, fl->old_format, fl->old_rows, fl->old_rejected,
 				 "unchanged");
 			return true;
@@ -542,6 +579,10 @@ static void
 file_write(LoadState *ls, FileLoad *fl)
 {
 	energy_error_position_line(&ls->pos, 0);
+	if (fl->src->outer)
+		energy_source_check_unchanged(fl->src->outer, fl->src->raw_read);
+	else
+		energy_source_check_unchanged(fl->src, fl->bytes_read);
 	energy_sha256_end(fl->hash, fl->digest);
 	fl->hash = NULL;
 	energy_chunks_flush(ls->chunks);
@@ -572,6 +613,22 @@ file_retry(LoadState *ls, FileLoad *fl, int attempt)
 	catalog_lookup(ls, fl);
 }
 
+/*
+ * A file that cannot be opened: the call's ERROR, or in skip mode one
+ * reject.
+ */
+static void
+refuse_open(LoadState *ls, const char *name, EnergyOpenError *oe)
+{
+	if (ls->on_error == ON_ERROR_STOP)
+		ereport(ERROR,
+				(errcode(oe->sqlerrcode),
+				 errmsg_internal("%s", oe->message),
+				 oe->detail ? errdetail_internal("%s", oe->detail) : 0));
+	catalog_file_reject(ls, name, oe->sqlerrcode, oe->message, oe->detail);
+	emit(ls, name, NULL, 0, 1, "rejected");
+}
+
 /* The one cleanup path of a file, whatever the way it ended. */
 static void
 file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
@@ -584,8 +641,39 @@ file_end(LoadState *ls, FileLoad *fl, MemoryContext old)
 }
 
 /*
+ * An archive's member in skip mode is read once before any of it is
+ * loaded: a damaged one (a bad CRC, truncated, a bomb) is then one reject
+ * for the member, naming the archive, and nothing of it is loaded.  Its
+ * hash is taken on the way, so a member already loaded is found unchanged
+ * by it (file_unchanged).  In stop mode, an error aborts the call and so
+ * loads nothing either: the member is read once, as a plain file is.
+ */
+static bool
+member_checked(LoadState *ls, FileLoad *fl)
+{
+	EnergySource *src = fl->src;
+
+	if (ls->on_error != ON_ERROR_SKIP)
+		return true;
+	src->defer_errors = true;
+	energy_source_digest(src, ls->readbuf, ls->readbuf_size, fl->digest);
+	src->defer_errors = false;
+	if (!src->failed)
+	{
+		fl->digested = true;
+		return true;
+	}
+	catalog_file_reject(ls, src->name, src->fail_code, src->fail_message, src->fail_detail);
+	emit(ls, src->name, NULL, 0, 1, "rejected");
+	return false;
+}
+
+/*
  * One file, shaped init -> work -> free like pgvector's BuildIndex: every
- * way through (unchanged, not a meter file, loaded) leaves by file_end.
+ * way through (unchanged, not a meter file, loaded) leaves by file_end, but
+ * for a file found unchanged by its stat or that cannot be opened, which
+ * never started.  A server file comes here stat'ed, not yet opened
+ * (load_path): it is opened only if its stat is not the one recorded.
  * The work is a loop only for the rare load that loses a new name to a
  * concurrent one and must look again.
  */
@@ -595,8 +683,32 @@ load_source(LoadState *ls, EnergySource *src)
 	FileLoad	fl;
 	MemoryContext old = MemoryContextSwitchTo(ls->file_cxt);
 	ParseOutcome outcome = PARSE_LOADED;
+	EnergyOpenError oe;
 
-	file_begin(ls, &fl, src);
+	memset(&fl, 0, sizeof(fl));
+	fl.src = src;
+	catalog_lookup(ls, &fl);
+	if (file_stat_unchanged(ls, &fl))
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->file_cxt);
+		return;
+	}
+	if (src->path != NULL && src->fd < 0 && src->outer == NULL &&
+		!energy_source_open_file(src, &oe))
+	{
+		refuse_open(ls, src->name, &oe);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->file_cxt);
+		return;
+	}
+	if (src->outer != NULL && !member_checked(ls, &fl))
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->file_cxt);
+		return;
+	}
+	file_begin(ls, &fl);
 	for (int attempt = 1; !file_unchanged(ls, &fl); attempt++)
 	{
 		parse_begin(ls, &fl);
@@ -699,8 +811,59 @@ check_read_privilege(void)
 }
 
 /*
+ * A .gz file: the file inside, under the archive's name without ".gz"
+ * (energy_gzip_member_name).  The archive's stat stands for the member's,
+ * so an archive found as recorded is opened but not read.  Its
+ * buffers live in a context of their own, gone with the file.  In a
+ * folder, a member not named *.csv loads only if it is a meter file, as a
+ * plain file of that name would.  path is NULL for a client's content.
+ */
+static void refuse_name(LoadState *ls, const char *name, int sqlstate, const char *why);
+
+static void
+load_gzip_source(LoadState *ls, EnergySource *outer, const char *name)
+{
+	const char *why;
+	char	   *member_name = energy_gzip_member_name(name, &why);
+	EnergySource member;
+	MemoryContext cxt,
+				old;
+	bool		sniff = ls->sniff;
+
+	if (member_name == NULL)
+	{
+		refuse_name(ls, name, ERRCODE_INVALID_PARAMETER_VALUE, why);
+		return;
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "energy archive", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	energy_source_gzip(&member, outer, member_name, 64 * 1024);
+	MemoryContextSwitchTo(old);
+	ls->sniff = ls->in_folder && !energy_name_is_csv(member_name);
+	load_source(ls, &member);
+	ls->sniff = sniff;
+	MemoryContextDelete(cxt);
+}
+
+static void
+load_gzip(LoadState *ls, const char *path, const char *name)
+{
+	EnergySource outer;
+	EnergyOpenError oe;
+
+	if (!energy_source_open(&outer, path, name, &oe))
+	{
+		refuse_open(ls, name, &oe);
+		return;
+	}
+	load_gzip_source(ls, &outer, name);
+	energy_source_close(&outer);
+}
+
+/*
  * A file of a directory, or the one file named.  A file that cannot be
- * opened is the call's ERROR, or in skip mode one reject.
+ * stat'ed or opened is the call's ERROR, or in skip mode one reject; it is
+ * opened only if it is not as energy_file recorded it (load_source).
  */
 static void
 load_path(LoadState *ls, const char *path, const char *name)
@@ -708,15 +871,14 @@ load_path(LoadState *ls, const char *path, const char *name)
 	EnergySource src;
 	EnergyOpenError oe;
 
-	if (!energy_source_open(&src, path, name, &oe))
+	if (energy_name_is_gzip(name))
 	{
-		if (ls->on_error == ON_ERROR_STOP)
-			ereport(ERROR,
-					(errcode(oe.sqlerrcode),
-					 errmsg_internal("%s", oe.message),
-					 oe.detail ? errdetail_internal("%s", oe.detail) : 0));
-		catalog_file_reject(ls, name, oe.sqlerrcode, oe.message, oe.detail);
-		emit(ls, name, NULL, 0, 1, "rejected");
+		load_gzip(ls, path, name);
+		return;
+	}
+	if (!energy_source_stat(&src, path, name, &oe))
+	{
+		refuse_open(ls, name, &oe);
 		return;
 	}
 	load_source(ls, &src);
@@ -794,10 +956,13 @@ load_directory(LoadState *ls, const char *dirpath)
 			continue;
 		}
 		path = psprintf("%s/%s", dirpath, names[i]);
-		ls->sniff = !energy_name_is_csv(names[i]);
+		/* a .gz is opened whatever it is, as a .csv is: refused aloud */
+		ls->sniff = !energy_name_is_csv(names[i]) && !energy_name_is_gzip(names[i]);
+		ls->in_folder = true;
 		if (!ls->sniff || is_regular_file(path))
 			load_path(ls, path, base);
 		ls->sniff = false;
+		ls->in_folder = false;
 		pfree(path);
 	}
 }
@@ -866,7 +1031,10 @@ energy_load_data(PG_FUNCTION_ARGS)
 
 	load_begin(&ls, fcinfo, on_error, "energy_load_data");
 	energy_source_from_data(&src, name, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
-	load_source(&ls, &src);
+	if (energy_name_is_gzip(name))
+		load_gzip_source(&ls, &src, name);
+	else
+		load_source(&ls, &src);
 	load_end(&ls);
 	return (Datum) 0;
 }

@@ -64,6 +64,9 @@ typedef enum PlanId
 	PLAN_INSERT_SEGMENTS,
 	PLAN_INSERT_REJECT,
 	PLAN_REMOVED_KEYS,
+	PLAN_LOOKUP_FILE_STAT,		/* 1.3 on: the lookup, with the stat */
+	PLAN_UPDATE_FILE_STAT,		/* 1.3 on: the finish, with the stat */
+	PLAN_UPDATE_STAT,			/* 1.3 on: the stat of a file found unchanged */
 	NUM_PLANS
 } PlanId;
 
@@ -95,6 +98,7 @@ typedef struct LoadState
 	int			spi_level;		/* energy_spi_connect's, for energy_spi_finish */
 	bool		sniff;			/* a folder's file that is not *.csv: loaded
 								 * only if its content is a meter file */
+	bool		in_folder;		/* loading a folder's file */
 	Oid			reading_relid;
 	Oid			segment_seq;	/* identity sequence of energy_segment */
 	char	   *readbuf;
@@ -145,8 +149,13 @@ typedef struct FileLoad
 	char	   *old_format;
 	int64		old_rows;
 	int64		old_rejected;
+	bool		old_has_stat;	/* the stat recorded (1.3 on, server files) */
+	int64		old_inode;
+	int64		old_mtime_ns;
+	int64		old_ctime_ns;
 	pg_cryptohash_ctx *hash;	/* the pass's hash; NULL outside a pass */
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	bool		digested;		/* digest is the content's, taken ahead */
 	uint64		rows;
 	uint64		rejected;
 	uint64		bytes_read;
@@ -173,5 +182,6 @@ extern bool catalog_register(LoadState *ls, FileLoad *fl, EpFormat format);
 extern int64 catalog_segment_id(LoadState *ls, FileLoad *fl, int64 meter_id, int64 channel_id);
 extern void catalog_write_segments(LoadState *ls, FileLoad *fl);
 extern void catalog_finish(LoadState *ls, FileLoad *fl);
+extern void catalog_record_stat(LoadState *ls, FileLoad *fl);
 
 #endif							/* LOADER_INT_H */
