@@ -3,7 +3,7 @@
 -- back.
 \ir ../include/pgtap.psql
 
-SELECT plan(76);
+SELECT plan(86);
 
 -- Tables, views, the materialized view and its unique key.
 SELECT has_table('energy_file');
@@ -29,12 +29,24 @@ SELECT has_index('energy_channel_view', 'energy_channel_view_key',
 SELECT has_table('energy_unit');
 SELECT columns_are('energy_unit', ARRAY['unit', 'canonical', 'factor']);
 SELECT col_type_is('energy_unit', 'factor', 'double precision');
+-- 1.3: tariffs, the horizon of forgotten readings, the silent meters, and
+-- the functions over them.
+SELECT has_table('energy_tariff');
+SELECT has_table('energy_tariff_window');
+SELECT has_table('energy_holiday');
+SELECT has_table('energy_horizon');
+SELECT has_view('energy_meter_status');
+SELECT has_function('energy_verify', ARRAY[]::text[]);
+SELECT has_function('energy_tou', ARRAY['text', 'text', 'date', 'date', 'text']);
+SELECT has_function('energy_demand', ARRAY['text', 'text', 'date', 'date', 'text', 'integer']);
+SELECT has_function('energy_gaps', ARRAY['text', 'text', 'date', 'date']);
+SELECT has_function('energy_forget', ARRAY['date']);
 
 -- The seed's column names.
 SELECT columns_are('energy_data', ARRAY[
     'meter_code', 'serial_number', 'plant_code', 'date_time', 'data_type', 'energy',
     'units', 'status', 'maximum_demand', 'time_of_max_demand', 'period', 'dls_active',
-    'billing_reset_count', 'billing_reset_date_time', 'rate', 'format', 'file_id', 'day']);
+    'billing_reset_count', 'billing_reset_date_time', 'rate', 'format', 'file_id', 'day', 'time_zone']);
 SELECT columns_are('energy_data_view', ARRAY[
     'meter_code', 'serial_number', 'plant_code', 'day', 'min_energy', 'max_energy',
     'avg_energy', 'readings']);
@@ -126,8 +138,9 @@ SELECT ok(NOT has_function_privilege('public', 'energy_distribute()', 'EXECUTE')
 -- the built-in ones CREATE EXTENSION makes.
 SELECT is(ARRAY(SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig) c
                  WHERE e.extname = 'energy' AND c::regclass::text NOT LIKE '%_seq' ORDER BY 1),
-          ARRAY['energy_change', 'energy_channel', 'energy_daily', 'energy_file', 'energy_meter', 'energy_reading',
-                'energy_register', 'energy_rejects', 'energy_segment', 'energy_unit'],
+          ARRAY['energy_change', 'energy_channel', 'energy_daily', 'energy_file', 'energy_holiday', 'energy_horizon',
+                'energy_meter', 'energy_reading', 'energy_register', 'energy_rejects', 'energy_segment',
+                'energy_tariff', 'energy_tariff_window', 'energy_unit'],
           'the data tables are dumped by pg_dump');
 SELECT is((SELECT c FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(r, c)
             WHERE e.extname = 'energy' AND r = 'energy_unit'::regclass),
