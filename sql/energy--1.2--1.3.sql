@@ -35,8 +35,9 @@ ALTER TABLE @extschema@.energy_unit
 -- The readings decoder
 -------------------------------------------------------------------------------
 
--- energy_data reads each block with the meter and the file of its row, so
--- that a damaged block (XX001) names them in its error's context; the
+-- energy_data (made again below, with each file's zone) reads each block
+-- with the meter and the file of its row, so that a damaged block (XX001)
+-- names them in its error's context; the
 -- two-argument form reads the bytes a caller passes (22P03 when they do
 -- not decode).  Both check a block in full, refuse a status that is not
 -- text in the database's encoding and a day whose times would overflow
@@ -49,33 +50,6 @@ COMMENT ON FUNCTION @extschema@.energy_block_readings(bytea, date, bigint, bigin
 	'Every reading of the block of energy_reading''s row of this meter and day in a segment of this file, as energy_block_readings(block, day) gives them; a damaged block is SQLSTATE XX001, and the error''s context names the meter, the day and the file. EXECUTE goes with SELECT on energy_reading.';
 COMMENT ON FUNCTION @extschema@.energy_block_readings(bytea, date) IS
 	'Every reading of an energy_reading block (the chunk''s day is needed: times are stored relative to its midnight), in stored order, with its superseded mark. Bytes that are no valid block are SQLSTATE 22P03. EXECUTE goes with SELECT on energy_reading.';
-
-CREATE OR REPLACE VIEW @extschema@.energy_data AS
-SELECT m.meter_code, m.serial_number, m.plant_code,
-	   u.at AS date_time, c.data_type, u.value AS energy, c.units, u.status,
-	   NULL::float8 AS maximum_demand, NULL::timestamp AS time_of_max_demand,
-	   NULL::text AS period, NULL::boolean AS dls_active,
-	   NULL::bigint AS billing_reset_count, NULL::timestamp AS billing_reset_date_time,
-	   NULL::text AS rate, 'LP'::text AS format, s.file_id, r.day
-  FROM @extschema@.energy_reading r
-  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) r.segment_id
-								  AND s.meter_id OPERATOR(pg_catalog.=) r.meter_id
-  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) r.meter_id
-  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
- CROSS JOIN LATERAL @extschema@.energy_block_readings(r.block, r.day, r.meter_id, s.file_id) AS u
- WHERE NOT u.superseded
-UNION ALL
-SELECT m.meter_code, m.serial_number, m.plant_code,
-	   g.at, c.data_type, g.energy, c.units, g.status,
-	   g.maximum_demand, g.time_of_max_demand, g.period, g.dls_active,
-	   g.billing_reset_count, g.billing_reset_date_time, g.rate, 'TOU'::text, s.file_id,
-	   g.at::date
-  FROM @extschema@.energy_register g
-  JOIN @extschema@.energy_segment s ON s.segment_id OPERATOR(pg_catalog.=) g.segment_id
-								  AND s.meter_id OPERATOR(pg_catalog.=) g.meter_id
-  JOIN @extschema@.energy_meter m ON m.meter_id OPERATOR(pg_catalog.=) g.meter_id
-  JOIN @extschema@.energy_channel c ON c.channel_id OPERATOR(pg_catalog.=) s.channel_id
- WHERE g.superseded IS NOT TRUE;
 
 -- The decoder was PUBLIC's: any role could hand it a small crafted block
 -- whose one status covers 65,535 readings.  The rows now take bounded
